@@ -1,0 +1,448 @@
+"""Declarative instrument definitions: pydantic models, YAML loading and JSON Schema.
+
+A definition is validated once, here, at the edge. Everything downstream (scoring, labels, reports,
+docs) trusts the validated model. Errors name the file, the field path and the YAML line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import warnings
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import DefinitionError
+
+Code = int | float
+_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+_SCORE_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Licence(_Model):
+    """Who owns the instrument and what psyscore may ship of it."""
+
+    status: Literal[
+        "public-domain", "free-to-use", "free-for-research", "permission-required", "proprietary"
+    ]
+    item_text_shipped: bool = Field(
+        False, description="True only when the licence allows shipping verbatim item wording."
+    )
+    note: str | None = None
+
+
+class KeyProvenance(_Model):
+    """Where the scoring key comes from and how sure we are of it."""
+
+    source: str = Field(description="Primary source of the key (paper, manual, author's sheet).")
+    verified: bool = Field(
+        description="True only when checked against a primary source or two independent ones."
+    )
+    checked_against: list[str] = Field(default_factory=list)
+    uncertain: list[str] = Field(
+        default_factory=list,
+        description="What is not settled; printed as a warning whenever the key is used.",
+    )
+    item_order_source: str | None = Field(
+        None, description="Which published form the item numbering follows."
+    )
+
+    @model_validator(mode="after")
+    def _unverified_needs_reason(self) -> KeyProvenance:
+        if not self.verified and not self.uncertain:
+            raise ValueError("an unverified key must list what is uncertain in 'uncertain'")
+        return self
+
+
+class ResponseScale(_Model):
+    """Numeric codes with anchor labels, accepted text aliases and declared missing codes."""
+
+    values: dict[Code, str] = Field(description="code -> anchor label, e.g. {0: Not at all}")
+    aliases: dict[str, Code] = Field(
+        default_factory=dict, description="extra accepted text -> code, e.g. {SA: 5}"
+    )
+    missing: dict[str | Code, str] = Field(
+        default_factory=dict,
+        description="declared missing code or text -> reason, e.g. {9: refused, -99: not asked}",
+    )
+
+    @field_validator("values")
+    @classmethod
+    def _at_least_two(cls, v: dict[Code, str]) -> dict[Code, str]:
+        if len(v) < 2:
+            raise ValueError("a response scale needs at least two codes")
+        return v
+
+    @model_validator(mode="after")
+    def _no_overlaps(self) -> ResponseScale:
+        for code in self.missing:
+            if not isinstance(code, str) and code in self.values:
+                raise ValueError(f"missing code {code} is also a valid answer code")
+        for alias, code in self.aliases.items():
+            if code not in self.values:
+                raise ValueError(f"alias {alias!r} points at {code}, which is not a code of the scale")
+        return self
+
+    @property
+    def min(self) -> float:
+        return float(min(self.values))
+
+    @property
+    def max(self) -> float:
+        return float(max(self.values))
+
+
+_CRITICAL_RULE = re.compile(r"^\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+_OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, ">": operator.gt, "<": operator.lt}
+
+
+class CriticalRule(_Model):
+    """An answer that must be surfaced at once (e.g. any thoughts of self-harm)."""
+
+    when: str = Field(description="comparison on the raw answer code, e.g. '>= 1'")
+    message: str = Field("critical item endorsed", description="what the alert says")
+
+    @field_validator("when")
+    @classmethod
+    def _parse(cls, v: str) -> str:
+        if not _CRITICAL_RULE.match(v):
+            raise ValueError(f"{v!r} is not a comparison like '>= 1' or '== 3'")
+        return v
+
+    @property
+    def op_and_value(self) -> tuple[Any, float]:
+        m = _CRITICAL_RULE.match(self.when)
+        assert m is not None
+        return _OPS[m.group(1)], float(m.group(2))
+
+
+class Item(_Model):
+    id: Annotated[str, Field(pattern=_ID_PATTERN)]
+    label: str = Field(description="short paraphrase in our own words, never the item text")
+    text: str | None = Field(None, description="verbatim wording, only if the licence allows it")
+    scale: str
+    reverse: bool = False
+    critical: CriticalRule | None = None
+    aliases: list[str] = Field(default_factory=list, description="other accepted column names")
+
+
+class Band(_Model):
+    upto: float = Field(description="inclusive upper bound of this band")
+    label: str
+
+
+class BandSet(_Model):
+    name: str = Field(pattern=_SCORE_ID_PATTERN)
+    source: str | None = None
+    bands: list[Band]
+
+    @field_validator("bands")
+    @classmethod
+    def _increasing(cls, v: list[Band]) -> list[Band]:
+        bounds = [b.upto for b in v]
+        if not bounds:
+            raise ValueError("a band set needs at least one band")
+        if bounds != sorted(bounds) or len(set(bounds)) != len(bounds):
+            raise ValueError(f"band upper bounds must strictly increase, got {bounds}")
+        return v
+
+
+class NormGroup(_Model):
+    group: str
+    mean: float
+    sd: Annotated[float, Field(gt=0)]
+    n: int | None = None
+    source: str
+
+
+class PublishedReliability(_Model):
+    alpha: Annotated[float, Field(ge=0, le=1)] | None = None
+    retest: Annotated[float, Field(ge=0, le=1)] | None = None
+    source: str
+
+
+class MissingRule(_Model):
+    """How many answered items a score needs. At most one of the three may be given."""
+
+    min_answered: Annotated[int, Field(ge=1)] | None = None
+    max_missing: Annotated[int, Field(ge=0)] | None = None
+    min_proportion: Annotated[float, Field(gt=0, le=1)] | None = None
+    source: str | None = Field(None, description="published rule, or 'psyscore policy'")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> MissingRule:
+        given = [x for x in (self.min_answered, self.max_missing, self.min_proportion) if x is not None]
+        if len(given) > 1:
+            raise ValueError("give only one of min_answered, max_missing, min_proportion")
+        return self
+
+    def needed(self, k: int) -> int:
+        """Minimum number of answered items out of k."""
+        if self.min_answered is not None:
+            return self.min_answered
+        if self.max_missing is not None:
+            return max(k - self.max_missing, 1)
+        if self.min_proportion is not None:
+            # ceil with a tolerance so 0.8 * 10 is 8, not 9 from float error
+            return max(int(-(-round(self.min_proportion * k, 9) // 1)), 1)
+        return k
+
+
+class Score(_Model):
+    label: str
+    items: list[str] | None = None
+    scores: list[str] | None = Field(None, description="a composite of other scores of this instrument")
+    method: Literal["sum", "mean", "prorated_sum"] = "sum"
+    missing: MissingRule = MissingRule()
+    rounding: Annotated[int, Field(ge=0, le=6)] | None = Field(
+        None, description="decimal places (round half up) applied before banding"
+    )
+    bands: list[BandSet] = Field(default_factory=list, description="first set is the default")
+    norms: list[NormGroup] = Field(default_factory=list, description="first group is the default")
+    published_reliability: PublishedReliability | None = None
+    higher_means: str | None = None
+
+    @model_validator(mode="after")
+    def _items_xor_scores(self) -> Score:
+        if (self.items is None) == (self.scores is None):
+            raise ValueError("a score has either 'items' or 'scores' (a composite), not both or neither")
+        members = self.items if self.items is not None else self.scores
+        if not members:
+            raise ValueError("a score needs at least one member")
+        if len(set(members)) != len(members):
+            raise ValueError("a score lists the same member twice")
+        if self.method == "sum" and self.missing != MissingRule() and self.items is not None:
+            k = len(self.items)
+            if self.missing.needed(k) < k:
+                raise ValueError(
+                    "method 'sum' cannot tolerate missing items; use 'prorated_sum' or 'mean'"
+                )
+        names = [b.name for b in self.bands]
+        if len(set(names)) != len(names):
+            raise ValueError(f"band set names must be unique, got {names}")
+        return self
+
+
+class Example(_Model):
+    """A golden vector: answers in, expected outputs out. Run by tests and `instruments validate`."""
+
+    name: str
+    answers: dict[str, Code | str | None]
+    expect: dict[str, Code | str | None] = Field(
+        description="keys are score ids or '{score}_band', '{score}_band_{set}', '{score}_status', "
+        "'{score}_n', '{score}_t', 'critical'"
+    )
+    note: str | None = None
+
+
+warnings.filterwarnings("ignore", message='Field name "construct"', category=UserWarning)
+
+
+class Instrument(_Model):
+    # "construct" is the natural field name; pydantic warns it shadows the deprecated
+    # BaseModel.construct classmethod, which psyscore never uses.
+    kind: Literal["instrument"] = "instrument"
+    id: Annotated[str, Field(pattern=_ID_PATTERN)]
+    name: str
+    version: str = "1"
+    construct: Literal[
+        "masculine_norms", "emotional_competence", "help_seeking", "clinical_screen", "relationship", "other"
+    ]
+    citation: str
+    doi: str | None = None
+    licence: Licence
+    key: KeyProvenance
+    prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")] | None = Field(
+        None, description="output column prefix; default: id with non-alphanumerics removed"
+    )
+    column_prefixes: list[str] = Field(
+        default_factory=list, description="prefixes of item columns, matched as PREFIX + item number"
+    )
+    timeframe: str | None = None
+    missing_codes: dict[str | Code, str] = Field(
+        default_factory=dict, description="missing codes shared by all scales: code -> reason"
+    )
+    response_scales: dict[str, ResponseScale]
+    items: list[Item]
+    scores: dict[Annotated[str, Field(pattern=_SCORE_ID_PATTERN)], Score]
+    examples: list[Example] = Field(default_factory=list)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Instrument:
+        ids = [i.id for i in self.items]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"duplicate item ids: {sorted(dupes)}")
+        for item in self.items:
+            if item.scale not in self.response_scales:
+                raise ValueError(
+                    f"item {item.id} uses scale {item.scale!r}; declared scales: "
+                    f"{sorted(self.response_scales)}"
+                )
+        known = set(ids)
+        order = list(self.scores)
+        for name, score in self.scores.items():
+            if score.items is not None:
+                unknown = [i for i in score.items if i not in known]
+                if unknown:
+                    raise ValueError(f"score {name!r} lists unknown items {unknown}")
+            else:
+                for member in score.scores or []:
+                    if member not in self.scores:
+                        raise ValueError(f"score {name!r} combines unknown score {member!r}")
+                    if order.index(member) >= order.index(name):
+                        raise ValueError(
+                            f"score {name!r} combines {member!r}, which must be defined before it"
+                        )
+        for ex in self.examples:
+            unknown = [a for a in ex.answers if a not in known]
+            if unknown:
+                raise ValueError(f"example {ex.name!r} answers unknown items {unknown}")
+        return self
+
+    # ---- derived, never stored -------------------------------------------------------------
+    @cached_property
+    def output_prefix(self) -> str:
+        return self.prefix or re.sub(r"[^a-z0-9]", "", self.id.lower())
+
+    @cached_property
+    def item_ids(self) -> list[str]:
+        return [i.id for i in self.items]
+
+    def scale_of(self, item: Item) -> ResponseScale:
+        return self.response_scales[item.scale]
+
+    def missing_codes_for(self, item: Item) -> dict[str | Code, str]:
+        return {**self.missing_codes, **self.scale_of(item).missing}
+
+    def score_range(self, name: str) -> tuple[float, float]:
+        """Theoretical minimum and maximum of a score from the declared scales."""
+        score = self.scores[name]
+        if score.items is not None:
+            by_id = {i.id: i for i in self.items}
+            lows = [self.scale_of(by_id[i]).min for i in score.items]
+            highs = [self.scale_of(by_id[i]).max for i in score.items]
+        else:
+            ranges = [self.score_range(m) for m in score.scores or []]
+            lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
+        if score.method == "mean":
+            return sum(lows) / len(lows), sum(highs) / len(highs)
+        return float(sum(lows)), float(sum(highs))
+
+    @property
+    def warnings(self) -> list[str]:
+        if self.key.verified:
+            return []
+        return [f"{self.id}: scoring key not verified: {u}" for u in self.key.uncertain]
+
+
+class Bundle(_Model):
+    """A named group of instruments scored together (e.g. a program's intake battery)."""
+
+    kind: Literal["bundle"]
+    id: Annotated[str, Field(pattern=_ID_PATTERN)]
+    name: str
+    instruments: list[str]
+    notes: str | None = None
+
+
+# ---- loading --------------------------------------------------------------------------------
+
+
+def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Map every field path in a YAML document to its 1-based line number."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != "tag:yaml.org,2002:str" else key_node.value
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _line_map(value_node, path + (key,), out)
+            # pydantic reports dict keys as str: keep a string alias for numeric keys
+            if not isinstance(key, str):
+                _line_map(value_node, path + (str(key),), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _line_map(child, path + (i,), out)
+    return out
+
+
+def _nearest_line(lines: dict[tuple, int], loc: tuple) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return lines.get(())
+
+
+def _format_loc(loc: tuple) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "(top level)"
+
+
+def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle:
+    """Validate a YAML definition; raise DefinitionError naming file, field and line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise DefinitionError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise DefinitionError(f"{source}: a definition must be a YAML mapping (id: ..., items: ...)")
+    lines = _line_map(node) if node is not None else {}
+    model = Bundle if data.get("kind") == "bundle" else Instrument
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            line = _nearest_line(lines, loc)
+            where = f"{source}:{line}" if line else source
+            messages.append(f"{where}: {_format_loc(loc)}: {err['msg']}")
+        raise DefinitionError("\n".join(messages)) from None
+
+
+def load_definition(path: str | Path) -> Instrument | Bundle:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DefinitionError(f"{path}: no such definition file") from None
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_definition(text, str(path))
+
+
+def definition_hash(defn: Instrument | Bundle) -> str:
+    """Short stable hash of a validated definition, stamped into outputs for provenance."""
+    payload = json.dumps(defn.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()[:12]
+
+
+def json_schema() -> dict:
+    """JSON Schema of the definition format, generated from the models (never hand-written)."""
+    schema = Instrument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "psyscore instrument definition"
+    return schema
