@@ -10,11 +10,10 @@ import hashlib
 import json
 import operator
 import re
+import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
-
-import warnings
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -91,7 +90,9 @@ class ResponseScale(_Model):
                 raise ValueError(f"missing code {code} is also a valid answer code")
         for alias, code in self.aliases.items():
             if code not in self.values:
-                raise ValueError(f"alias {alias!r} points at {code}, which is not a code of the scale")
+                raise ValueError(
+                    f"alias {alias!r} points at {code}, which is not a code of the scale"
+                )
         return self
 
     @property
@@ -182,7 +183,9 @@ class MissingRule(_Model):
 
     @model_validator(mode="after")
     def _one_rule(self) -> MissingRule:
-        given = [x for x in (self.min_answered, self.max_missing, self.min_proportion) if x is not None]
+        given = [
+            x for x in (self.min_answered, self.max_missing, self.min_proportion) if x is not None
+        ]
         if len(given) > 1:
             raise ValueError("give only one of min_answered, max_missing, min_proportion")
         return self
@@ -202,7 +205,9 @@ class MissingRule(_Model):
 class Score(_Model):
     label: str
     items: list[str] | None = None
-    scores: list[str] | None = Field(None, description="a composite of other scores of this instrument")
+    scores: list[str] | None = Field(
+        None, description="a composite of other scores of this instrument"
+    )
     method: Literal["sum", "mean", "prorated_sum"] = "sum"
     missing: MissingRule = MissingRule()
     rounding: Annotated[int, Field(ge=0, le=6)] | None = Field(
@@ -216,7 +221,9 @@ class Score(_Model):
     @model_validator(mode="after")
     def _items_xor_scores(self) -> Score:
         if (self.items is None) == (self.scores is None):
-            raise ValueError("a score has either 'items' or 'scores' (a composite), not both or neither")
+            raise ValueError(
+                "a score has either 'items' or 'scores' (a composite), not both or neither"
+            )
         members = self.items if self.items is not None else self.scores
         if not members:
             raise ValueError("a score needs at least one member")
@@ -257,7 +264,12 @@ class Instrument(_Model):
     name: str
     version: str = "1"
     construct: Literal[
-        "masculine_norms", "emotional_competence", "help_seeking", "clinical_screen", "relationship", "other"
+        "masculine_norms",
+        "emotional_competence",
+        "help_seeking",
+        "clinical_screen",
+        "relationship",
+        "other",
     ]
     citation: str
     doi: str | None = None
@@ -267,7 +279,8 @@ class Instrument(_Model):
         None, description="output column prefix; default: id with non-alphanumerics removed"
     )
     column_prefixes: list[str] = Field(
-        default_factory=list, description="prefixes of item columns, matched as PREFIX + item number"
+        default_factory=list,
+        description="prefixes of item columns, matched as PREFIX + item number",
     )
     timeframe: str | None = None
     missing_codes: dict[str | Code, str] = Field(
@@ -367,7 +380,11 @@ def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dic
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != "tag:yaml.org,2002:str" else key_node.value
+            key = (
+                yaml.safe_load(yaml.serialize(key_node))
+                if key_node.tag != "tag:yaml.org,2002:str"
+                else key_node.value
+            )
             out[path + (key,)] = key_node.start_mark.line + 1
             _line_map(value_node, path + (key,), out)
             # pydantic reports dict keys as str: keep a string alias for numeric keys
@@ -408,7 +425,9 @@ def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle
         where = f"{source}:{mark.line + 1}" if mark else source
         raise DefinitionError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
-        raise DefinitionError(f"{source}: a definition must be a YAML mapping (id: ..., items: ...)")
+        raise DefinitionError(
+            f"{source}: a definition must be a YAML mapping (id: ..., items: ...)"
+        )
     lines = _line_map(node) if node is not None else {}
     model = Bundle if data.get("kind") == "bundle" else Instrument
     try:
@@ -416,7 +435,9 @@ def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle
     except ValidationError as exc:
         messages = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+            )
             line = _nearest_line(lines, loc)
             where = f"{source}:{line}" if line else source
             messages.append(f"{where}: {_format_loc(loc)}: {err['msg']}")

@@ -1,0 +1,174 @@
+"""`psyscore instruments list|show|validate|schema|docs`: the built-in library and user definitions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.markdown import Markdown
+from rich.table import Table
+
+from .. import library
+from ..errors import DefinitionError, UsageError
+from ..examples import check_examples
+from ..instrument import Bundle, Instrument, json_schema, load_definition
+from ..report.scoresheet import bundle_markdown, scoresheet_markdown
+from .options import JSON, errors_to_exit, out, print_json
+
+app = typer.Typer(help="List, show and validate instrument definitions.", no_args_is_help=True)
+
+
+def _summary(defn: Instrument | Bundle) -> dict:
+    if isinstance(defn, Bundle):
+        return {"id": defn.id, "name": defn.name, "kind": "bundle", "instruments": defn.instruments}
+    return {
+        "id": defn.id,
+        "name": defn.name,
+        "kind": "instrument",
+        "construct": defn.construct,
+        "items": len(defn.items),
+        "scores": list(defn.scores),
+        "verified": defn.key.verified,
+        "licence": defn.licence.status,
+    }
+
+
+@app.command("list", epilog="Example: psyscore instruments list --json")
+def list_(as_json: bool = JSON) -> None:
+    """List the built-in instruments and bundles."""
+    with errors_to_exit():
+        rows = [_summary(e.definition) for e in library.builtin_entries()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Built-in instruments")
+    for col in ("id", "name", "construct", "items", "scores", "key"):
+        table.add_column(col)
+    for r in rows:
+        if r["kind"] == "bundle":
+            table.add_row(r["id"], r["name"], "bundle", "", ", ".join(r["instruments"]), "")
+        else:
+            key = "verified" if r["verified"] else "[yellow]unverified[/]"
+            table.add_row(
+                r["id"], r["name"], r["construct"], str(r["items"]), ", ".join(r["scores"]), key
+            )
+    out.print(table)
+
+
+@app.command("show", epilog="Example: psyscore instruments show phq-9")
+def show(
+    ref: str = typer.Argument(..., metavar="ID|PATH", help="Instrument id or definition file."),
+    as_json: bool = JSON,
+) -> None:
+    """Print a scoring sheet: items, keys, missing rules, bands, norms, citation."""
+    with errors_to_exit():
+        defn = library.load(ref)
+    if as_json:
+        print_json(defn.model_dump(mode="json", exclude_none=True))
+        return
+    text = bundle_markdown(defn) if isinstance(defn, Bundle) else scoresheet_markdown(defn)
+    out.print(Markdown(text))
+
+
+@app.command(
+    "validate",
+    epilog="Examples: psyscore instruments validate my-scale.yaml ; psyscore instruments validate "
+    "(all built-ins)",
+)
+def validate(
+    paths: list[str] = typer.Argument(None, metavar="[PATH|ID]...", help="Definitions to check."),
+    as_json: bool = JSON,
+) -> None:
+    """Check definitions against the schema and run their golden examples through the engine."""
+    refs = paths or [str(e.path) for e in library.builtin_entries()]
+    report = []
+    for ref in refs:
+        try:
+            defn = (
+                load_definition(ref) if Path(ref).suffix in {".yaml", ".yml"} else library.load(ref)
+            )
+        except (DefinitionError, UsageError) as exc:
+            report.append({"definition": ref, "ok": False, "errors": str(exc).splitlines()})
+            continue
+        if isinstance(defn, Bundle):
+            errors = []
+            for member in defn.instruments:
+                try:
+                    library.load(member)
+                except UsageError as exc:
+                    errors.append(f"bundle member {member!r}: {exc}")
+            report.append({"definition": ref, "ok": not errors, "errors": errors, "examples": 0})
+            continue
+        failures = check_examples(defn)
+        if not defn.examples:
+            failures.append("no golden examples: add at least one (answers -> expected scores)")
+        report.append(
+            {
+                "definition": ref,
+                "ok": not failures,
+                "errors": failures,
+                "examples": len(defn.examples),
+                "warnings": defn.warnings,
+            }
+        )
+    bad = [r for r in report if not r["ok"]]
+    if as_json:
+        print_json(report)
+    else:
+        for r in report:
+            if r["ok"]:
+                n = r.get("examples", 0)
+                out.print(f"[green]ok[/]   {r['definition']} ({n} examples pass)")
+                for w in r.get("warnings") or []:
+                    out.print(f"     [yellow]warning:[/] {w}", markup=True)
+            else:
+                out.print(f"[red]FAIL[/] {r['definition']}")
+                for e in r["errors"]:
+                    out.print(f"     {e}", markup=False)
+    # a broken definition is a usage problem (2), not a data problem
+    raise typer.Exit(2 if bad else 0)
+
+
+@app.command("schema", epilog="Example: psyscore instruments schema -o instruments/schema.json")
+def schema(
+    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
+) -> None:
+    """Print the JSON Schema of the definition format (generated from the models)."""
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command("docs", epilog="Example: psyscore instruments docs -o docs/instruments")
+def docs(
+    output: Path = typer.Option(
+        Path("docs/instruments"), "--output", "-o", help="Folder for the pages."
+    ),
+) -> None:
+    """Write one Markdown scoring-sheet page per built-in definition, plus an index."""
+    with errors_to_exit():
+        entries = library.builtin_entries()
+        if not output.exists():
+            output.mkdir(parents=True)
+        if not output.is_dir():
+            raise UsageError(f"{output}: not a folder")
+    index = [
+        "# Built-in instruments",
+        "",
+        "| id | name | construct | items | key |",
+        "|---|---|---|---|---|",
+    ]
+    for e in entries:
+        d = e.definition
+        if isinstance(d, Bundle):
+            (output / f"{d.id}.md").write_text(bundle_markdown(d), encoding="utf-8")
+            index.append(f"| [{d.id}]({d.id}.md) | {d.name} | bundle | | |")
+            continue
+        (output / f"{d.id}.md").write_text(scoresheet_markdown(d), encoding="utf-8")
+        key = "verified" if d.key.verified else "unverified"
+        index.append(f"| [{d.id}]({d.id}.md) | {d.name} | {d.construct} | {len(d.items)} | {key} |")
+    (output / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    out.print(f"wrote {len(entries) + 1} pages to {output}")

@@ -1,0 +1,45 @@
+"""Options shared by several commands, the consoles, and the error boundary."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import PsyscoreError
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
+FORCE = typer.Option(False, "--force", help="Replace the output file if it exists.")
+INSTRUMENT = typer.Option(
+    ...,
+    "--instrument",
+    "-i",
+    help="Built-in instrument or bundle id (see `psyscore instruments list`), or a path to a YAML "
+    "definition. Repeat for several.",
+)
+
+
+@contextlib.contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Turn psyscore errors into one clear message and the documented exit code, no traceback."""
+    try:
+        yield
+    except PsyscoreError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(message)}", markup=True, highlight=False)

@@ -1,0 +1,219 @@
+"""`psyscore score DATA -i ID -o OUT`: score a batch and write it with every input column kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+import yaml
+from rich.table import Table as RichTable
+
+from .. import __version__
+from ..batch import BatchResult, score_table
+from ..columns import output_columns
+from ..errors import UsageError
+from ..instrument import definition_hash
+from ..io import Table, check_output, read_table, write_table
+from ..library import resolve_instruments
+from ..problems import with_file
+from ..report.problems import print_problems, write_problems_csv
+from ..responses import FileMissing
+from .options import FORCE, INSTRUMENT, JSON, err, errors_to_exit, out, print_json, warn
+
+EPILOG = """Examples:
+
+  psyscore score sample_data/intake_batch.csv -i phq-9 -o scored.sav
+
+  psyscore score survey.sav -i phq-9 -i gad-7 -o scored.csv --id-column respondent_id --json
+
+Exit codes: 0 ok; 1 scored, but data problems were found (see the table or --problems FILE);
+2 usage error (nothing written)."""
+
+
+def score(
+    data: Path = typer.Argument(
+        ..., help="Input data: .csv, .tsv, .sav or .zsav.", show_default=False
+    ),
+    instrument: list[str] = INSTRUMENT,
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Output file: .csv, .tsv, .sav or .zsav."
+    ),
+    id_column: str = typer.Option(
+        None, "--id-column", help="Respondent id column; repeated ids are reported as problems."
+    ),
+    map_file: Path = typer.Option(
+        None, "--map", help="YAML mapping of data column -> item id, for columns named otherwise."
+    ),
+    problems_file: Path = typer.Option(
+        None, "--problems", help="Also write every problem found to this CSV file."
+    ),
+    replace_scores: bool = typer.Option(
+        False, "--replace-scores", help="Recompute score columns that the data already has."
+    ),
+    force: bool = FORCE,
+    as_json: bool = JSON,
+) -> None:
+    """Score DATA with one or more instruments and write all input columns plus the scores."""
+    with errors_to_exit():
+        instruments = resolve_instruments(instrument)
+        target = check_output(output, [data], force=force)
+        if problems_file is not None:
+            check_output(problems_file.with_suffix(".csv"), [data, output], force=force)
+        mapping = _read_map(map_file) if map_file else None
+        table = read_table(data)
+        result = score_table(
+            table.data,
+            instruments,
+            id_column=id_column,
+            mapping=mapping,
+            file_missing=_file_missing(table),
+            replace_scores=replace_scores,
+        )
+        problems = with_file(result.problems, data.name)
+        write_table(_output_table(table, result, instruments, data), target)
+        if problems_file is not None:
+            write_problems_csv(problems, problems_file)
+    summary = _summary(result, instruments)
+    if as_json:
+        print_json(
+            {
+                "input": str(data),
+                "output": str(target),
+                "rows": len(result.table),
+                "instruments": summary,
+                "problems": [p.to_dict() for p in problems],
+                "warnings": result.warnings,
+            }
+        )
+    else:
+        for w in result.warnings:
+            warn(w)
+        _print_summary(summary)
+        print_problems(out, problems)
+        out.print(f"wrote {target} ({len(result.table)} rows, {result.table.shape[1]} columns)")
+    raise typer.Exit(1 if problems else 0)
+
+
+def _read_map(path: Path) -> dict[str, str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such mapping file") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise UsageError(
+            f"{path}: a mapping file is 'data column: item id' lines, e.g. 'Q1: phq9_1'"
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+def _file_missing(table: Table) -> FileMissing:
+    """User-missing declarations from the file (SPSS), with reasons taken from value labels."""
+    fm = FileMissing()
+    for column, ranges in table.missing_ranges.items():
+        labels = table.value_labels.get(column, {})
+        for r in ranges:
+            lo, hi = r["lo"], r["hi"]
+            if lo == hi:
+                reason = labels.get(lo) or (labels.get(float(lo)) if _numeric(lo) else None)
+                fm.values.setdefault(column, {})[lo] = str(reason or "user-missing").lower()
+            else:
+                fm.ranges.setdefault(column, []).append((float(lo), float(hi), "user-missing"))
+    return fm
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _output_table(table: Table, result: BatchResult, instruments, data: Path) -> Table:
+    labels = dict(table.labels)
+    measure = dict(table.measure)
+    value_labels = dict(table.value_labels)
+    formats = dict(table.formats)
+    for inst in instruments:
+        for col, info in output_columns(inst).items():
+            if col not in result.table.columns:
+                continue
+            labels[col] = info.label
+            measure[col] = info.measure
+            if info.value_labels:
+                value_labels[col] = {float(k): v for k, v in info.value_labels.items()}
+            if info.measure == "scale":
+                formats[col] = f"F8.{info.decimals}"
+    stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
+    notes = list(table.notes) + [
+        f"Scored by psyscore {__version__} from {data.name}: {stamp}",
+    ]
+    return Table(
+        data=result.table,
+        source=table.source,
+        labels=labels,
+        value_labels=value_labels,
+        missing_ranges=table.missing_ranges,
+        measure=measure,
+        formats=formats,
+        display_width=table.display_width,
+        notes=notes,
+    )
+
+
+def _summary(result: BatchResult, instruments) -> list[dict]:
+    rows = []
+    for inst in instruments:
+        frame = result.scores[inst.id]
+        scores = []
+        for name in inst.scores:
+            col = f"{inst.output_prefix}_{name}"
+            status = frame[f"{col}_status"]
+            values = frame[col].to_numpy(dtype=float)
+            ok = ~np.isnan(values)
+            scores.append(
+                {
+                    "score": name,
+                    "column": col,
+                    "scored": int((status == "scored").sum()),
+                    "prorated": int((status == "prorated").sum()),
+                    "not_scored": int((~ok).sum()),
+                    "mean": round(float(values[ok].mean()), 3) if ok.any() else None,
+                    "sd": round(float(values[ok].std(ddof=1)), 3) if ok.sum() > 1 else None,
+                }
+            )
+        crit = f"{inst.output_prefix}_critical"
+        rows.append(
+            {
+                "id": inst.id,
+                "verified": inst.key.verified,
+                "definition_sha256": definition_hash(inst),
+                "critical_flags": int(frame[crit].sum()) if crit in frame else None,
+                "critical_column": f"{inst.output_prefix}_critical_items",
+                "scores": scores,
+            }
+        )
+    return rows
+
+
+def _print_summary(summary: list[dict]) -> None:
+    table = RichTable(title="Scores", title_justify="left")
+    for col in ("column", "scored", "prorated", "not scored", "mean", "sd"):
+        table.add_column(col, justify="left" if col == "column" else "right")
+    for inst in summary:
+        for s in inst["scores"]:
+            table.add_row(
+                s["column"],
+                str(s["scored"]),
+                str(s["prorated"]),
+                str(s["not_scored"]),
+                "" if s["mean"] is None else f"{s['mean']:.2f}",
+                "" if s["sd"] is None else f"{s['sd']:.2f}",
+            )
+    out.print(table)
+    for inst in summary:
+        if inst["critical_flags"]:
+            err.print(
+                f"[bold red]ALERT:[/] {inst['critical_flags']} respondent(s) endorsed a critical item "
+                f"of {inst['id']}: see column {inst['critical_column']}",
+                highlight=False,
+            )

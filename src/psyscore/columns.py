@@ -1,0 +1,76 @@
+"""Names and metadata of output columns, all derived from the definition.
+
+Names are stable and SPSS-safe: `{prefix}_{score}` plus suffixes. Labels, value labels and
+measurement levels here feed the .sav writer and the codebook, so they cannot drift from scoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .instrument import BandSet, Instrument
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    label: str
+    measure: str  # SPSS measurement level: scale, ordinal, nominal
+    value_labels: dict[str, str] = field(default_factory=dict)
+    decimals: int = 2
+
+
+def score_column(inst: Instrument, score: str) -> str:
+    return f"{inst.output_prefix}_{score}"
+
+
+def band_column(inst: Instrument, score: str, band_set: BandSet, position: int) -> str:
+    base = score_column(inst, score)
+    return f"{base}_band" if position == 0 else f"{base}_band_{band_set.name}"
+
+
+def _method_text(inst: Instrument, name: str) -> str:
+    spec = inst.scores[name]
+    if spec.items is not None:
+        k = len(spec.items)
+        what = {"sum": "sum", "mean": "mean", "prorated_sum": "prorated sum"}[spec.method]
+        return f"{what} of {k} items"
+    return f"{spec.method} of {', '.join(spec.scores or [])}"
+
+
+def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
+    """Every column `scoring.score` adds for this instrument, in order, with its metadata."""
+    out: dict[str, ColumnInfo] = {}
+    short = inst.id.upper()
+    for name, spec in inst.scores.items():
+        base = score_column(inst, name)
+        lo, hi = inst.score_range(name)
+        decimals = (
+            spec.rounding if spec.rounding is not None else (2 if spec.method != "sum" else 0)
+        )
+        out[base] = ColumnInfo(
+            f"{spec.label} ({_method_text(inst, name)}, range {lo:g}-{hi:g})",
+            "scale",
+            decimals=decimals,
+        )
+        out[f"{base}_n"] = ColumnInfo(f"{short} {name}: items answered", "scale", decimals=0)
+        out[f"{base}_status"] = ColumnInfo(f"{short} {name}: scoring status", "nominal")
+        for i, band_set in enumerate(spec.bands):
+            out[band_column(inst, name, band_set, i)] = ColumnInfo(
+                f"{short} {name}: {band_set.name} band", "ordinal"
+            )
+        if spec.norms:
+            group = spec.norms[0].group
+            out[f"{base}_z"] = ColumnInfo(f"{short} {name}: z vs {group}", "scale")
+            out[f"{base}_t"] = ColumnInfo(
+                f"{short} {name}: T-score vs {group}", "scale", decimals=1
+            )
+            out[f"{base}_pct"] = ColumnInfo(
+                f"{short} {name}: percentile vs {group} (normal approx.)", "scale", decimals=1
+            )
+    if any(it.critical for it in inst.items):
+        p = inst.output_prefix
+        out[f"{p}_critical"] = ColumnInfo(
+            f"{short}: critical item endorsed", "nominal", {"0": "no", "1": "yes"}, decimals=0
+        )
+        out[f"{p}_critical_items"] = ColumnInfo(f"{short}: critical items endorsed", "nominal")
+    return out

@@ -1,0 +1,52 @@
+"""Run a definition's golden examples (answers -> expected scores) through the real engine."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .instrument import Instrument
+from .responses import resolve
+from .scoring import score
+
+
+def check_examples(inst: Instrument) -> list[str]:
+    """Return one message per expectation that the engine does not meet (empty list: all pass)."""
+    if not inst.examples:
+        return []
+    rows = [{item: ex.answers.get(item) for item in inst.item_ids} for ex in inst.examples]
+    table = pd.DataFrame(rows, columns=inst.item_ids).astype(object)
+    items, _ = resolve(inst, table)
+    result = score(items)
+    failures = []
+    prefix = inst.output_prefix
+    for r, ex in enumerate(inst.examples):
+        for key, want in ex.expect.items():
+            column = f"{prefix}_{key}"
+            if column not in result.columns:
+                failures.append(f"example {ex.name!r}: unknown expected output {key!r} ({column})")
+                continue
+            got = result[column].iloc[r]
+            if not _same(got, want):
+                failures.append(
+                    f"example {ex.name!r}: {key} expected {want!r}, engine gave {_plain(got)!r}"
+                )
+    return failures
+
+
+def _plain(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _same(got: object, want: object) -> bool:
+    got = _plain(got)
+    if want is None or got is None:
+        return want is None and got is None
+    if isinstance(want, str) or isinstance(got, str):
+        return str(got) == str(want)
+    return math.isclose(float(got), float(want), rel_tol=0, abs_tol=1e-6)

@@ -1,0 +1,1 @@
+"""Rendering for people (terminal tables, scoring sheets) and machines (JSON)."""

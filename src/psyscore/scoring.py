@@ -1,0 +1,156 @@
+"""The scoring engine: an ItemMatrix in, a DataFrame of scores out. Pure and vectorised.
+
+For each score of an instrument: reverse-key from the declared scale range (never the observed one),
+count answered items, apply the missing rule, form sum / mean / prorated sum, round, band, and
+standardise against the default norm group. Critical items are flagged on the raw answer.
+No I/O and no per-respondent Python loops, so the same function runs per chunk or per partition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import columns as cols
+from .instrument import Instrument, Score
+from .norms import standard_scores
+from .responses import ItemMatrix
+
+
+def reverse_keyed(items: ItemMatrix) -> np.ndarray:
+    """Codes with reverse-keyed items flipped as (scale min + scale max) - answer."""
+    inst = items.instrument
+    rev = np.array([it.reverse for it in inst.items])
+    if not rev.any():
+        return items.codes
+    lo_hi = np.array([inst.scale_of(it).min + inst.scale_of(it).max for it in inst.items])
+    return np.where(rev, lo_hi - items.codes, items.codes)
+
+
+def round_half_up(values: np.ndarray, decimals: int | None) -> np.ndarray:
+    """Round half away from zero (clinical convention: 11.5 -> 12), not numpy's half-to-even."""
+    if decimals is None:
+        return values
+    factor = 10.0**decimals
+    # the tiny nudge keeps 2.675 (stored as 2.67499999...) rounding the way a person expects
+    return np.sign(values) * np.floor(np.abs(values) * factor + 0.5 + 1e-9) / factor
+
+
+def status_categories(k: int, needed: int) -> tuple[list[str], np.ndarray]:
+    """Status categories and, for 0..k answered items, the index of each count's status."""
+    categories = ["scored", "prorated"] + [
+        f"not scored: {n} of {k} items answered, needs {needed}" for n in range(needed)
+    ]
+    code_for_n = np.array([0 if n == k else 1 if n >= needed else 2 + n for n in range(k + 1)])
+    return categories, code_for_n
+
+
+class _ScoreResult:
+    __slots__ = ("value", "n", "status_code", "labels")
+
+    def __init__(
+        self, value: np.ndarray, n: np.ndarray, status_code: np.ndarray, labels: list[str]
+    ):
+        self.value, self.n, self.status_code, self.labels = value, n, status_code, labels
+
+
+def _item_score(inst: Instrument, score: Score, keyed: np.ndarray) -> _ScoreResult:
+    index = [inst.item_ids.index(i) for i in score.items or []]
+    sub = keyed[:, index]
+    answered = ~np.isnan(sub)
+    n = answered.sum(axis=1)
+    total = np.where(answered, sub, 0.0).sum(axis=1)
+    k = len(index)
+    needed = score.missing.needed(k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n
+    if score.method == "mean":
+        value = mean
+    elif score.method == "prorated_sum":
+        value = mean * k
+    else:
+        value = total
+    value = np.where(n >= needed, value, np.nan)
+    labels, code_for_n = status_categories(k, needed)
+    return _ScoreResult(value, n, code_for_n[n], labels)
+
+
+def _composite(score: Score, parts: list[_ScoreResult]) -> _ScoreResult:
+    values = np.column_stack([p.value for p in parts])
+    n = np.sum([p.n for p in parts], axis=0)
+    complete = ~np.isnan(values).any(axis=1)
+    prorated = np.any([p.status_code == 1 for p in parts], axis=0)
+    value = values.mean(axis=1) if score.method == "mean" else values.sum(axis=1)
+    value = np.where(complete, value, np.nan)
+    labels = ["scored", "prorated", "not scored: a component score is missing"]
+    status = np.where(complete, np.where(prorated, 1, 0), 2)
+    return _ScoreResult(value, n, status, labels)
+
+
+def band_labels(values: np.ndarray, bands) -> pd.Categorical:
+    """Label of the first band whose inclusive upper bound is >= value; missing stays missing."""
+    uppers = np.array([b.upto for b in bands])
+    idx = np.searchsorted(uppers, values, side="left")
+    idx = np.where(np.isnan(values) | (idx >= len(uppers)), -1, idx)
+    return pd.Categorical.from_codes(idx, categories=[b.label for b in bands])
+
+
+def score(items: ItemMatrix, *, norm_group: str | None = None) -> pd.DataFrame:
+    """Score one instrument for every respondent. Returns new columns only, in a stable order.
+
+    Columns per score: value, `_n` (items answered), `_status`, `_band[_set]`, and with norms
+    `_z`, `_t`, `_pct`; per instrument `_critical` (0/1) and `_critical_items` when the
+    definition has critical items.
+    """
+    inst = items.instrument
+    keyed = reverse_keyed(items)
+    results: dict[str, _ScoreResult] = {}
+    out: dict[str, object] = {}
+    for name, spec in inst.scores.items():
+        if spec.items is not None:
+            res = _item_score(inst, spec, keyed)
+        else:
+            res = _composite(spec, [results[m] for m in spec.scores or []])
+        res.value = round_half_up(res.value, spec.rounding)
+        results[name] = res
+        base = cols.score_column(inst, name)
+        out[base] = res.value
+        out[f"{base}_n"] = res.n.astype(np.int16)
+        out[f"{base}_status"] = pd.Categorical.from_codes(res.status_code, categories=res.labels)
+        for i, band_set in enumerate(spec.bands):
+            out[cols.band_column(inst, name, band_set, i)] = band_labels(res.value, band_set.bands)
+        if spec.norms:
+            group = _pick_norm(spec, norm_group)
+            z, t, pct = standard_scores(res.value, group.mean, group.sd)
+            out[f"{base}_z"], out[f"{base}_t"], out[f"{base}_pct"] = z, t, pct
+    out.update(critical_flags(items))
+    return pd.DataFrame(out, index=pd.RangeIndex(items.n))
+
+
+def _pick_norm(spec: Score, group: str | None):
+    if group is None:
+        return spec.norms[0]
+    for g in spec.norms:
+        if g.group.lower() == group.lower():
+            return g
+    return spec.norms[0]
+
+
+def critical_flags(items: ItemMatrix) -> dict[str, object]:
+    """`_critical` is 1 when any critical rule fires on a raw answer; `_critical_items` names them."""
+    inst = items.instrument
+    critical = [(j, it) for j, it in enumerate(inst.items) if it.critical is not None]
+    if not critical:
+        return {}
+    names = np.full(items.n, "", dtype=object)
+    any_fired = np.zeros(items.n, dtype=bool)
+    for j, it in critical:
+        op, threshold = it.critical.op_and_value
+        raw = items.codes[:, j]
+        with np.errstate(invalid="ignore"):
+            fired = op(raw, threshold) & ~np.isnan(raw)
+        if fired.any():
+            names[fired] = np.where(names[fired] == "", it.id, names[fired] + " " + it.id)
+        any_fired |= fired
+    prefix = inst.output_prefix
+    return {f"{prefix}_critical": any_fired.astype(np.int8), f"{prefix}_critical_items": names}
