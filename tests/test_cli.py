@@ -27,12 +27,7 @@ def invoke(*args):
 @pytest.fixture
 def small_csv(tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text(
-        "rid,site,toy_1,toy_2,toy_3,toy_4\n"
-        "a,x,3,3,3,3\n"
-        "b,y,5,1,,4\n"
-        "a,z,3,3,33,3\n"
-    )
+    path.write_text("rid,site,toy_1,toy_2,toy_3,toy_4\na,x,3,3,3,3\nb,y,5,1,,4\na,z,3,3,33,3\n")
     return path
 
 
@@ -54,6 +49,7 @@ def test_score_json_lists_problems_with_row_column_value(small_csv, tmp_path):
     result = invoke("score", small_csv, "-i", DATA / "toy.yaml", "-o", tmp_path / "o.csv", "--json")
     payload = json.loads(result.stdout)
     assert result.exit_code == 1
+    assert payload["outputs"] == [str(tmp_path / "o.csv")]
     assert payload["problems"] == [
         {
             "kind": "out_of_range",
@@ -67,7 +63,12 @@ def test_score_json_lists_problems_with_row_column_value(small_csv, tmp_path):
         }
     ]
     total = payload["instruments"][0]["scores"][1]
-    assert (total["score"], total["scored"], total["prorated"], total["not_scored"]) == ("total", 1, 2, 0)
+    assert (total["score"], total["scored"], total["prorated"], total["not_scored"]) == (
+        "total",
+        1,
+        2,
+        0,
+    )
 
 
 def test_clean_data_exits_zero(tmp_path):
@@ -114,7 +115,9 @@ def test_mapping_file(tmp_path):
     data.write_text("Q1,Q2,Q3,Q4\n2,4,2,2\n")
     mapping = tmp_path / "map.yaml"
     mapping.write_text("Q1: toy_1\nQ2: toy_2\nQ3: toy_3\nQ4: toy_4\n")
-    result = invoke("score", data, "-i", DATA / "toy.yaml", "-o", tmp_path / "o.csv", "--map", mapping)
+    result = invoke(
+        "score", data, "-i", DATA / "toy.yaml", "-o", tmp_path / "o.csv", "--map", mapping
+    )
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "o.csv")["toy_total"].tolist() == [8.0]
 
@@ -131,7 +134,11 @@ def test_sample_sav_to_sav_keeps_metadata_and_user_missing(tmp_path):
         "PHQ-9 total (depression severity) (prorated sum of 9 items, range 0-27)"
     )
     assert meta.variable_value_labels["phq9_total_band"] == {
-        1.0: "minimal", 2.0: "mild", 3.0: "moderate", 4.0: "moderately severe", 5.0: "severe"
+        1.0: "minimal",
+        2.0: "mild",
+        3.0: "moderate",
+        4.0: "moderately severe",
+        5.0: "severe",
     }
     assert meta.variable_measure["phq9_total"] == "scale"
     assert meta.variable_measure["phq9_total_band"] == "ordinal"
@@ -164,7 +171,9 @@ def test_instruments_show_prints_scoring_sheet():
 
 def test_validate_reports_failing_example(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((DATA / "toy.yaml").read_text().replace("total: 12, total_band", "total: 13, total_band"))
+    bad.write_text(
+        (DATA / "toy.yaml").read_text().replace("total: 12, total_band", "total: 13, total_band")
+    )
     result = invoke("instruments", "validate", bad)
     assert result.exit_code == 2
     assert "total expected 13, engine gave 12.0" in result.output
@@ -176,11 +185,14 @@ def test_installed_console_script_scores_sample(tmp_path):
     out = tmp_path / "scored.csv"
     proc = subprocess.run(
         ["psyscore", "score", str(SAMPLE_CSV), "-i", "phq-9", "-o", str(out), "--json"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1, proc.stderr  # two deliberate typos in the sample
     payload = json.loads(proc.stdout)
     assert [(p["row"], p["column"], p["value"]) for p in payload["problems"]] == [
-        (18, "phq9_3", "33"), (212, "phq9_6", "5")
+        (18, "phq9_3", "33"),
+        (212, "phq9_6", "5"),
     ]
     assert len(pd.read_csv(out)) == 400

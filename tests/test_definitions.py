@@ -17,8 +17,10 @@ GOOD = (DATA / "toy.yaml").read_text()
 
 
 def test_error_names_file_field_and_line():
-    broken = GOOD.replace("  - {id: toy_2, label: second (reversed), scale: agree5, reverse: true}",
-                          "  - {id: toy_2, label: second (reversed), scale: agree5, reverse: maybe}")
+    broken = GOOD.replace(
+        "  - {id: toy_2, label: second (reversed), scale: agree5, reverse: true}",
+        "  - {id: toy_2, label: second (reversed), scale: agree5, reverse: maybe}",
+    )
     with pytest.raises(DefinitionError) as exc:
         parse_definition(broken, "my.yaml")
     # toy_2 is on line 18 of the fixture
@@ -26,8 +28,12 @@ def test_error_names_file_field_and_line():
 
 
 def test_unknown_scale_reference_is_explained():
-    broken = GOOD.replace("{id: toy_3, label: third, scale: agree5}", "{id: toy_3, label: third, scale: agree7}")
-    with pytest.raises(DefinitionError, match="item toy_3 uses scale 'agree7'; declared scales: \\['agree5'\\]"):
+    broken = GOOD.replace(
+        "{id: toy_3, label: third, scale: agree5}", "{id: toy_3, label: third, scale: agree7}"
+    )
+    with pytest.raises(
+        DefinitionError, match="item toy_3 uses scale 'agree7'; declared scales: \\['agree5'\\]"
+    ):
         parse_definition(broken, "x.yaml")
 
 

@@ -19,8 +19,13 @@ def run(inst, rows):
 
 def test_reverse_keying_uses_declared_range_not_observed(toy):
     # only 2s and 3s observed; reversal must still be 6 - x (declared 1-5), not 5 - x (observed 2-3)
-    out, _, _ = run(toy, [{"toy_1": 2, "toy_2": 2, "toy_3": 2, "toy_4": 2},
-                          {"toy_1": 3, "toy_2": 3, "toy_3": 3, "toy_4": 3}])
+    out, _, _ = run(
+        toy,
+        [
+            {"toy_1": 2, "toy_2": 2, "toy_3": 2, "toy_4": 2},
+            {"toy_1": 3, "toy_2": 3, "toy_3": 3, "toy_4": 3},
+        ],
+    )
     # row 1: 2 + (6-2) + 2 + 2 = 10 ; row 2: 3 + 3 + 3 + 3 = 12
     assert out["toy_total"].tolist() == [10.0, 12.0]
     # part: (2 + 4 + 2) / 3 = 2.67 (rounded to 2 decimals)
@@ -89,8 +94,13 @@ def test_declared_missing_codes_keep_their_reason(toy):
 
 
 def test_out_of_range_is_reported_never_scored(toy):
-    out, problems, items = run(toy, [{"toy_1": 3, "toy_2": 3, "toy_3": 33, "toy_4": 3},
-                                     {"toy_1": 3, "toy_2": 3, "toy_3": 2.5, "toy_4": 3}])
+    out, problems, items = run(
+        toy,
+        [
+            {"toy_1": 3, "toy_2": 3, "toy_3": 33, "toy_4": 3},
+            {"toy_1": 3, "toy_2": 3, "toy_3": 2.5, "toy_4": 3},
+        ],
+    )
     assert [(p.kind, p.row, p.column, p.value) for p in problems] == [
         ("out_of_range", 1, "toy_3", "33"),
         ("out_of_range", 2, "toy_3", "2.5"),
@@ -107,9 +117,14 @@ def test_unrecognised_text_is_reported(toy):
 
 
 def test_critical_flag_on_raw_answer(toy):
-    out, _, _ = run(toy, [{"toy_1": 1, "toy_2": 1, "toy_3": 1, "toy_4": 5},
-                          {"toy_1": 1, "toy_2": 1, "toy_3": 1, "toy_4": 4},
-                          {"toy_1": 1, "toy_2": 1, "toy_3": 1, "toy_4": None}])
+    out, _, _ = run(
+        toy,
+        [
+            {"toy_1": 1, "toy_2": 1, "toy_3": 1, "toy_4": 5},
+            {"toy_1": 1, "toy_2": 1, "toy_3": 1, "toy_4": 4},
+            {"toy_1": 1, "toy_2": 1, "toy_3": 1, "toy_4": None},
+        ],
+    )
     assert out["toy_critical"].tolist() == [1, 0, 0]
     assert out["toy_critical_items"].tolist() == ["toy_4", "", ""]
 

@@ -10,7 +10,9 @@ from psyscore.library import load
 from psyscore.responses import column_key, match_columns
 
 
-@pytest.mark.parametrize("name", ["phq9_1", "PHQ9_01", "phq_9_1", "PHQ-9 item 1", "PHQ9 Q1", "phq9_001"])
+@pytest.mark.parametrize(
+    "name", ["phq9_1", "PHQ9_01", "phq_9_1", "PHQ-9 item 1", "PHQ9 Q1", "phq9_001"]
+)
 def test_spellings_share_one_key(name):
     assert column_key(name) == "phq9_1"
 

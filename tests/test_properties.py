@@ -15,7 +15,11 @@ from psyscore.scoring import reverse_keyed, score
 from .conftest import DATA
 
 TOY = load_definition(DATA / "toy.yaml")
-answers = arrays(np.float64, st.tuples(st.integers(1, 30), st.just(4)), elements=st.sampled_from([1.0, 2.0, 3.0, 4.0, 5.0]))
+answers = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 30), st.just(4)),
+    elements=st.sampled_from([1.0, 2.0, 3.0, 4.0, 5.0]),
+)
 with_gaps = arrays(
     np.float64,
     st.tuples(st.integers(1, 30), st.just(4)),

@@ -27,7 +27,9 @@ def check_examples(inst: Instrument) -> list[str]:
             if key == "critical" and column not in result.columns:
                 # an instrument without critical items never raises the flag
                 if not _same(0, want):
-                    failures.append(f"example {ex.name!r}: critical expected {want!r}, engine gave 0")
+                    failures.append(
+                        f"example {ex.name!r}: critical expected {want!r}, engine gave 0"
+                    )
                 continue
             if column not in result.columns:
                 failures.append(f"example {ex.name!r}: unknown expected output {key!r} ({column})")

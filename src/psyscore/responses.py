@@ -28,7 +28,7 @@ class ItemMatrix:
     """Answer codes of one instrument: raw (not reverse-keyed) codes, NaN where missing."""
 
     instrument: Instrument
-    codes: np.ndarray  # float64, n x k, in the definition's item order
+    codes: np.ndarray  # float64, n x k (column-major), in the definition's item order
     reason: np.ndarray  # int8, n x k, index into `reasons`
     reasons: list[str]
     columns: list[str | None]  # source column of each item (None: not in the data)
@@ -307,8 +307,9 @@ def resolve(
     """Turn the instrument's columns of `table` into an ItemMatrix and a list of problems."""
     found, problems = match_columns(inst, list(table.columns), mapping)
     n, k = len(table), len(inst.items)
-    codes = np.full((n, k), np.nan)
-    reason = np.full((n, k), BLANK, dtype=np.int8)
+    # column-major: each item is written and read as one contiguous column
+    codes = np.full((n, k), np.nan, order="F")
+    reason = np.full((n, k), BLANK, dtype=np.int8, order="F")
     reasons = list(BASE_REASONS)
     scored_items = {i for s in inst.scores.values() for i in (s.items or [])}
     columns: list[str | None] = []

@@ -54,12 +54,26 @@ class _ScoreResult:
         self.value, self.n, self.status_code, self.labels = value, n, status_code, labels
 
 
-def _item_score(inst: Instrument, score: Score, keyed: np.ndarray) -> _ScoreResult:
+def _keyed_column(inst: Instrument, items: ItemMatrix, j: int) -> np.ndarray:
+    item = inst.items[j]
+    raw = items.codes[:, j]
+    if not item.reverse:
+        return raw
+    scale = inst.scale_of(item)
+    return (scale.min + scale.max) - raw
+
+
+def _item_score(inst: Instrument, score: Score, items: ItemMatrix) -> _ScoreResult:
+    # Column by column over the whole batch: no n x k temporaries, contiguous reads (the item
+    # matrix is column-major), and the Python loop runs over items, never over respondents.
     index = [inst.item_ids.index(i) for i in score.items or []]
-    sub = keyed[:, index]
-    answered = ~np.isnan(sub)
-    n = answered.sum(axis=1)
-    total = np.where(answered, sub, 0.0).sum(axis=1)
+    n = np.zeros(items.n, dtype=np.int16)
+    total = np.zeros(items.n)
+    for j in index:
+        column = _keyed_column(inst, items, j)
+        answered = ~np.isnan(column)
+        n += answered
+        total += np.where(answered, column, 0.0)
     k = len(index)
     needed = score.missing.needed(k)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -103,19 +117,18 @@ def score(items: ItemMatrix, *, norm_group: str | None = None) -> pd.DataFrame:
     definition has critical items.
     """
     inst = items.instrument
-    keyed = reverse_keyed(items)
     results: dict[str, _ScoreResult] = {}
     out: dict[str, object] = {}
     for name, spec in inst.scores.items():
         if spec.items is not None:
-            res = _item_score(inst, spec, keyed)
+            res = _item_score(inst, spec, items)
         else:
             res = _composite(spec, [results[m] for m in spec.scores or []])
         res.value = round_half_up(res.value, spec.rounding)
         results[name] = res
         base = cols.score_column(inst, name)
         out[base] = res.value
-        out[f"{base}_n"] = res.n.astype(np.int16)
+        out[f"{base}_n"] = res.n
         out[f"{base}_status"] = pd.Categorical.from_codes(res.status_code, categories=res.labels)
         for i, band_set in enumerate(spec.bands):
             out[cols.band_column(inst, name, band_set, i)] = band_labels(res.value, band_set.bands)

@@ -42,18 +42,21 @@ def list_(as_json: bool = JSON) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title="Built-in instruments")
+    table = Table(title="Built-in instruments", title_justify="left")
     for col in ("id", "name", "construct", "items", "scores", "key"):
-        table.add_column(col)
+        table.add_column(
+            col, no_wrap=col in {"id", "construct", "key"}, min_width=24 if col == "name" else None
+        )
     for r in rows:
         if r["kind"] == "bundle":
             table.add_row(r["id"], r["name"], "bundle", "", ", ".join(r["instruments"]), "")
         else:
             key = "verified" if r["verified"] else "[yellow]unverified[/]"
             table.add_row(
-                r["id"], r["name"], r["construct"], str(r["items"]), ", ".join(r["scores"]), key
+                r["id"], r["name"], r["construct"], str(r["items"]), str(len(r["scores"])), key
             )
     out.print(table)
+    out.print("`psyscore instruments show ID` prints a scoring sheet with every score's name.")
 
 
 @app.command("show", epilog="Example: psyscore instruments show phq-9")

@@ -23,7 +23,7 @@ from .options import FORCE, INSTRUMENT, JSON, err, errors_to_exit, out, print_js
 
 EPILOG = """Examples:
 
-  psyscore score sample_data/intake_batch.csv -i phq-9 -o scored.sav
+  psyscore score sample_data/intake_batch.sav -i program-intake -o scored.sav -o scored.csv
 
   psyscore score survey.sav -i phq-9 -i gad-7 -o scored.csv --id-column respondent_id --json
 
@@ -36,8 +36,11 @@ def score(
         ..., help="Input data: .csv, .tsv, .sav or .zsav.", show_default=False
     ),
     instrument: list[str] = INSTRUMENT,
-    output: Path = typer.Option(
-        ..., "--output", "-o", help="Output file: .csv, .tsv, .sav or .zsav."
+    output: list[Path] = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        help="Output file: .csv, .tsv, .sav or .zsav. Repeat to write several formats at once.",
     ),
     id_column: str = typer.Option(
         None, "--id-column", help="Respondent id column; repeated ids are reported as problems."
@@ -57,9 +60,9 @@ def score(
     """Score DATA with one or more instruments and write all input columns plus the scores."""
     with errors_to_exit():
         instruments = resolve_instruments(instrument)
-        target = check_output(output, [data], force=force)
+        targets = [check_output(o, [data], force=force) for o in output]
         if problems_file is not None:
-            check_output(problems_file.with_suffix(".csv"), [data, output], force=force)
+            check_output(problems_file.with_suffix(".csv"), [data, *output], force=force)
         mapping = _read_map(map_file) if map_file else None
         table = read_table(data)
         result = score_table(
@@ -71,7 +74,9 @@ def score(
             replace_scores=replace_scores,
         )
         problems = with_file(result.problems, data.name)
-        write_table(_output_table(table, result, instruments, data), target)
+        scored = _output_table(table, result, instruments, data)
+        for target in targets:
+            write_table(scored, target)
         if problems_file is not None:
             write_problems_csv(problems, problems_file)
     summary = _summary(result, instruments)
@@ -79,7 +84,7 @@ def score(
         print_json(
             {
                 "input": str(data),
-                "output": str(target),
+                "outputs": [str(t) for t in targets],
                 "rows": len(result.table),
                 "instruments": summary,
                 "problems": [p.to_dict() for p in problems],
@@ -91,7 +96,8 @@ def score(
             warn(w)
         _print_summary(summary)
         print_problems(out, problems)
-        out.print(f"wrote {target} ({len(result.table)} rows, {result.table.shape[1]} columns)")
+        shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
+        out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
     raise typer.Exit(1 if problems else 0)
 
 

@@ -232,7 +232,8 @@ def _smc_sums_dropped(R: np.ndarray) -> np.ndarray:
     P = np.linalg.inv(R)
     diagP = np.diag(P)
     sub_diag = diagP[None, :] - P**2 / diagP[:, None]  # [i, j]: diag of inv(R_-i) at j
-    s = np.clip(1.0 - 1.0 / sub_diag, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.clip(1.0 - 1.0 / sub_diag, 0.0, 1.0)
     s[np.arange(k), np.arange(k)] = 0.0
     return s.sum(axis=1)
 

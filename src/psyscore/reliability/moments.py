@@ -34,10 +34,29 @@ __all__ = ["Moments", "as_item_matrix"]
 MAX_CODES = 50
 
 
-def as_item_matrix(items: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Return (float64 array with NaN for missing, column names) for a DataFrame or array."""
+def _integer_frame(items: pd.DataFrame) -> bool:
+    return items.shape[1] > 0 and all(
+        isinstance(dt, np.dtype) and dt.kind in "iub" for dt in items.dtypes
+    )
+
+
+def as_item_matrix(
+    items: pd.DataFrame | np.ndarray,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Return (float64 array with NaN for missing, column names) for a DataFrame or array.
+
+    Non-finite values (inf) count as missing.
+    """
+    x, cols, _ = _prepare(items)
+    return x, cols
+
+
+def _prepare(items) -> tuple[np.ndarray, tuple[str, ...], np.ndarray | None]:
+    """(float64 matrix, names, missing mask or None if nothing is missing)."""
     if isinstance(items, pd.DataFrame):
         cols = tuple(str(c) for c in items.columns)
+        if _integer_frame(items):  # plain numpy integer columns cannot hold missing values
+            return items.to_numpy(dtype=np.float64), cols, None
         try:
             x = items.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
@@ -45,48 +64,57 @@ def as_item_matrix(items: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, tuple[
                 dtype=np.float64, na_value=np.nan
             )
     else:
-        x = np.asarray(items, dtype=np.float64)
-        if x.ndim != 2:
+        arr = np.asarray(items)
+        if arr.ndim != 2:
             raise ValueError("items must be a 2-D array (rows = respondents, columns = items)")
-        cols = tuple(f"V{i + 1}" for i in range(x.shape[1]))
+        cols = tuple(f"V{i + 1}" for i in range(arr.shape[1]))
+        if arr.dtype.kind in "iub":
+            return arr.astype(np.float64), cols, None
+        x = np.array(arr, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError("items must be 2-D")
-    x = np.where(np.isfinite(x), x, np.nan)
-    return x, cols
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x, cols, None
+    x = np.where(bad, np.nan, x)
+    return x, cols, bad
 
 
-def _frequencies(x: np.ndarray, mask: np.ndarray | None, max_codes: int):
-    """Counts per distinct code per item (codes sorted); None if more than max_codes codes."""
-    k = x.shape[1]
-    obs = x if mask is None else x[mask]
-    if obs.size == 0:
+def _frequencies(x: np.ndarray, nan: np.ndarray | None, max_codes: int):
+    """Counts per distinct code per item (codes sorted); (None, None) if too many codes.
+
+    Integer codes in a compact range are counted with one ``bincount`` per item (a loop over
+    items, not respondents); other values fall back to ``np.unique``.
+    """
+    n, k = x.shape
+    if n == 0 or k == 0 or (nan is not None and nan.all()):
         return np.empty(0), np.zeros((k, 0), dtype=np.int64)
-    lo, hi = np.nanmin(x), np.nanmax(x)
-    integral = bool(np.all(np.floor(obs) == obs)) if mask is not None else None
-    if integral is None:
-        integral = bool(np.all(np.floor(x) == x))
-    if integral and hi - lo <= 4 * max_codes:
+    lo = np.nanmin(x) if nan is not None else x.min()
+    hi = np.nanmax(x) if nan is not None else x.max()
+    if hi - lo <= 4 * max_codes:
         width = int(hi - lo) + 1
-        offs = x - lo
-        if mask is None:
-            idx = offs.astype(np.int64) * k + np.arange(k)
-            counts = np.bincount(idx.ravel(), minlength=width * k)
-        else:
-            idx = offs[mask].astype(np.int64) * k + np.nonzero(mask)[1]
-            counts = np.bincount(idx, minlength=width * k)
-        counts = counts.reshape(width, k).T
-        used = counts.sum(axis=0) > 0
-        if used.sum() > max_codes:
-            return None, None
-        codes = lo + np.nonzero(used)[0].astype(np.float64)
-        return codes, counts[:, used].astype(np.int64)
+        counts = np.zeros((k, width), dtype=np.int64)
+        integral = True
+        for j in range(k):
+            col = x[:, j] if nan is None else x[~nan[:, j], j]
+            off = col - lo
+            ioff = off.astype(np.intp)
+            if not np.array_equal(ioff, off):
+                integral = False
+                break
+            counts[j] = np.bincount(ioff, minlength=width)
+        if integral:
+            used = counts.sum(axis=0) > 0
+            if used.sum() > max_codes:
+                return None, None
+            return lo + np.nonzero(used)[0].astype(np.float64), counts[:, used]
+    obs = x if nan is None else x[~nan]
     codes = np.unique(obs)
     if codes.size > max_codes:
         return None, None
     counts = np.zeros((k, codes.size), dtype=np.int64)
-    for j in range(k):  # loop over items (not respondents); only for non-integer codes
-        col = x[:, j]
-        col = col[~np.isnan(col)]
+    for j in range(k):
+        col = x[:, j] if nan is None else x[~nan[:, j], j]
         counts[j] = np.bincount(np.searchsorted(codes, col), minlength=codes.size)
     return codes, counts
 
@@ -135,18 +163,17 @@ class Moments:
         max_codes: int = MAX_CODES,
     ) -> Moments:
         """Compute the statistics of one chunk of rows (vectorised, a few k x k matmuls)."""
-        x, cols = as_item_matrix(items)
+        x, cols, nan = _prepare(items)
+        x = np.asfortranarray(x)  # contiguous columns for the per-item passes
         n, k = x.shape
-        nan = np.isnan(x)
-        any_missing = bool(nan.any())
-        if not any_missing:
-            colsum = x.sum(axis=0)
-            colsq = np.einsum("ij,ij->j", x, x)
+        if nan is None:
             cross = x.T @ x
+            colsum = x.sum(axis=0)
+            colsq = np.diag(cross).copy()
             pair_n = np.full((k, k), n, dtype=np.int64)
             pair_sum = np.repeat(colsum[:, None], k, axis=1)
             pair_sumsq = np.repeat(colsq[:, None], k, axis=1)
-            t = x.mean(axis=1) if k else np.zeros(n)
+            t = x @ np.full(k, 1.0 / k) if k else np.zeros(n)
             n_total = n if k else 0
             item_total_sum = np.full(k, t.sum())
             item_total_sumsq = np.full(k, t @ t)
@@ -154,7 +181,6 @@ class Moments:
             n_complete = n
             complete_sum = colsum
             complete_cross = cross.copy()
-            mask = None
         else:
             obs = ~nan
             m = obs.astype(np.float64)
@@ -175,10 +201,9 @@ class Moments:
             xc = x0[complete]
             complete_sum = xc.sum(axis=0)
             complete_cross = xc.T @ xc
-            mask = obs
         codes = freq = None
         if frequencies:
-            codes, freq = _frequencies(x, mask, max_codes)
+            codes, freq = _frequencies(x, nan, max_codes)
         return cls(
             columns=cols,
             n_rows=int(n),
@@ -259,10 +284,17 @@ class Moments:
         return len(self.columns)
 
     def subset(self, columns) -> Moments:
-        """Statistics of a subset of the items (listwise parts need the full item set)."""
+        """Statistics of a subset of the items.
+
+        Pairwise parts and frequencies are exact. Listwise parts keep referring to the rows
+        complete on the *original* item set. The psych total-score parts (row mean of the
+        observed items) cannot be re-derived for a subset and become NaN (``item_total_r``
+        then needs complete data).
+        """
         idx = [self.columns.index(c) for c in columns]
         ix = np.ix_(idx, idx)
-        same = len(idx) == self.k
+        same = idx == list(range(self.k))
+        nan_k = np.full(len(idx), np.nan)
         return Moments(
             columns=tuple(self.columns[i] for i in idx),
             n_rows=self.n_rows,
@@ -273,12 +305,12 @@ class Moments:
             n_total=self.n_total if same else -1,
             total_sum=self.total_sum if same else np.nan,
             total_sumsq=self.total_sumsq if same else np.nan,
-            item_total_sum=self.item_total_sum[idx] if same else np.full(len(idx), np.nan),
-            item_total_sumsq=self.item_total_sumsq[idx] if same else np.full(len(idx), np.nan),
-            item_total_cross=self.item_total_cross[idx] if same else np.full(len(idx), np.nan),
-            n_complete=self.n_complete if same else -1,
-            complete_sum=self.complete_sum[idx] if same else np.full(len(idx), np.nan),
-            complete_cross=self.complete_cross[ix] if same else np.full(ix[0].shape, np.nan),
+            item_total_sum=self.item_total_sum[idx] if same else nan_k,
+            item_total_sumsq=self.item_total_sumsq[idx] if same else nan_k.copy(),
+            item_total_cross=self.item_total_cross[idx] if same else nan_k.copy(),
+            n_complete=self.n_complete,
+            complete_sum=self.complete_sum[idx],
+            complete_cross=self.complete_cross[ix],
             codes=self.codes,
             freq=None if self.freq is None else self.freq[idx],
             max_codes=self.max_codes,
