@@ -86,3 +86,29 @@ def test_builtin_ships_no_verbatim_item_text_unless_licensed(ref):
     if isinstance(defn, Bundle) or defn.licence.item_text_shipped:
         return
     assert all(item.text is None for item in defn.items)
+
+
+@pytest.mark.parametrize("ref", BUILTINS)
+def test_builtin_examples_include_missing_answers(ref):
+    defn = library.load(ref)
+    if isinstance(defn, Bundle):
+        return
+    assert any(
+        len(ex.answers) < len(defn.item_ids) or any(v is None for v in ex.answers.values())
+        for ex in defn.examples
+    ), "at least one golden example must have missing answers"
+
+
+def test_generated_docs_are_current(tmp_path):
+    from typer.testing import CliRunner
+
+    from psyscore.cli import app
+
+    result = CliRunner().invoke(app, ["instruments", "docs", "-o", str(tmp_path)])
+    assert result.exit_code == 0
+    committed = ROOT / "docs" / "instruments"
+    for page in sorted(tmp_path.glob("*.md")):
+        assert (committed / page.name).read_text() == page.read_text(), (
+            f"docs/instruments/{page.name} is stale: run `psyscore instruments docs -o docs/instruments`"
+        )
+    assert sorted(p.name for p in committed.glob("*.md")) == sorted(p.name for p in tmp_path.glob("*.md"))
