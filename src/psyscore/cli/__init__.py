@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import typer
 
 from .. import __version__
@@ -19,6 +21,17 @@ app = typer.Typer(
 )
 app.add_typer(instruments.app, name="instruments")
 app.command(name="score", epilog=score.EPILOG)(score.score)
+
+# Further commands live in their own modules, each exposing `register(app)`. Importing them only
+# registers options: a module's heavy dependencies (pingouin, matplotlib) load when it runs.
+for _name in ("inspect", "reliability", "intake"):
+    try:
+        _module = importlib.import_module(f"{__name__}.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{__name__}.{_name}":
+            raise
+        continue
+    _module.register(app)
 
 
 def _version(value: bool) -> None:
