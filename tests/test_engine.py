@@ -157,3 +157,14 @@ def test_examples_report_a_wrong_expectation(toy):
         update={"examples": [toy.examples[0].model_copy(update={"expect": {"total": 13}})]}
     )
     assert check_examples(bad) == ["example 'all threes': total expected 13, engine gave 12.0"]
+
+
+def test_normal_cdf_small_and_large_paths_agree():
+    from psyscore.norms import normal_cdf
+
+    z = np.array([-1.96, 0.0, 1.0, np.nan])
+    # Phi(1) = 0.841344746..., Phi(-1.96) = 0.024997895...
+    np.testing.assert_allclose(normal_cdf(z)[:3], [0.0249978952, 0.5, 0.8413447461], atol=1e-9)
+    big = np.resize(z, 1000)
+    np.testing.assert_allclose(normal_cdf(big)[:3], normal_cdf(z)[:3], atol=1e-12)
+    assert np.isnan(normal_cdf(z)[3]) and np.isnan(normal_cdf(big)[3])

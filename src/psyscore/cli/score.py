@@ -54,6 +54,9 @@ def score(
     replace_scores: bool = typer.Option(
         False, "--replace-scores", help="Recompute score columns that the data already has."
     ),
+    sheet: str = typer.Option(
+        None, "--sheet", help="Sheet of an .xlsx workbook to read (default: the first sheet)."
+    ),
     force: bool = FORCE,
     as_json: bool = JSON,
 ) -> None:
@@ -64,7 +67,7 @@ def score(
         if problems_file is not None:
             check_output(problems_file.with_suffix(".csv"), [data, *output], force=force)
         mapping = _read_map(map_file) if map_file else None
-        table = read_table(data)
+        table = read_table(data, sheet=sheet)
         result = score_table(
             table.data,
             instruments,
@@ -76,7 +79,7 @@ def score(
         problems = with_file(result.problems, data.name)
         scored = _output_table(table, result, instruments, data)
         for target in targets:
-            write_table(scored, target)
+            write_table(scored, target, problems=problems)
         if problems_file is not None:
             write_problems_csv(problems, problems_file)
     summary = _summary(result, instruments)

@@ -31,8 +31,15 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-READERS = {".csv": "text", ".tsv": "text", ".txt": "text", ".sav": "spss", ".zsav": "spss"}
-WRITERS = {".csv": "text", ".tsv": "text", ".sav": "spss", ".zsav": "spss"}
+READERS = {
+    ".csv": "text",
+    ".tsv": "text",
+    ".txt": "text",
+    ".sav": "spss",
+    ".zsav": "spss",
+    ".xlsx": "excel",
+}
+WRITERS = {".csv": "text", ".tsv": "text", ".sav": "spss", ".zsav": "spss", ".xlsx": "excel"}
 
 
 def _module(kind: str):
@@ -40,12 +47,17 @@ def _module(kind: str):
         from . import text
 
         return text
+    if kind == "excel":
+        from . import excel
+
+        return excel
     from . import spss
 
     return spss
 
 
-def read_table(path: str | Path) -> Table:
+def read_table(path: str | Path, sheet: str | None = None) -> Table:
+    """Read any supported file; `sheet` picks an Excel sheet by name (default: the first)."""
     path = Path(path)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
@@ -55,6 +67,12 @@ def read_table(path: str | Path) -> Table:
         )
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
+    if kind == "excel":
+        from . import excel
+
+        return excel.read(path, sheet=sheet)
+    if sheet is not None:
+        raise UsageError(f"{path}: --sheet applies to .xlsx workbooks only")
     return _module(kind).read(path)
 
 
@@ -89,10 +107,21 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
         raise
 
 
-def write_table(table: Table, path: str | Path) -> None:
+def write_table(table: Table, path: str | Path, *, problems: list | None = None) -> None:
+    """Write `table`; `problems` (Problem records) become a "problems" sheet in an .xlsx."""
     path = Path(path)
     kind = WRITERS[path.suffix.lower()]
+    suffix = path.suffix.lower()
+
+    def writer(tmp: Path) -> None:
+        if kind == "excel":
+            from . import excel
+
+            excel.write(table, tmp, suffix, problems=problems)
+        else:
+            _module(kind).write(table, tmp, suffix)
+
     try:
-        atomic_write(path, lambda tmp: _module(kind).write(table, tmp, path.suffix.lower()))
+        atomic_write(path, writer)
     except OSError as exc:
         raise DataError(f"{path}: could not write: {exc.strerror or exc}") from None

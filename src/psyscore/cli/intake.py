@@ -1,0 +1,396 @@
+"""`psyscore intake`: score ONE client's form and print a report a clinician can act on safely."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+import yaml
+from rich.markup import escape
+
+from ..errors import UsageError
+from ..instrument import Bundle, Instrument
+from .options import err, errors_to_exit, out, print_json
+
+EPILOG = """Examples:
+
+  psyscore intake --bundle program-intake --answers sample_data/intake_form_single.csv
+
+  psyscore intake -i phq-9 -i gad-7 --client-id C17 --json > visit1.json
+
+  psyscore intake -i phq-9 --client-id C17 --previous visit1.json --html report.html
+
+Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
+item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \
+to the --save-progress file, by default .psyscore-intake-CLIENT.json in the current folder \
+(deleted when the form is complete), so Ctrl-C loses nothing: continue with --resume FILE.
+
+Exit codes: 0 ok; 1 scored, but some answers were not understood; 2 usage error; \
+130 interrupted (answers kept in the progress file)."""
+
+PROGRESS_FORMAT = 1
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="intake", epilog=EPILOG)(intake)
+
+
+def intake(
+    instrument: list[str] = typer.Option(
+        None,
+        "--instrument",
+        "-i",
+        help="Built-in instrument id or a path to a YAML definition. Repeat for several.",
+    ),
+    bundle: str = typer.Option(
+        None, "--bundle", "-b", help="A bundle of instruments, e.g. program-intake."
+    ),
+    answers: Path = typer.Option(
+        None,
+        "--answers",
+        "-a",
+        help="The form's answers: YAML or JSON mapping item id -> answer, or a one-row CSV/SAV. "
+        "Without it, the items are asked interactively.",
+    ),
+    client_id: str = typer.Option(None, "--client-id", help="Client identifier for the report."),
+    date: str = typer.Option(None, "--date", help="Date of the form, YYYY-MM-DD (default: today)."),
+    previous: Path = typer.Option(
+        None,
+        "--previous",
+        help="JSON from an earlier `psyscore intake --json`: report change and reliable change.",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as JSON (accepted later by --previous)."
+    ),
+    html: Path = typer.Option(None, "--html", help="Also write a standalone HTML report here."),
+    force: bool = typer.Option(False, "--force", help="Replace the --html file if it exists."),
+    save_progress: Path = typer.Option(
+        None,
+        "--save-progress",
+        help="Interactive mode: save answers after every item to this file (default: "
+        ".psyscore-intake-CLIENT.json in the current folder; deleted when the form is complete).",
+    ),
+    resume: Path = typer.Option(
+        None, "--resume", help="Continue an interrupted interactive form from its progress file."
+    ),
+) -> None:
+    """Score ONE client's intake form: critical alerts first, then scores, bands, norms and change."""
+    with errors_to_exit():
+        when = _check_date(date)
+        if html is not None:
+            _check_html(html, force)
+        prev_payload = _read_previous(previous) if previous else None
+        progress: dict[str, Any] | None = None
+        if resume is not None:
+            progress = _read_progress(resume)
+            client_id = client_id or progress.get("client_id")
+            when = date and when or progress.get("date") or when
+        refs = list(instrument or [])
+        if bundle:
+            refs.append(bundle)
+            _check_bundle(bundle)
+        if not refs and progress is not None:
+            refs = list(progress.get("instruments", []))
+        if not refs:
+            raise UsageError("name the instruments: --instrument ID (repeatable) or --bundle ID")
+        from ..library import resolve_instruments
+
+        instruments = resolve_instruments(refs)
+        if progress is not None and progress.get("instruments") not in (None, refs):
+            raise UsageError(
+                f"{resume} was started with {', '.join(progress['instruments'])}; "
+                "leave out --instrument/--bundle to continue it"
+            )
+
+    progress_path: Path | None = None
+    if answers is not None:
+        with errors_to_exit():
+            if resume is not None:
+                raise UsageError("give either --answers or --resume, not both")
+            form = _read_answers(answers, instruments)
+    else:
+        progress_path = resume or save_progress or _default_progress(client_id)
+        with errors_to_exit():
+            if progress is None and progress_path.exists():
+                raise UsageError(
+                    f"{progress_path} already exists (an unfinished form?). Continue it with "
+                    f"--resume {progress_path}, or delete it first"
+                )
+        state = progress or {
+            "psyscore_intake_progress": PROGRESS_FORMAT,
+            "client_id": client_id,
+            "date": when,
+            "instruments": refs,
+            "position": 0,
+            "answers": {},
+        }
+        ui = err if as_json else out
+        form = _ask(instruments, state, progress_path, ui, as_json)
+
+    from ..intake import compare, score_form
+
+    with errors_to_exit():
+        fm = None
+        if isinstance(form, tuple):
+            form, fm = form
+        result = score_form(instruments, form, client_id=client_id, date=when, file_missing=fm)
+        if prev_payload is not None:
+            if (
+                client_id
+                and prev_payload.get("client_id")
+                and prev_payload["client_id"] != client_id
+            ):
+                raise UsageError(
+                    f"--previous is for client {prev_payload['client_id']!r}, not {client_id!r}"
+                )
+            compare(result, prev_payload, instruments)
+        if html is not None:
+            from ..report.intake_html import write_html
+
+            try:
+                write_html(result, html)
+            except OSError as exc:
+                raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
+
+    from ..report.intake_terminal import print_alerts, render
+
+    if as_json:
+        print_alerts(err, result)  # unmissable even when stdout goes to a file
+        print_json(result.to_dict())
+    else:
+        render(out, result)
+        if html is not None:
+            out.print(f"wrote {html}")
+    if progress_path is not None:
+        progress_path.unlink(missing_ok=True)
+    raise typer.Exit(1 if result.problems else 0)
+
+
+# ---- options ----------------------------------------------------------------------------------
+
+
+def _check_date(date: str | None) -> str:
+    if date is None:
+        return _dt.date.today().isoformat()
+    try:
+        return _dt.date.fromisoformat(date).isoformat()
+    except ValueError:
+        raise UsageError(f"--date {date!r} is not a date like 2026-01-31") from None
+
+
+def _check_html(path: Path, force: bool) -> None:
+    if path.suffix.lower() not in {".html", ".htm"}:
+        raise UsageError(f"{path}: the HTML report needs a .html name")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+def _check_bundle(ref: str) -> None:
+    from ..library import load
+
+    if not isinstance(load(ref), Bundle):
+        raise UsageError(f"{ref!r} is an instrument, not a bundle: use --instrument {ref}")
+
+
+def _load_mapping(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: not valid {what}: {exc}") from None
+
+
+def _read_previous(path: Path) -> dict[str, Any]:
+    data = _load_mapping(path, "JSON")
+    if not isinstance(data, dict) or "psyscore_intake" not in data:
+        raise UsageError(f"{path}: not the JSON of `psyscore intake --json`")
+    return data
+
+
+def _read_progress(path: Path) -> dict[str, Any]:
+    data = _load_mapping(path, "JSON")
+    if not isinstance(data, dict) or data.get("psyscore_intake_progress") != PROGRESS_FORMAT:
+        raise UsageError(f"{path}: not a psyscore intake progress file")
+    return data
+
+
+def _default_progress(client_id: str | None) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", client_id or "anonymous")
+    return Path(f".psyscore-intake-{safe}.json")
+
+
+def _read_answers(path: Path, instruments: list[Instrument]):
+    suffix = path.suffix.lower()
+    if suffix in {".yaml", ".yml", ".json"}:
+        data = _load_mapping(path, "YAML" if suffix != ".json" else "JSON")
+        if isinstance(data, dict) and data.get("psyscore_intake_progress"):
+            data = data.get("answers", {})
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: answers are a mapping 'item id: answer', e.g. 'phq9_1: 2'")
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, dict):  # grouped by instrument
+                flat.update({str(k): v for k, v in value.items()})
+            else:
+                flat[str(key)] = value
+        columns = list(flat)
+        form: Any = flat
+    else:
+        from ..io import read_table
+        from .score import _file_missing
+
+        full = read_table(path)
+        table = full.data
+        file_missing = _file_missing(full)
+        if len(table) != 1:
+            raise UsageError(
+                f"{path}: an intake form is one row; this file has {len(table)} rows "
+                "(use `psyscore score` for a batch)"
+            )
+        columns = [str(c) for c in table.columns]
+        form = (table, file_missing)
+    from ..intake import matched_items
+
+    used: set[str] = set()
+    for inst in instruments:
+        found = matched_items(inst, columns)
+        if not found:
+            raise UsageError(
+                f"{path}: no answer matches an item of {inst.id} (expected names like "
+                f"{', '.join(inst.item_ids[:3])})"
+            )
+        used.update(found.values())
+    if isinstance(form, dict):
+        unknown = [c for c in columns if c not in used]
+        if unknown:
+            raise UsageError(
+                f"{path}: {', '.join(unknown[:8])} {'is' if len(unknown) == 1 else 'are'} not an "
+                "item of the instruments asked for"
+            )
+    return form
+
+
+# ---- interactive ------------------------------------------------------------------------------
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    from ..io import atomic_write
+
+    text = json.dumps(state, indent=1, ensure_ascii=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _shown(value: Any, inst: Instrument, item) -> str:
+    if value is None:
+        return "skipped"
+    for code, label in inst.scale_of(item).values.items():
+        if isinstance(value, int | float) and float(code) == float(value):
+            return f"{code:g} = {label}" if isinstance(code, float) else f"{code} = {label}"
+    return f"{value} (missing)"
+
+
+def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
+    from ..intake import check_answer
+
+    sequence = [(inst, item) for inst in instruments for item in inst.items]
+    answers: dict[str, dict[str, Any]] = state.setdefault("answers", {})
+    pos = int(state.get("position", 0))
+    if pos:
+        ui.print(f"Resuming at item {pos + 1} of {len(sequence)} (answers from {path}).")
+    ui.print(
+        f"Answers are saved after every item to {path}. Type the number or the answer text; "
+        "s = skip, b = back, r = review."
+    )
+    try:
+        while pos < len(sequence):
+            inst, item = sequence[pos]
+            given = answers.get(inst.id, {})
+            number = inst.items.index(item) + 1
+            ui.print()
+            frame = f" (in the {inst.timeframe})" if inst.timeframe else ""
+            ui.print(
+                f"[bold]{escape(inst.id.upper())} item {number} of {len(inst.items)}[/]{escape(frame)}: "
+                f"{escape(item.text or item.label)}"
+            )
+            for code, label in inst.scale_of(item).values.items():
+                ui.print(
+                    f"  {code:g}  {escape(label)}"
+                    if isinstance(code, float)
+                    else f"  {code}  {escape(label)}"
+                )
+            if item.id in given:
+                ui.print(f"  current answer: {escape(_shown(given[item.id], inst, item))}")
+            raw = click.prompt("answer", default="", show_default=False, err=to_err).strip()
+            low = raw.lower()
+            if low == "b":
+                if pos == 0:
+                    ui.print("already at the first item")
+                pos = max(pos - 1, 0)
+            elif low == "r":
+                _review(ui, sequence, answers)
+            elif low == "s":
+                answers.setdefault(inst.id, {})[item.id] = None
+                pos += 1
+            elif not raw:
+                ui.print("no answer typed: give one of the values above, or s to skip")
+            else:
+                kind, value = check_answer(inst, item, raw)
+                if kind == "invalid":
+                    ui.print(
+                        f"[red]{escape(raw)!s} is not an answer here.[/] Allowed: {escape(value)}; "
+                        "or s = skip, b = back, r = review"
+                    )
+                    continue
+                answers.setdefault(inst.id, {})[item.id] = value
+                if kind == "answer" and item.critical is not None:
+                    op, threshold = item.critical.op_and_value
+                    if op(float(value), threshold):
+                        ui.print(
+                            f"[bold white on red] CRITICAL: {escape(item.critical.message)} [/]"
+                        )
+                pos += 1
+            state["position"] = pos
+            _save(path, state)
+    except click.exceptions.Abort:
+        state["position"] = pos
+        _save(path, state)
+        err.print(
+            f"\n[bold]interrupted:[/] answers so far are saved in {path}; continue with "
+            f"`psyscore intake --resume {path}`"
+        )
+        raise typer.Exit(130) from None
+    return {item_id: v for inst_answers in answers.values() for item_id, v in inst_answers.items()}
+
+
+def _review(ui, sequence, answers) -> None:
+    from rich.table import Table
+
+    table = Table(title="Answers so far", title_justify="left")
+    for col in ("#", "item", "label", "answer"):
+        table.add_column(col)
+    rows = 0
+    for i, (inst, item) in enumerate(sequence):
+        given = answers.get(inst.id, {})
+        if item.id not in given:
+            continue
+        rows += 1
+        shown = escape(_shown(given[item.id], inst, item))
+        table.add_row(str(i + 1), item.id, escape(item.label), shown)
+    if not rows:
+        ui.print("no answers yet")
+    else:
+        ui.print(table)
