@@ -33,14 +33,14 @@ Exit codes: 0 ok; 1 scored, but data problems were found (see the table or --pro
 
 def score(
     data: Path = typer.Argument(
-        ..., help="Input data: .csv, .tsv, .sav or .zsav.", show_default=False
+        ..., help="Input data: .csv, .tsv, .sav, .zsav or .xlsx.", show_default=False
     ),
     instrument: list[str] = INSTRUMENT,
     output: list[Path] = typer.Option(
         ...,
         "--output",
         "-o",
-        help="Output file: .csv, .tsv, .sav or .zsav. Repeat to write several formats at once.",
+        help="Output file: .csv, .tsv, .sav, .zsav or .xlsx. Repeat to write several formats at once.",
     ),
     id_column: str = typer.Option(
         None, "--id-column", help="Respondent id column; repeated ids are reported as problems."
