@@ -56,7 +56,9 @@ omega_fixture <- function(x, nfactors) {
     psych::omega(x, nfactors = nfactors, fm = "minres", rotate = "oblimin", plot = FALSE)
   ))
   sl <- o$schmid$sl
-  list(nfactors = nfactors, omega_h = o$omega_h, omega_tot = o$omega.tot, alpha = o$alpha,
+  printed <- capture.output(print(o, digits = 4))
+  printed <- trimws(grep("^(Alpha|G.6|Omega)", printed, value = TRUE))
+  list(nfactors = nfactors, printed = printed, omega_h = o$omega_h, omega_tot = o$omega.tot, alpha = o$alpha,
        G6 = o$G6, omega_lim = o$omega.lim, ECV = unname(o$ECV),
        g = unname(sl[, 1]), h2 = unname(sl[, "h2"]), u2 = unname(sl[, "u2"]),
        phi = if (nfactors > 1) unname(o$schmid$phi) else NULL,

@@ -32,6 +32,7 @@ import pandas as pd
 __all__ = ["Moments", "as_item_matrix"]
 
 MAX_CODES = 50
+BLOCK_ROWS = 131072
 
 
 def _integer_frame(items: pd.DataFrame) -> bool:
@@ -83,31 +84,35 @@ def _prepare(items) -> tuple[np.ndarray, tuple[str, ...], np.ndarray | None]:
 def _frequencies(x: np.ndarray, nan: np.ndarray | None, max_codes: int):
     """Counts per distinct code per item (codes sorted); (None, None) if too many codes.
 
-    Integer codes in a compact range are counted with one ``bincount`` per item (a loop over
-    items, not respondents); other values fall back to ``np.unique``.
+    Integer codes in a compact range are counted by one vectorised comparison pass per code
+    (few codes) or one ``bincount`` per item; the counts adding up to the number of observed
+    responses proves that every response is such an integer code. Other values fall back to
+    ``np.unique``. No loop runs over respondents.
     """
     n, k = x.shape
     if n == 0 or k == 0 or (nan is not None and nan.all()):
         return np.empty(0), np.zeros((k, 0), dtype=np.int64)
-    lo = np.nanmin(x) if nan is not None else x.min()
-    hi = np.nanmax(x) if nan is not None else x.max()
-    if hi - lo <= 4 * max_codes:
+    lo = float(np.nanmin(x) if nan is not None else x.min())
+    hi = float(np.nanmax(x) if nan is not None else x.max())
+    n_obs = np.full(k, n, dtype=np.int64) if nan is None else n - nan.sum(axis=0)
+    if lo.is_integer() and hi - lo <= 4 * max_codes:
         width = int(hi - lo) + 1
-        counts = np.zeros((k, width), dtype=np.int64)
-        integral = True
-        for j in range(k):
-            col = x[:, j] if nan is None else x[~nan[:, j], j]
-            off = col - lo
-            ioff = off.astype(np.intp)
-            if not np.array_equal(ioff, off):
-                integral = False
-                break
-            counts[j] = np.bincount(ioff, minlength=width)
-        if integral:
+        if width <= 16:
+            counts = np.stack([(x == lo + v).sum(axis=0) for v in range(width)], axis=1)
+        else:
+            counts = np.zeros((k, width), dtype=np.int64)
+            for j in range(k):  # one bincount per item
+                col = x[:, j] if nan is None else x[~nan[:, j], j]
+                off = col - lo
+                ioff = off.astype(np.intp)
+                if np.array_equal(ioff, off):
+                    counts[j] = np.bincount(ioff, minlength=width)
+        if np.array_equal(counts.sum(axis=1), n_obs):
             used = counts.sum(axis=0) > 0
             if used.sum() > max_codes:
                 return None, None
-            return lo + np.nonzero(used)[0].astype(np.float64), counts[:, used]
+            codes = lo + np.nonzero(used)[0].astype(np.float64)
+            return codes, counts[:, used].astype(np.int64)
     obs = x if nan is None else x[~nan]
     codes = np.unique(obs)
     if codes.size > max_codes:
@@ -162,9 +167,24 @@ class Moments:
         frequencies: bool = True,
         max_codes: int = MAX_CODES,
     ) -> Moments:
-        """Compute the statistics of one chunk of rows (vectorised, a few k x k matmuls)."""
+        """Compute the statistics of one chunk of rows (vectorised, a few k x k matmuls).
+
+        Large inputs are processed in blocks of ``BLOCK_ROWS`` rows whose statistics are
+        merged, which bounds temporary memory (and keeps the 0/1 count products exact).
+        """
+        n_rows = items.shape[0]
+        if n_rows > BLOCK_ROWS:
+            if isinstance(items, pd.DataFrame):
+                blocks = (items.iloc[i : i + BLOCK_ROWS] for i in range(0, n_rows, BLOCK_ROWS))
+            else:
+                arr = np.asarray(items)
+                blocks = (arr[i : i + BLOCK_ROWS] for i in range(0, n_rows, BLOCK_ROWS))
+            out = None
+            for b in blocks:
+                mb = cls.from_data(b, frequencies=frequencies, max_codes=max_codes)
+                out = mb if out is None else out.merge(mb)
+            return out
         x, cols, nan = _prepare(items)
-        x = np.asfortranarray(x)  # contiguous columns for the per-item passes
         n, k = x.shape
         if nan is None:
             cross = x.T @ x

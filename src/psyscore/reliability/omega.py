@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._threads import single_thread
 from .alpha import smc
 from .moments import cov2cor
 
@@ -127,9 +128,31 @@ def varimax(L: np.ndarray, normalize: bool = True, eps: float = 1e-5) -> np.ndar
 
 
 def _vgq_quartimin(L: np.ndarray) -> tuple[np.ndarray, float]:
-    L2 = L**2
+    L2 = L * L
     X = L2.sum(axis=1, keepdims=True) - L2  # L^2 %*% (1 - I)
-    return L * X, float(np.sum(L2 * X) / 4.0)
+    return L * X, float(np.einsum("ij,ij->", L2, X)) / 4.0
+
+
+def _inv_small(M: np.ndarray) -> np.ndarray:
+    """Inverse of a 2x2 / 3x3 matrix by the adjugate (np.linalg.inv overhead dominates)."""
+    if M.shape == (3, 3):
+        (a, b, c), (d, e, f), (g, h, i) = M.tolist()
+        A, B, C = e * i - f * h, f * g - d * i, d * h - e * g
+        det = a * A + b * B + c * C
+        return (
+            np.array(
+                [
+                    [A, c * h - b * i, b * f - c * e],
+                    [B, a * i - c * g, c * d - a * f],
+                    [C, b * g - a * h, a * e - b * d],
+                ]
+            )
+            / det
+        )
+    if M.shape == (2, 2):
+        (a, b), (c, d) = M.tolist()
+        return np.array([[d, -b], [-c, a]]) / (a * d - b * c)
+    return np.linalg.inv(M)
 
 
 def oblimin(
@@ -137,31 +160,35 @@ def oblimin(
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Oblique quartimin (oblimin, gam=0) by gradient projection: GPArotation ``GPFoblq``.
 
+    Same iterations, step-size rule and stopping criterion (``||Gp|| < eps``) as GPArotation.
     Returns ``(pattern loadings, Phi, converged)``.
     """
     A = np.asarray(A, dtype=float)
+    inv = _inv_small
     T = np.eye(A.shape[1])
+    Ti = T
     al = 1.0
-    L = A @ np.linalg.inv(T).T
+    L = A @ Ti.T
     Gq, f = _vgq_quartimin(L)
-    G = -(L.T @ Gq @ np.linalg.inv(T)).T
+    G = -(L.T @ Gq @ Ti).T
     s = np.inf
     for _ in range(maxit + 1):
-        Gp = G - T * np.sum(T * G, axis=0)
-        s = float(np.sqrt(np.sum(Gp**2)))
+        Gp = G - T * np.einsum("ij,ij->j", T, G)
+        s = float(np.sqrt(np.einsum("ij,ij->", Gp, Gp)))
         if s < eps:
             break
         al *= 2.0
         for _ in range(11):
             X = T - al * Gp
-            Tt = X / np.sqrt(np.sum(X**2, axis=0))
-            L = A @ np.linalg.inv(Tt).T
+            Tt = X / np.sqrt(np.einsum("ij,ij->j", X, X))
+            Tti = inv(Tt)
+            L = A @ Tti.T
             Gqt, ft = _vgq_quartimin(L)
             if f - ft > 0.5 * s**2 * al:
                 break
             al /= 2.0
-        T, f = Tt, ft
-        G = -(L.T @ Gqt @ np.linalg.inv(Tt)).T
+        T, Ti, f = Tt, Tti, ft
+        G = -(L.T @ Gqt @ Ti).T
     return L, T.T @ T, s < eps
 
 
@@ -230,10 +257,14 @@ def omega(R: np.ndarray, nfactors: int = 3, columns=None) -> OmegaResult:
     >>> round(omega(R, nfactors=1).omega_h, 6)  # psych::omega(R, nfactors=1): 0.7732695
     0.773269
     """
-    R = cov2cor(np.asarray(R, dtype=float))
+    with single_thread():
+        return _omega(np.asarray(R, dtype=float), int(nfactors), columns)
+
+
+def _omega(R: np.ndarray, nf: int, columns) -> OmegaResult:
+    R = cov2cor(R)
     k = R.shape[0]
     names = tuple(columns) if columns is not None else tuple(f"V{i + 1}" for i in range(k))
-    nf = int(nfactors)
     orth = _fa_psych(R, nf, "varimax")
     converged = True
     phi = None

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import alpha as A
+from ._threads import single_thread
 from .items import item_statistics, response_frequencies
 from .moments import Moments, _policy, cov2cor
 from .omega import OmegaResult, omega
@@ -148,7 +149,10 @@ def analyse_scale(
     published_alpha : float, optional
         Published alpha; a warning is raised if the sample alpha is more than 0.10 below it.
     omega : bool
-        Compute omega (Schmid-Leiman with ``nfactors`` group factors, and one-factor omega).
+        Compute omega from ``cor(x, use="pairwise")`` as psych::omega: ``omega_h`` and
+        ``omega_total`` from the Schmid-Leiman solution with ``nfactors`` group factors
+        (minres + oblimin; needs ``k >= 2 * nfactors`` items, else NaN) and
+        ``omega_total_1f`` from the one-factor model (``psych::omega(x, nfactors=1)``).
     name : str
         Scale (score) name, reported as ``score``.
     n_boot, seed : int
@@ -198,6 +202,34 @@ def analyse_moments(
     min_cases: int = MIN_CASES,
 ) -> ScaleReliability:
     """:func:`analyse_scale` from precomputed (e.g. merged, chunked) :class:`Moments`."""
+    with single_thread():
+        return _analyse_moments(
+            m,
+            policy=policy,
+            scale_min=scale_min,
+            scale_max=scale_max,
+            published_alpha=published_alpha,
+            omega=omega,
+            name=name,
+            nfactors=nfactors,
+            split_max_items=split_max_items,
+            min_cases=min_cases,
+        )
+
+
+def _analyse_moments(
+    m: Moments,
+    *,
+    policy: str,
+    scale_min: float | None,
+    scale_max: float | None,
+    published_alpha: float | None,
+    omega: bool,
+    name: str,
+    nfactors: int,
+    split_max_items: int,
+    min_cases: int,
+) -> ScaleReliability:
     pol = _policy(policy)
     warns: list[ReliabilityWarning] = []
     all_items = list(m.columns)
