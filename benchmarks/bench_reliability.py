@@ -1,4 +1,4 @@
-"""Benchmark of psyscore.reliability against pingouin and R psych.
+"""Benchmark of psyscore.psychometrics against pingouin and R psych.
 
 Run (from the repository root)::
 
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from psyscore.reliability import analyse_scale
+from psyscore.psychometrics import analyse_scale
 
 
 def make_items(n: int, k: int, seed: int, n_scales: int = 1, missing: float = 0.0) -> np.ndarray:

@@ -111,4 +111,6 @@ def test_generated_docs_are_current(tmp_path):
         assert (committed / page.name).read_text() == page.read_text(), (
             f"docs/instruments/{page.name} is stale: run `psyscore instruments docs -o docs/instruments`"
         )
-    assert sorted(p.name for p in committed.glob("*.md")) == sorted(p.name for p in tmp_path.glob("*.md"))
+    assert sorted(p.name for p in committed.glob("*.md")) == sorted(
+        p.name for p in tmp_path.glob("*.md")
+    )

@@ -1,4 +1,4 @@
-"""API-level tests for psyscore.reliability: summary/to_dict, warnings, pingouin, bootstrap."""
+"""API-level tests for psyscore.psychometrics: summary/to_dict, warnings, pingouin, bootstrap."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psyscore.reliability import (
+from psyscore.psychometrics import (
     Moments,
     analyse_moments,
     analyse_scale,

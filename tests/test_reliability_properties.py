@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from psyscore.reliability import (
+from psyscore.psychometrics import (
     Moments,
     alpha_ase,
     alpha_if_deleted,
@@ -17,7 +17,7 @@ from psyscore.reliability import (
     guttman_lambda6,
     standardized_alpha,
 )
-from psyscore.reliability.moments import cov2cor
+from psyscore.psychometrics.moments import cov2cor
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

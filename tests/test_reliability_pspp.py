@@ -1,4 +1,4 @@
-"""psyscore.reliability (listwise) against GNU PSPP 1.6 RELIABILITY output.
+"""psyscore.psychometrics (listwise) against GNU PSPP 1.6 RELIABILITY output.
 
 Fixture: tests/reference/fixtures/pspp.json from tests/reference/run_pspp.py (PSPP prints 12
 decimals, hence the 1e-9 tolerance). PSPP is not needed to run these tests.
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psyscore.reliability import Moments, analyse_scale, first_last_split, split_half
+from psyscore.psychometrics import Moments, analyse_scale, first_last_split, split_half
 
 REF = Path(__file__).parent / "reference"
 PSPP = json.loads((REF / "fixtures" / "pspp.json").read_text())["scales"]

@@ -1,4 +1,4 @@
-"""psyscore.reliability against R psych 2.2.9 fixtures (tests/reference/fixtures/psych_*.json).
+"""psyscore.psychometrics against R psych 2.2.9 fixtures (tests/reference/fixtures/psych_*.json).
 
 The fixtures are produced by tests/reference/run_psych.R; R is not needed to run these tests.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psyscore.reliability import (
+from psyscore.psychometrics import (
     Moments,
     analyse_scale,
     omega,
@@ -138,7 +138,7 @@ def test_splithalf(case):
 def test_splithalf_lambdas_vs_psych(case):
     """splitHalf's alpha / lambda2 / lambda6 use the correlation matrix (covar=FALSE)."""
     _, _, fx, m = case
-    from psyscore.reliability import guttman_lambda2, guttman_lambda6, standardized_alpha
+    from psyscore.psychometrics import guttman_lambda2, guttman_lambda6, standardized_alpha
 
     R = m.cov2cor()
     sh = fx["splithalf"]

@@ -14,7 +14,9 @@ _SMALL = 256
 def normal_cdf(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, dtype=float)
     if z.size <= _SMALL:
-        flat = [math.nan if math.isnan(x) else 0.5 * math.erfc(-x / math.sqrt(2.0)) for x in z.ravel()]
+        flat = [
+            math.nan if math.isnan(x) else 0.5 * math.erfc(-x / math.sqrt(2.0)) for x in z.ravel()
+        ]
         return np.array(flat, dtype=float).reshape(z.shape)
     from scipy.special import ndtr
 

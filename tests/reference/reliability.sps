@@ -1,4 +1,4 @@
-* PSPP reference run for psyscore.reliability (GNU PSPP 1.6).
+* PSPP reference run for psyscore.psychometrics (GNU PSPP 1.6).
 * Re-run from the repository root with:  python tests/reference/run_pspp.py
 * (runs this file with the working directory tests/reference and writes
 * fixtures/pspp_output.csv and fixtures/pspp.json). PSPP uses listwise deletion.

@@ -1,4 +1,4 @@
-# Reference fixtures for psyscore.reliability from R's psych package.
+# Reference fixtures for psyscore.psychometrics from R's psych package.
 #
 # Re-run (from the repository root, needs R with psych 2.2.9, GPArotation, jsonlite):
 #

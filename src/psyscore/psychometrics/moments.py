@@ -1,6 +1,6 @@
 """Mergeable sufficient statistics for reliability analysis.
 
-Every reliability statistic in :mod:`psyscore.reliability` is a function of a few
+Every reliability statistic in :mod:`psyscore.psychometrics` is a function of a few
 sufficient statistics of the item-score matrix. :class:`Moments` holds them in a form that
 can be computed chunk by chunk and merged (``a + b``) with results equal to one pass over all
 rows. For integer-coded responses (the usual case) every sum is an exactly representable

@@ -21,6 +21,8 @@ Revelle, W. (2022). psych: Procedures for Psychological, Psychometric, and Perso
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -213,8 +215,12 @@ def alpha_if_deleted(
     vals = R[iu, ju]
     keep = (iu[None, :] != np.arange(k)[:, None]) & (ju[None, :] != np.arange(k)[:, None])
     vm = np.where(keep, vals[None, :], np.nan)
-    var_r = np.nanvar(vm, axis=1, ddof=1) if vals.size > 1 else np.full(k, np.nan)
-    med_r = np.nanmedian(vm, axis=1)
+    # with 3 items, dropping one leaves a single correlation: its variance is undefined (NaN, as
+    # in psych), which numpy would announce with a RuntimeWarning on the user's terminal
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        var_r = np.nanvar(vm, axis=1, ddof=1) if vals.size > 1 else np.full(k, np.nan)
+        med_r = np.nanmedian(vm, axis=1)
     out = np.column_stack([raw, std, g6, av, sn, se, var_r, med_r])
     return pd.DataFrame(out, index=index, columns=cols)
 

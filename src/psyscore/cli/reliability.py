@@ -1,0 +1,149 @@
+"""`psyscore reliability DATA -i ID`: alpha, omega, split-half and item analysis for every score."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich.table import Table as RichTable
+
+from .options import INSTRUMENT, JSON, errors_to_exit, out, print_json, warn
+
+EPILOG = """Examples:
+
+  psyscore reliability sample_data/intake_batch.sav -i program-intake
+
+  psyscore reliability survey.csv -i mrni-sf --policy listwise --json > reliability.json
+
+Statistics follow R psych 2.2.9 (alpha, G6(smc), omega with a Schmid-Leiman bifactor solution from
+minres factoring and oblimin rotation); items are reverse-keyed per the definition first.
+Exit codes: 0 ok; 1 data problems found in the items (see the table); 2 usage error."""
+
+
+def _apa(value: float | None) -> str:
+    """APA style drops the leading zero of statistics bounded by 1: .84"""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return (
+        f"{value:.2f}".replace("0.", ".", 1)
+        if value >= 0
+        else f"{value:.2f}".replace("-0.", "-.", 1)
+    )
+
+
+def apa_sentence(d: dict) -> str:
+    ci = d.get("alpha_ci") or [None, None]
+    text = f"Cronbach's alpha = {_apa(d.get('alpha'))}, 95% CI [{_apa(ci[0])}, {_apa(ci[1])}]"
+    omega = d.get("omega_total") if d.get("omega_total") is not None else d.get("omega_total_1f")
+    if omega is not None:
+        text += f"; McDonald's omega = {_apa(omega)}"
+    return text + f" (n = {d.get('n')}, {d.get('n_items')} items)"
+
+
+def reliability(
+    data: Path = typer.Argument(..., help="Input data: .csv, .tsv, .sav, .zsav or .xlsx."),
+    instrument: list[str] = INSTRUMENT,
+    policy: str = typer.Option(
+        "pairwise", "--policy", help="Missing data: pairwise (psych's default) or listwise."
+    ),
+    no_omega: bool = typer.Option(False, "--no-omega", help="Skip omega (the slowest statistic)."),
+    bootstrap: int = typer.Option(
+        0, "--bootstrap", help="Also a bootstrap CI for alpha, N resamples."
+    ),
+    seed: int = typer.Option(None, "--seed", help="Seed for --bootstrap (reproducible CIs)."),
+    sheet: str = typer.Option(None, "--sheet", help="Worksheet of an .xlsx file (default: first)."),
+    as_json: bool = JSON,
+) -> None:
+    """Reliability and item analysis of every score of each instrument in DATA."""
+    from ..io import read_table
+    from ..library import resolve_instruments
+    from ..problems import with_file
+    from ..psychometrics.instruments import analyse_instrument
+    from ..report.problems import print_problems
+    from ..responses import resolve
+    from .score import _file_missing
+
+    with errors_to_exit():
+        if policy not in {"pairwise", "listwise"}:
+            from ..errors import UsageError
+
+            raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
+        instruments = resolve_instruments(instrument)
+        table = read_table(data, sheet=sheet) if sheet else read_table(data)
+        fm = _file_missing(table)
+        report, problems, warnings = [], [], []
+        for inst in instruments:
+            items, found = resolve(inst, table.data, file_missing=fm)
+            problems.extend(with_file(found, data.name))
+            warnings.extend(inst.warnings)
+            results = analyse_instrument(
+                items, policy=policy, omega=not no_omega, n_boot=bootstrap, seed=seed
+            )
+            scores = []
+            for r in results:
+                d = r.to_dict()
+                d["apa"] = apa_sentence(d)
+                scores.append(d)
+            report.append(
+                {
+                    "instrument": inst.id,
+                    "prefix": inst.output_prefix,
+                    "citation": inst.citation.strip(),
+                    "scores": scores,
+                }
+            )
+    if as_json:
+        print_json(
+            {
+                "input": str(data),
+                "policy": policy,
+                "instruments": report,
+                "problems": [p.to_dict() for p in problems],
+                "warnings": warnings,
+            }
+        )
+    else:
+        for w in warnings:
+            warn(w)
+        for inst in report:
+            _print_instrument(inst)
+        print_problems(out, problems)
+    raise typer.Exit(1 if problems else 0)
+
+
+def _print_instrument(inst: dict) -> None:
+    table = RichTable(
+        title=f"{inst['instrument']}: reliability",
+        title_justify="left",
+        caption="std: standardised alpha; G6: Guttman lambda-6 (smc); w_t, w_h: omega total and "
+        "hierarchical (Schmid-Leiman, 3 factors; blank under 6 items); w_1f: one-factor omega",
+        caption_justify="left",
+    )
+    for col in ("score", "n", "k", "alpha", "95% CI", "std", "G6", "w_t", "w_h", "w_1f", "avg r"):
+        table.add_column(col, justify="left" if col == "score" else "right", no_wrap=col != "score")
+    for s in inst["scores"]:
+        ci = s.get("alpha_ci") or [None, None]
+        table.add_row(
+            s["score"].removeprefix(inst["prefix"] + "_"),
+            str(s.get("n")),
+            str(s.get("n_items")),
+            _apa(s.get("alpha")),
+            f"{_apa(ci[0])}-{_apa(ci[1])}",
+            _apa(s.get("alpha_std")),
+            _apa(s.get("lambda6")),
+            _apa(s.get("omega_total")),
+            _apa(s.get("omega_h")),
+            _apa(s.get("omega_total_1f")),
+            _apa(s.get("average_r")),
+        )
+    out.print(table)
+    for s in inst["scores"]:
+        out.print(f"  {s['score']}: {s['apa']}", highlight=False)
+        for w in s.get("warnings") or []:
+            out.print(f"    [yellow]warning:[/] {w['message']}", highlight=False)
+    out.print("  item-rest r and alpha if deleted per item: use --json", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="reliability", epilog=EPILOG)(reliability)
