@@ -131,7 +131,7 @@ def inspect(
     as_json: bool = JSON,
 ) -> None:
     """Show DATA's columns, which instruments it holds, and how each item would be read."""
-    from .score import _file_missing
+    from .options import table_file_missing
 
     with errors_to_exit():
         requested = resolve_instruments(instrument) if instrument else []
@@ -139,7 +139,7 @@ def inspect(
         columns = [str(c) for c in table.data.columns]
         detected = _detect(columns)
         checks = list({i.id: i for i in [*requested, *detected]}.values())
-        reports = [_check(inst, table, _file_missing(table)) for inst in checks]
+        reports = [_check(inst, table, table_file_missing(table)) for inst in checks]
     n_problems = sum(
         len(r["ambiguous"]) + len(r["problems"]) + (1 if r["unmapped"] else 0) for r in reports
     )

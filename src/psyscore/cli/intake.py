@@ -251,11 +251,11 @@ def _read_answers(path: Path, instruments: list[Instrument]):
         form: Any = flat
     else:
         from ..io import read_table
-        from .score import _file_missing
+        from .options import table_file_missing
 
         full = read_table(path)
         table = full.data
-        file_missing = _file_missing(full)
+        file_missing = table_file_missing(full)
         if len(table) != 1:
             raise UsageError(
                 f"{path}: an intake form is one row; this file has {len(table)} rows "

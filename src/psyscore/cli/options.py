@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import PsyscoreError
+from ..io import Table
+from ..responses import FileMissing
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -43,3 +45,22 @@ def print_json(payload: object) -> None:
 
 def warn(message: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def table_file_missing(table: Table) -> FileMissing:
+    """User-missing declarations from the file (SPSS), with reasons taken from value labels."""
+    fm = FileMissing()
+    for column, ranges in table.missing_ranges.items():
+        labels = table.value_labels.get(column, {})
+        for r in ranges:
+            lo, hi = r["lo"], r["hi"]
+            if lo == hi:
+                reason = labels.get(lo) or (labels.get(float(lo)) if _numeric(lo) else None)
+                fm.values.setdefault(column, {})[lo] = str(reason or "user-missing").lower()
+            else:
+                fm.ranges.setdefault(column, []).append((float(lo), float(hi), "user-missing"))
+    return fm
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

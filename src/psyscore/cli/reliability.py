@@ -62,7 +62,7 @@ def reliability(
     from ..psychometrics.instruments import analyse_instrument
     from ..report.problems import print_problems
     from ..responses import resolve
-    from .score import _file_missing
+    from .options import table_file_missing
 
     with errors_to_exit():
         if policy not in {"pairwise", "listwise"}:
@@ -71,7 +71,7 @@ def reliability(
             raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
         instruments = resolve_instruments(instrument)
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
-        fm = _file_missing(table)
+        fm = table_file_missing(table)
         report, problems, warnings = [], [], []
         for inst in instruments:
             items, found = resolve(inst, table.data, file_missing=fm)

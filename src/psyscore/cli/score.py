@@ -18,8 +18,17 @@ from ..io import Table, check_output, read_table, write_table
 from ..library import resolve_instruments
 from ..problems import with_file
 from ..report.problems import print_problems, write_problems_csv
-from ..responses import FileMissing
-from .options import FORCE, INSTRUMENT, JSON, err, errors_to_exit, out, print_json, warn
+from .options import (
+    FORCE,
+    INSTRUMENT,
+    JSON,
+    err,
+    errors_to_exit,
+    out,
+    print_json,
+    table_file_missing,
+    warn,
+)
 
 EPILOG = """Examples:
 
@@ -73,7 +82,7 @@ def score(
             instruments,
             id_column=id_column,
             mapping=mapping,
-            file_missing=_file_missing(table),
+            file_missing=table_file_missing(table),
             replace_scores=replace_scores,
         )
         problems = with_file(result.problems, data.name)
@@ -116,25 +125,6 @@ def _read_map(path: Path) -> dict[str, str]:
             f"{path}: a mapping file is 'data column: item id' lines, e.g. 'Q1: phq9_1'"
         )
     return {str(k): v for k, v in data.items()}
-
-
-def _file_missing(table: Table) -> FileMissing:
-    """User-missing declarations from the file (SPSS), with reasons taken from value labels."""
-    fm = FileMissing()
-    for column, ranges in table.missing_ranges.items():
-        labels = table.value_labels.get(column, {})
-        for r in ranges:
-            lo, hi = r["lo"], r["hi"]
-            if lo == hi:
-                reason = labels.get(lo) or (labels.get(float(lo)) if _numeric(lo) else None)
-                fm.values.setdefault(column, {})[lo] = str(reason or "user-missing").lower()
-            else:
-                fm.ranges.setdefault(column, []).append((float(lo), float(hi), "user-missing"))
-    return fm
-
-
-def _numeric(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _output_table(table: Table, result: BatchResult, instruments, data: Path) -> Table:
