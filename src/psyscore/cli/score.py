@@ -74,7 +74,10 @@ def score(
         instruments = resolve_instruments(instrument)
         targets = [check_output(o, [data], force=force) for o in output]
         if problems_file is not None:
-            check_output(problems_file.with_suffix(".csv"), [data, *output], force=force)
+            if problems_file.suffix.lower() != ".csv":
+                raise UsageError(f"{problems_file}: --problems writes CSV; name it *.csv")
+            # check the path actually written (with_suffix used to check a different file)
+            check_output(problems_file, [data, *output], force=force)
         mapping = _read_map(map_file) if map_file else None
         table = read_table(data, sheet=sheet)
         result = score_table(
