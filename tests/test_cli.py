@@ -60,6 +60,7 @@ def test_score_json_lists_problems_with_row_column_value(small_csv, tmp_path):
             "value": "33",
             "instrument": "toy-4",
             "file": "in.csv",
+            "file_row": 4,  # line 4 of the CSV: the header is line 1
         }
     ]
     total = payload["instruments"][0]["scores"][1]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from .errors import UsageError
+from .errors import DataError, UsageError
 from .instrument import Instrument
 from .problems import Problem
 from .responses import FileMissing, ItemMatrix, duplicate_ids, resolve
-from .scoring import score
+from .scoring import exclude_rows, score
 
 
 @dataclass
@@ -31,8 +32,18 @@ def score_table(
     mapping: Mapping[str, str] | None = None,
     file_missing: FileMissing | None = None,
     replace_scores: bool = False,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
+    exclude: Sequence[str | None] | np.ndarray | None = None,
 ) -> BatchResult:
-    """Score `table` with each instrument; input rows and columns are kept as they are, in order."""
+    """Score `table` with each instrument; input rows and columns are kept as they are, in order.
+
+    `recodes` (column -> file value -> code) come from a mapping file; `value_labels` (column ->
+    code -> label, from SPSS) are checked against each scale, and codes that disagree with the
+    definition stop scoring with a `DataError` that says which recode fixes them. `exclude` gives
+    per row a reason not to score it (e.g. "survey preview") or None: such rows stay in the table,
+    with empty scores and the reason as their status.
+    """
     problems: list[Problem] = []
     warnings: list[str] = []
     if id_column:
@@ -46,7 +57,14 @@ def score_table(
     matrices: dict[str, ItemMatrix] = {}
     for inst in instruments:
         inst_map = {c: i for c, i in (mapping or {}).items() if i in set(inst.item_ids)}
-        items, found = resolve(inst, table, mapping=inst_map, file_missing=file_missing)
+        items, found = resolve(
+            inst,
+            table,
+            mapping=inst_map,
+            file_missing=file_missing,
+            recodes=recodes,
+            value_labels=value_labels,
+        )
         if all(c is None for c in items.columns):
             raise UsageError(
                 f"no column of the data matches an item of {inst.id} (expected names like "
@@ -56,6 +74,9 @@ def score_table(
         warnings.extend(inst.warnings)
         matrices[inst.id] = items
         scored[inst.id] = score(items)
+        if exclude is not None:
+            scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
+    _stop_on_recode_mismatch(problems)
     new = pd.concat(list(scored.values()), axis=1) if scored else pd.DataFrame(index=table.index)
     clash = [c for c in new.columns if c in table.columns]
     if clash and not replace_scores:
@@ -67,3 +88,27 @@ def score_table(
     base = table.drop(columns=clash) if clash else table
     new.index = base.index
     return BatchResult(pd.concat([base, new], axis=1), scored, matrices, problems, warnings)
+
+
+def _stop_on_recode_mismatch(problems: list[Problem]) -> None:
+    """Shifted codes would give plausible but wrong scores for everyone: refuse, show the fix."""
+    from .responses import RECODE_HINT
+
+    wrong = [p for p in problems if p.kind == "recode_mismatch"]
+    if not wrong:
+        return
+    columns = ", ".join(dict.fromkeys(p.column or "" for p in wrong))
+    import yaml
+
+    from .mapping import recode_yaml
+
+    suggestions: dict[str, dict] = {}
+    for p in wrong:  # each hint is a one-line mapping-file entry; merge them into one file
+        for column, entry in yaml.safe_load(p.hint.removeprefix(RECODE_HINT)).items():
+            suggestions[column] = entry["recode"]
+    snippet = recode_yaml(suggestions)
+    raise DataError(
+        f"the codes of {columns} do not match the definition's scale: {wrong[0].message}. "
+        "Fix the recode values in the survey tool, or score with --map FILE where FILE holds:\n"
+        + snippet
+    )

@@ -21,6 +21,9 @@ class Problem:
     value: str | None = None
     instrument: str | None = None
     file: str | None = None
+    # the row a spreadsheet or text editor shows (header and skipped rows counted): differs from
+    # `row` in Excel sheets with title or blank rows and in Qualtrics exports
+    file_row: int | None = None
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}
@@ -74,7 +77,16 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def with_file(problems: list[Problem], file: str) -> list[Problem]:
+def with_file(problems: list[Problem], file: str, row_numbers=None) -> list[Problem]:
+    """Name the file in each problem and, given each data row's row in the file, that row too."""
     from dataclasses import replace
 
-    return [p if p.file else replace(p, file=file) for p in problems]
+    out = []
+    for p in problems:
+        changes: dict = {}
+        if not p.file:
+            changes["file"] = file
+        if row_numbers is not None and p.row is not None and p.file_row is None:
+            changes["file_row"] = int(row_numbers[p.row - 1])
+        out.append(replace(p, **changes) if changes else p)
+    return out

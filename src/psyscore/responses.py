@@ -303,9 +303,18 @@ def resolve(
     *,
     mapping: Mapping[str, str] | None = None,
     file_missing: FileMissing | None = None,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
 ) -> tuple[ItemMatrix, list[Problem]]:
-    """Turn the instrument's columns of `table` into an ItemMatrix and a list of problems."""
+    """Turn the instrument's columns of `table` into an ItemMatrix and a list of problems.
+
+    `recodes` (data column -> file value -> code, from a mapping file) is applied first;
+    `value_labels` (from an SPSS file) are checked against the scale's anchors, so that codes
+    shifted by a survey tool are caught (problem kind "recode_mismatch") instead of scored.
+    """
     found, problems = match_columns(inst, list(table.columns), mapping)
+    recodes = recodes or {}
+    problems.extend(recode_mismatches(inst, table, found, value_labels or {}, recodes))
     n, k = len(table), len(inst.items)
     # column-major: each item is written and read as one contiguous column
     codes = np.full((n, k), np.nan, order="F")
@@ -330,6 +339,8 @@ def resolve(
             continue
         lookup = _ItemLookup(inst, item, reasons)
         raw = table[column]
+        if column in recodes:
+            raw = apply_recode(raw, recodes[column])
         if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
             col_codes, col_reason = _resolve_numeric(
                 raw.to_numpy(dtype=float, na_value=np.nan), lookup
@@ -355,6 +366,115 @@ def resolve(
                 )
             )
     return ItemMatrix(inst, codes, reason, reasons, columns), problems
+
+
+# ---- recodes and recode checks --------------------------------------------------------------
+
+
+def _value_key(value: object) -> object:
+    """Numbers (also written as text) compare as floats, text case- and space-insensitively."""
+    number = _as_number(value)
+    return number if number is not None else _text_key(value)
+
+
+def apply_recode(raw: pd.Series, recode: Mapping[object, float]) -> pd.Series:
+    """Replace file values by codes, all at once (1->0, 2->1 never chains); others are kept."""
+    table = {_value_key(k): v for k, v in recode.items()}
+    positions, uniques = pd.factorize(raw, use_na_sentinel=True)
+    mapped = [table.get(_value_key(u), u) for u in uniques]
+    if all(_as_number(v) is not None and not isinstance(v, str) for v in mapped):
+        values = np.array([float(v) for v in mapped] + [np.nan])
+    else:
+        values = np.array([*mapped, None], dtype=object)
+    return pd.Series(values[positions], index=raw.index, name=raw.name)
+
+
+RECODE_HINT = "add to a --map file: "
+
+
+def _suggestion_hint(column: str, suggestion: Mapping[float, float]) -> str:
+    from .mapping import recode_yaml
+
+    return RECODE_HINT + recode_yaml({column: suggestion})
+
+
+def recode_mismatches(
+    inst: Instrument,
+    table: pd.DataFrame,
+    found: Mapping[str, str],
+    value_labels: Mapping[str, Mapping],
+    recodes: Mapping[str, Mapping[object, float]],
+) -> list[Problem]:
+    """Columns whose codes disagree with the definition's scale (after any recode).
+
+    With value labels (SPSS, Qualtrics .sav): a label that is one of the scale's anchors but sits on
+    another code ("1 = Not at all" where the definition has 0). Without labels: most numeric
+    columns of the instrument using exactly the scale's codes plus one and never its lowest code,
+    the signature of a survey tool's default recode values starting at 1.
+    """
+    problems: list[Problem] = []
+    by_item = {it.id: it for it in inst.items}
+    shifted: list[tuple[str, str, dict[float, float]]] = []
+    numeric_columns = 0
+    for item_id, column in found.items():
+        item = by_item[item_id]
+        scale = inst.scale_of(item)
+        recode = {_value_key(k): v for k, v in recodes.get(column, {}).items()}
+        anchors = {_text_key(lab): float(c) for c, lab in scale.values.items()}
+        anchors.update({_text_key(a): float(c) for a, c in scale.aliases.items()})
+        labels = value_labels.get(column) or {}
+        if labels:
+            wrong = {}
+            for code, label in labels.items():
+                number = _as_number(code)
+                if number is None:
+                    continue
+                now = recode.get(number, number)
+                want = anchors.get(_text_key(label))
+                if want is not None and want != now:
+                    wrong[number] = (want, str(label))
+            if wrong:
+                first, (want, label) = next(iter(sorted(wrong.items())))
+                problems.append(
+                    Problem(
+                        kind="recode_mismatch",
+                        message=f"value labels of {column} say {_fmt(first)} = {label!r}, but "
+                        f"{inst.id} codes {label!r} as {_fmt(want)}; scoring it would shift "
+                        "every answer",
+                        hint=_suggestion_hint(column, {k: v for k, (v, _) in wrong.items()}),
+                        column=column,
+                        instrument=inst.id,
+                    )
+                )
+            continue
+        raw = table[column]
+        if column in recodes or not pd.api.types.is_numeric_dtype(raw.dtype):
+            continue
+        codes = sorted(float(c) for c in scale.values)
+        if len(codes) < 2 or codes != [codes[0] + i for i in range(len(codes))]:
+            continue
+        numeric_columns += 1
+        missing = {_as_number(c) for c in inst.missing_codes_for(item)}
+        seen = set(pd.unique(raw.dropna().to_numpy(dtype=float)).tolist()) - missing
+        plus_one = {c + 1 for c in codes}
+        if seen and seen <= plus_one and codes[-1] + 1 in seen and codes[0] not in seen:
+            shifted.append((item_id, column, {c + 1: c for c in codes}))
+    if len(shifted) >= 2 and len(shifted) * 2 > numeric_columns:
+        for item_id, column, suggestion in shifted:
+            scale = inst.scale_of(by_item[item_id])
+            lo, hi = scale.min, scale.max
+            problems.append(
+                Problem(
+                    kind="recode_mismatch",
+                    message=f"{column} holds codes {_fmt(lo + 1)}-{_fmt(hi + 1)} and never "
+                    f"{_fmt(lo)}, as do most {inst.id} columns: the scale is {_fmt(lo)}-{_fmt(hi)}, "
+                    "so the codes look shifted by +1 (a survey tool's default recode values?)",
+                    hint=_suggestion_hint(column, suggestion),
+                    column=column,
+                    instrument=inst.id,
+                )
+            )
+    return problems
 
 
 def duplicate_ids(table: pd.DataFrame, id_column: str) -> list[Problem]:

@@ -167,3 +167,34 @@ def critical_flags(items: ItemMatrix) -> dict[str, object]:
         any_fired |= fired
     prefix = inst.output_prefix
     return {f"{prefix}_critical": any_fired.astype(np.int8), f"{prefix}_critical_items": names}
+
+
+def exclude_rows(frame: pd.DataFrame, inst: Instrument, reasons) -> pd.DataFrame:
+    """Blank the scores of rows with an exclusion reason (e.g. a survey preview); status says why.
+
+    Items answered (`_n`) and critical flags stay: they describe answers, and an alert on a
+    response that is excluded from the analysis is still worth seeing.
+    """
+    reasons = pd.Series(np.asarray(reasons, dtype=object), index=frame.index)
+    mask = reasons.notna().to_numpy()
+    if not mask.any():
+        return frame
+    frame = frame.copy()
+    statuses = [f"excluded: {r}" for r in pd.unique(reasons[mask])]
+    for name in inst.scores:
+        base = cols.score_column(inst, name)
+        for col in frame.columns:
+            if col == base or col.startswith(f"{base}_"):
+                if col in (f"{base}_n", f"{base}_status"):
+                    continue
+                series = frame[col]
+                if isinstance(series.dtype, pd.CategoricalDtype):
+                    frame[col] = series.mask(mask)
+                else:
+                    frame[col] = series.astype(float).mask(mask)
+        status = frame[f"{base}_status"].cat.add_categories(
+            [s for s in statuses if s not in frame[f"{base}_status"].cat.categories]
+        )
+        status[mask] = "excluded: " + reasons[mask]
+        frame[f"{base}_status"] = status
+    return frame

@@ -28,6 +28,39 @@ INSTRUMENT = typer.Option(
     "definition. Repeat for several.",
 )
 
+MAP = typer.Option(
+    None,
+    "--map",
+    help="YAML mapping file: data column -> item id, optionally with value recodes, e.g. "
+    "'Q1: phq9_1' or 'GAD7_1: {recode: {1: 0, 2: 1, 3: 2, 4: 3}}'.",
+)
+INCLUDE_PREVIEWS = typer.Option(
+    False,
+    "--include-previews",
+    help="Also score Qualtrics survey previews and test responses (excluded by default).",
+)
+INCLUDE_SPAM = typer.Option(
+    False,
+    "--include-spam",
+    help="Also score responses Qualtrics flagged as spam (excluded by default).",
+)
+
+
+def qualtrics_exclusions(table: Table, *, previews: bool, spam: bool):
+    """Rows of a Qualtrics export not to score: previews, tests and spam unless let in."""
+    from ..io.qualtrics import response_exclusions
+
+    found = response_exclusions(table.data, table.value_labels)
+    return found.keep(previews=previews, spam=spam)
+
+
+def exclusion_note(counts: dict[str, int], column: str | None) -> str:
+    parts = ", ".join(f"{n} {reason}{'s' if n != 1 else ''}" for reason, n in counts.items())
+    return (
+        f"not scored: {parts} (by the {column} column of the Qualtrics export); their rows are "
+        "kept with empty scores. --include-previews / --include-spam score them."
+    )
+
 
 @contextlib.contextmanager
 def errors_to_exit() -> Iterator[None]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import typer
-import yaml
 from rich.table import Table as RichTable
 
 from .. import __version__
@@ -16,16 +15,22 @@ from ..errors import UsageError
 from ..instrument import definition_hash
 from ..io import Table, check_output, read_table, write_table
 from ..library import resolve_instruments
+from ..mapping import ColumnMap, load_mapping
 from ..problems import with_file
 from ..report.problems import print_problems, write_problems_csv
 from .options import (
     FORCE,
+    INCLUDE_PREVIEWS,
+    INCLUDE_SPAM,
     INSTRUMENT,
     JSON,
+    MAP,
     err,
     errors_to_exit,
+    exclusion_note,
     out,
     print_json,
+    qualtrics_exclusions,
     table_file_missing,
     warn,
 )
@@ -42,7 +47,9 @@ Exit codes: 0 ok; 1 scored, but data problems were found (see the table or --pro
 
 def score(
     data: Path = typer.Argument(
-        ..., help="Input data: .csv, .tsv, .sav, .zsav or .xlsx.", show_default=False
+        ...,
+        help="Input data: .csv, .tsv, .sav, .zsav, .por or .xlsx (Qualtrics exports too).",
+        show_default=False,
     ),
     instrument: list[str] = INSTRUMENT,
     output: list[Path] = typer.Option(
@@ -54,9 +61,7 @@ def score(
     id_column: str = typer.Option(
         None, "--id-column", help="Respondent id column; repeated ids are reported as problems."
     ),
-    map_file: Path = typer.Option(
-        None, "--map", help="YAML mapping of data column -> item id, for columns named otherwise."
-    ),
+    map_file: Path = MAP,
     problems_file: Path = typer.Option(
         None, "--problems", help="Also write every problem found to this CSV file."
     ),
@@ -66,6 +71,8 @@ def score(
     sheet: str = typer.Option(
         None, "--sheet", help="Sheet of an .xlsx workbook to read (default: the first sheet)."
     ),
+    include_previews: bool = INCLUDE_PREVIEWS,
+    include_spam: bool = INCLUDE_SPAM,
     force: bool = FORCE,
     as_json: bool = JSON,
 ) -> None:
@@ -78,17 +85,23 @@ def score(
                 raise UsageError(f"{problems_file}: --problems writes CSV; name it *.csv")
             # check the path actually written (with_suffix used to check a different file)
             check_output(problems_file, [data, *output], force=force)
-        mapping = _read_map(map_file) if map_file else None
+        mapping = load_mapping(map_file) if map_file else ColumnMap()
         table = read_table(data, sheet=sheet)
+        excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
         result = score_table(
             table.data,
             instruments,
             id_column=id_column,
-            mapping=mapping,
+            mapping=mapping.items,
+            recodes=mapping.recodes,
+            value_labels=table.value_labels,
             file_missing=table_file_missing(table),
             replace_scores=replace_scores,
+            exclude=excluded.reasons,
         )
-        problems = with_file(result.problems, data.name)
+        if excluded.counts:
+            result.warnings.append(exclusion_note(excluded.counts, excluded.column))
+        problems = with_file(result.problems, data.name, table.row_numbers)
         scored = _output_table(table, result, instruments, data)
         for target in targets:
             write_table(scored, target, problems=problems)
@@ -102,6 +115,7 @@ def score(
                 "outputs": [str(t) for t in targets],
                 "rows": len(result.table),
                 "instruments": summary,
+                "excluded": excluded.counts,
                 "problems": [p.to_dict() for p in problems],
                 "warnings": result.warnings,
             }
@@ -114,20 +128,6 @@ def score(
         shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
         out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
     raise typer.Exit(1 if problems else 0)
-
-
-def _read_map(path: Path) -> dict[str, str]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such mapping file") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise UsageError(
-            f"{path}: a mapping file is 'data column: item id' lines, e.g. 'Q1: phq9_1'"
-        )
-    return {str(k): v for k, v in data.items()}
 
 
 def _output_table(table: Table, result: BatchResult, instruments, data: Path) -> Table:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError, UsageError
@@ -29,6 +30,9 @@ class Table:
     formats: dict[str, str] = field(default_factory=dict)
     display_width: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # 1-based row of each data row in the file as a spreadsheet shows it (header and skipped
+    # rows counted); None where that is simply the data row (SPSS case numbers)
+    row_numbers: np.ndarray | None = None
 
 
 READERS = {
@@ -37,6 +41,7 @@ READERS = {
     ".txt": "text",
     ".sav": "spss",
     ".zsav": "spss",
+    ".por": "spss",
     ".xlsx": "excel",
 }
 WRITERS = {".csv": "text", ".tsv": "text", ".sav": "spss", ".zsav": "spss", ".xlsx": "excel"}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, UsageError
-from . import Table
+from . import Table, qualtrics
 
 FORMULA_START = ("=", "+", "-", "@")
 MAX_ROWS = 1_048_576
@@ -139,17 +139,25 @@ def read(path: Path, sheet: str | None = None) -> Table:
         )
     body = raw.iloc[header_row + 1 :].reset_index(drop=True)
     body.columns = columns
-    blank_rows = body.isna().all(axis=1)
-    if blank_rows.any():
-        # sheet row numbers (1-based) of the dropped rows, so they can be found in Excel
-        sheet_rows = (np.flatnonzero(blank_rows.to_numpy()) + header_row + 2).tolist()
-        shown = ", ".join(map(str, sheet_rows[:10])) + (" ..." if len(sheet_rows) > 10 else "")
+    # the sheet row (1-based, as Excel shows it) of every body row, kept through the drops below
+    sheet_rows = np.arange(len(body)) + header_row + 2
+    labels: dict[str, str] = {}
+    extra = qualtrics.extra_header_rows(body.head(2))
+    if extra:
+        labels = qualtrics.question_labels(body.iloc[0].to_dict())
+        body, sheet_rows = body.iloc[extra:].reset_index(drop=True), sheet_rows[extra:]
         notes.append(
-            f"{path.name}: dropped {len(sheet_rows)} fully blank row(s) (sheet rows {shown})"
+            f"{path.name}: Qualtrics export: skipped its question-text and ImportId header rows "
+            "(question text kept as column labels)"
         )
-        body = body.loc[~blank_rows].reset_index(drop=True)
+    blank_rows = body.isna().all(axis=1).to_numpy()
+    if blank_rows.any():
+        dropped = sheet_rows[blank_rows].tolist()
+        shown = ", ".join(map(str, dropped[:10])) + (" ..." if len(dropped) > 10 else "")
+        notes.append(f"{path.name}: dropped {len(dropped)} fully blank row(s) (sheet rows {shown})")
+        body, sheet_rows = body.loc[~blank_rows].reset_index(drop=True), sheet_rows[~blank_rows]
     data = pd.DataFrame({c: _column(body[c]) for c in body.columns}, index=body.index)
-    return Table(data=data, source=str(path), notes=notes)
+    return Table(data=data, source=str(path), labels=labels, notes=notes, row_numbers=sheet_rows)
 
 
 def _num_name(value: float) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from . import Table
+from . import Table, qualtrics
 
 ENCODINGS = ("utf-8-sig", "cp1252")
 
@@ -31,8 +32,7 @@ def read(path: Path) -> Table:
                 f"{path}: starts like UTF-16 text but does not decode; save it as UTF-8 CSV"
             ) from None
         _check_header(path, text, sep)
-        data = _parse(path, sep, "utf-16")
-        return Table(data=data, source=str(path), notes=[f"{path.name}: read as UTF-16"])
+        return _table(path, sep, "utf-16", [f"{path.name}: read as UTF-16"])
     if b"\x00" in raw[:4096]:
         raise DataError(
             f"{path}: looks like a binary file, not CSV text (is it .sav or .xlsx renamed?)"
@@ -43,12 +43,29 @@ def read(path: Path) -> Table:
         except UnicodeDecodeError:
             continue
         _check_header(path, text, sep)
-        data = _parse(path, sep, encoding)
         notes = [] if encoding == "utf-8-sig" else [f"{path.name}: read as {encoding} (not UTF-8)"]
-        return Table(data=data, source=str(path), notes=notes)
+        return _table(path, sep, encoding, notes)
     raise DataError(
         f"{path}: text encoding not recognised (tried UTF-8 and Windows-1252); save it as UTF-8"
     )
+
+
+def _table(path: Path, sep: str, encoding: str, notes: list[str]) -> Table:
+    head = _parse(path, sep, encoding, nrows=2, dtype=str)
+    extra = qualtrics.extra_header_rows(head)
+    labels: dict[str, str] = {}
+    if extra:
+        labels = qualtrics.question_labels(head.iloc[0].to_dict())
+        data = _parse(path, sep, encoding, skiprows=[1, 2])
+        notes.append(
+            f"{path.name}: Qualtrics export: skipped its question-text and ImportId header rows "
+            "(question text kept as column labels)"
+        )
+    else:
+        data = _parse(path, sep, encoding)
+    # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
+    rows = np.arange(len(data)) + 2 + extra
+    return Table(data=data, source=str(path), labels=labels, notes=notes, row_numbers=rows)
 
 
 def _check_header(path: Path, text: str, sep: str) -> None:
@@ -70,11 +87,13 @@ def _check_header(path: Path, text: str, sep: str) -> None:
         )
 
 
-def _parse(path: Path, sep: str, encoding: str) -> pd.DataFrame:
+def _parse(path: Path, sep: str, encoding: str, **options) -> pd.DataFrame:
     kind = "TSV" if sep == "\t" else "CSV"
     try:
         # nullable dtypes keep integer columns with blanks as integers, so 3 is written back as 3
-        return pd.read_csv(path, sep=sep, encoding=encoding, dtype_backend="numpy_nullable")
+        return pd.read_csv(
+            path, sep=sep, encoding=encoding, dtype_backend="numpy_nullable", **options
+        )
     except pd.errors.ParserError as exc:
         # pandas' message names the line and the field counts, never the cell contents
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"

@@ -10,17 +10,21 @@ from rich.table import Table
 
 from ..problems import Problem
 
-FIELDS = ["file", "row", "column", "value", "kind", "message", "hint"]
+FIELDS = ["file", "row", "file_row", "column", "value", "kind", "message", "hint"]
 
 
 def problems_table(problems: list[Problem], limit: int = 30) -> Table:
     files = sorted({p.file for p in problems if p.file})
     title = f"{len(problems)} data problem(s)" + (f" in {', '.join(files)}" if files else "")
     table = Table(title=title, title_justify="left", show_lines=False)
-    for name in ("row", "column", "value", "kind", "message"):
-        table.add_column(name, overflow="fold", no_wrap=name in {"row", "kind"})
+    # the file's own row numbers are shown only where they differ from header + data row
+    file_rows = any(p.file_row is not None and p.file_row != (p.row or 0) + 1 for p in problems)
+    names = ("row", "file row", "column", "value", "kind", "message")
+    for name in names if file_rows else [n for n in names if n != "file row"]:
+        table.add_column(name, overflow="fold", no_wrap=name in {"row", "file row", "kind"})
     for p in problems[:limit]:
-        table.add_row(str(p.row or ""), p.column or "", p.value or "", p.kind, p.message)
+        cells = [str(p.row or ""), str(p.file_row or "")] if file_rows else [str(p.row or "")]
+        table.add_row(*cells, p.column or "", p.value or "", p.kind, p.message)
     return table
 
 
