@@ -2,8 +2,10 @@
 
     python sample_data/generate.py
 
-Writes intake_batch.csv and intake_batch.sav (a program-intake batch of 400 men at three sites) and
-intake_form_single.csv (one intake form). Answers come from a latent-trait model: each respondent has a
+Writes intake_batch.csv and intake_batch.sav (a program-intake batch of 400 men at three sites),
+intake_form_single.csv (one intake form), and the same program-intake survey as Qualtrics would
+export it (qualtrics_export.csv/.xlsx/.sav: three header rows, previews and spam, and GAD-7 built
+with Qualtrics' default 1-4 recode values; qualtrics_map.yaml recodes it). Answers come from a latent-trait model: each respondent has a
 distress level, a masculine-norm adherence level and a help-seeking openness level; each score of an
 instrument adds its own specific factor; every item is a noisy indicator cut into the scale's
 categories (a graded-response model), so subscale reliabilities are realistic (alpha about .7-.9).
@@ -137,6 +139,173 @@ def write_sav(df: pd.DataFrame, path: Path, user_missing: dict[str, list]) -> No
     )
 
 
+# ---- a Qualtrics export of the same survey ---------------------------------------------------
+
+QUALTRICS_TAGS = {  # instrument -> the export tag a researcher gave its matrix question
+    "mrni-sf": "MRNI",
+    "erq": "ERQ",
+    "atspph-sf": "ATSPPH",
+    "phq-9": "PHQ9",
+    "gad-7": "GAD7",
+    "csi-4": "CSI4",
+}
+# GAD-7 was built with Qualtrics' default recode values (1-4 instead of 0-3): the export must be
+# recoded (sample_data/qualtrics_map.yaml), and psyscore refuses to score it silently shifted.
+QUALTRICS_SHIFTED = {"gad-7": 1}
+STATUS_LABELS = {
+    0.0: "IP Address",
+    1.0: "Survey Preview",
+    2.0: "Survey Test",
+    4.0: "Imported",
+    8.0: "Spam",
+    9.0: "Preview Spam",
+    12.0: "Imported Spam",
+    16.0: "Offline",
+    17.0: "Offline Survey Preview",
+}
+PREVIEW_AT, SPAM_AT = (5, 150, 300), (77, 333)  # data rows (0-based) of the inserted responses
+
+
+def qualtrics_frames(rng: np.random.Generator, df: pd.DataFrame):
+    """(numeric values, choice text, question text, ImportIds, value labels) of an export."""
+    insts = {i.id: i for i in _instruments()}
+    n = len(df)
+    rows = n + len(PREVIEW_AT) + len(SPAM_AT)
+    start = pd.Timestamp("2026-02-02 09:00") + pd.to_timedelta(
+        np.sort(rng.integers(0, 200 * 24 * 60, rows)), unit="min"
+    )
+    duration = rng.integers(300, 1500, rows)
+    status = np.zeros(rows)
+    channel = np.array(["anonymous"] * rows, dtype=object)
+    real = np.ones(rows, dtype=bool)
+    for r in PREVIEW_AT:
+        status[r], channel[r], real[r] = 1.0, "preview", False
+    for r in SPAM_AT:
+        status[r], real[r] = 8.0, False
+    numeric: dict[str, object] = {
+        "StartDate": start.strftime("%Y-%m-%d %H:%M:%S"),
+        "EndDate": (start + pd.to_timedelta(duration, unit="s")).strftime("%Y-%m-%d %H:%M:%S"),
+        "Status": status,
+        "Progress": np.full(rows, 100.0),
+        "Duration (in seconds)": duration.astype(float),
+        "Finished": np.ones(rows),
+        "ResponseId": [f"R_{i:015X}" for i in rng.integers(16**14, 16**15, rows)],
+        "ExternalReference": np.array([None] * rows, dtype=object),
+        "DistributionChannel": channel,
+        "UserLanguage": np.array(["EN"] * rows, dtype=object),
+    }
+    numeric["ExternalReference"][real] = df["respondent_id"].to_numpy()
+    text_q = {
+        "StartDate": "Start Date",
+        "EndDate": "End Date",
+        "Status": "Response Type",
+        "Progress": "Progress",
+        "Duration (in seconds)": "Duration (in seconds)",
+        "Finished": "Finished",
+        "ResponseId": "Response ID",
+        "ExternalReference": "External Data Reference",
+        "DistributionChannel": "Distribution Channel",
+        "UserLanguage": "User Language",
+    }
+    import_ids = {c: f'{{"ImportId":"{c[0].lower()}{c[1:]}"}}' for c in numeric}
+    import_ids["StartDate"] = '{"ImportId":"startDate","timeZone":"Europe/London"}'
+    import_ids["EndDate"] = '{"ImportId":"endDate","timeZone":"Europe/London"}'
+    import_ids["Status"] = '{"ImportId":"status"}'
+    import_ids["Duration (in seconds)"] = '{"ImportId":"duration"}'
+    import_ids["ResponseId"] = '{"ImportId":"_recordId"}'
+    value_labels: dict[str, dict[float, str]] = {
+        "Status": STATUS_LABELS,
+        "Finished": {0.0: "False", 1.0: "True"},
+    }
+    text: dict[str, object] = dict(numeric)
+    text["Status"] = np.array([STATUS_LABELS[s] for s in status], dtype=object)
+    text["Finished"] = np.array(["True"] * rows, dtype=object)
+    # partly finished responses: the last instrument's answers missing
+    partial = rng.choice(np.flatnonzero(real), 6, replace=False)
+    numeric["Finished"][partial] = 0.0
+    text["Finished"][partial] = "False"
+    numeric["Progress"][partial] = np.round(rng.uniform(60, 95, len(partial)))
+    for qid, (inst_id, tag) in enumerate(QUALTRICS_TAGS.items(), start=2):
+        inst = insts[inst_id]
+        shift = QUALTRICS_SHIFTED.get(inst_id, 0)
+        for number, item in enumerate(inst.items, start=1):
+            source = _column_name(inst, number, item.id)
+            column = f"{tag}_{number}"
+            scale = inst.scale_of(item)
+            codes = np.full(rows, np.nan)
+            codes[real] = df[source].to_numpy(dtype=float)
+            fake = ~real
+            codes[fake] = rng.choice(np.array(sorted(scale.values), dtype=float), fake.sum())
+            blank = rng.random(rows) < 0.01
+            unanswered = (rng.random(rows) < 0.01) & ~blank  # "seen but unanswered" recoded -99
+            if inst_id == "csi-4":
+                blank[partial] = True
+            labels_of = {float(c): lab for c, lab in scale.values.items()}
+            text_col = np.array([labels_of.get(c) for c in codes], dtype=object)
+            codes = codes + shift
+            codes[blank] = np.nan
+            codes[unanswered] = -99.0
+            text_col[blank] = None
+            text_col[unanswered] = "-99"
+            numeric[column], text[column] = codes, text_col
+            text_q[column] = f"{inst.name} - {item.label}"
+            import_ids[column] = f'{{"ImportId":"QID{qid}_{number}"}}'
+            value_labels[column] = {float(c) + shift: lab for c, lab in scale.values.items()}
+    for name, values in (("site", df["site"]), ("age", df["age"].astype(float))):
+        column = np.full(rows, None if name == "site" else np.nan, dtype=object)
+        column[real] = values.to_numpy()
+        numeric[name] = column if name == "site" else column.astype(float)
+        text[name] = numeric[name]
+        text_q[name], import_ids[name] = name, f'{{"ImportId":"{name}"}}'
+    return pd.DataFrame(numeric), pd.DataFrame(text), text_q, import_ids, value_labels
+
+
+def write_qualtrics(rng: np.random.Generator, df: pd.DataFrame) -> None:
+    """qualtrics_export.csv (numeric values), .xlsx (choice text), .sav (SPSS export)."""
+    import csv
+
+    import openpyxl
+    import pyreadstat
+
+    numeric, text, questions, import_ids, value_labels = qualtrics_frames(rng, df)
+
+    def header_rows(frame: pd.DataFrame) -> list[list[object]]:
+        return [
+            list(frame.columns),
+            [questions[c] for c in frame.columns],
+            list(import_ids.values()),
+        ]
+
+    csv_frame = numeric.copy()
+    for col in csv_frame.columns:
+        if pd.api.types.is_float_dtype(csv_frame[col]):
+            csv_frame[col] = csv_frame[col].astype("Int64")
+    with (HERE / "qualtrics_export.csv").open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerows(header_rows(csv_frame))
+        csv_frame.to_csv(fh, index=False, header=False)
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sheet0"
+    for row in header_rows(text):
+        sheet.append(row)
+    for row in text.itertuples(index=False):
+        sheet.append([None if pd.isna(v) else v for v in row])
+    book.save(HERE / "qualtrics_export.xlsx")
+
+    sav = numeric.rename(columns={"Duration (in seconds)": "Duration__in_seconds_"})
+    labels = {c: questions[c] for c in numeric.columns}
+    labels["Duration__in_seconds_"] = labels.pop("Duration (in seconds)")
+    pyreadstat.write_sav(
+        sav,
+        str(HERE / "qualtrics_export.sav"),
+        column_labels=[labels[c] for c in sav.columns],
+        variable_value_labels=value_labels,
+        variable_measure={c: "nominal" for c in ("Status", "Finished")},
+    )
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
     df = simulate(rng, N)
@@ -174,6 +343,8 @@ def main() -> None:
     single = df.iloc[[0]].copy()
     single["intake_date"] = single["intake_date"].dt.strftime("%Y-%m-%d")
     single.to_csv(HERE / "intake_form_single.csv", index=False)
+    # its own random stream, so the files above stay as they were before this export existed
+    write_qualtrics(np.random.default_rng(SEED + 1), df)
     print(f"wrote {N} respondents x {messy.shape[1]} columns to {HERE}")
 
 

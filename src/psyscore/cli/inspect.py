@@ -12,16 +12,19 @@ from ..errors import UsageError
 from ..instrument import Bundle, Instrument
 from ..io import Table, read_table
 from ..library import builtin_entries, resolve_instruments
+from ..mapping import ColumnMap, load_mapping
 from ..problems import with_file
 from ..report.problems import print_problems
 from ..responses import match_columns, resolve
-from .options import JSON, errors_to_exit, out, print_json
+from .options import JSON, MAP, errors_to_exit, exclusion_note, out, print_json
 
 EPILOG = """Examples:
 
   psyscore inspect survey.sav
 
   psyscore inspect export.xlsx --sheet Responses -i phq-9 --json
+
+  psyscore inspect sample_data/qualtrics_export.sav --map sample_data/qualtrics_map.yaml
 
 Exit codes: 0 clean; 1 problems found (ambiguous or unmapped items, codes outside the scale);
 2 usage error. Nothing is written."""
@@ -84,11 +87,12 @@ def _loose_matches(inst: Instrument, columns: list[str]) -> dict[str, str]:
     return matched
 
 
-def _check(inst: Instrument, table: Table, file_missing) -> dict:
+def _check(inst: Instrument, table: Table, file_missing, mapping: ColumnMap) -> dict:
     columns = [str(c) for c in table.data.columns]
     report: dict = {"id": inst.id, "items": len(inst.items), "ambiguous": [], "problems": []}
+    inst_map = {c: i for c, i in mapping.items.items() if i in set(inst.item_ids)}
     try:
-        matched, _ = match_columns(inst, columns)
+        matched, _ = match_columns(inst, columns, inst_map)
     except UsageError:
         matched = {}
         loose = _loose_matches(inst, columns)
@@ -110,16 +114,27 @@ def _check(inst: Instrument, table: Table, file_missing) -> dict:
     ambiguous = {a["item"] for a in report["ambiguous"]}
     report["unmapped"] = [i for i in inst.item_ids if i not in matched and i not in ambiguous]
     if not report["ambiguous"]:
-        _, problems = resolve(inst, table.data, file_missing=file_missing)
+        _, problems = resolve(
+            inst,
+            table.data,
+            mapping=inst_map,
+            file_missing=file_missing,
+            recodes=mapping.recodes,
+            value_labels=table.value_labels,
+        )
         report["problems"] = [
-            p for p in problems if p.kind in {"out_of_range", "unrecognised_answer"}
+            p
+            for p in problems
+            if p.kind in {"out_of_range", "unrecognised_answer", "recode_mismatch"}
         ]
     return report
 
 
 def inspect(
     data: Path = typer.Argument(
-        ..., help="Data file: .csv, .tsv, .sav, .zsav or .xlsx.", show_default=False
+        ...,
+        help="Data file: .csv, .tsv, .sav, .zsav, .por or .xlsx (Qualtrics exports too).",
+        show_default=False,
     ),
     instrument: list[str] = typer.Option(
         None,
@@ -128,18 +143,25 @@ def inspect(
         help="Also check this instrument or bundle (default: those detected). Repeat for several.",
     ),
     sheet: str = typer.Option(None, "--sheet", help="Sheet of an .xlsx workbook to read."),
+    map_file: Path = MAP,
     as_json: bool = JSON,
 ) -> None:
     """Show DATA's columns, which instruments it holds, and how each item would be read."""
+    from ..io.qualtrics import response_exclusions
     from .options import table_file_missing
 
     with errors_to_exit():
         requested = resolve_instruments(instrument) if instrument else []
+        mapping = load_mapping(map_file) if map_file else ColumnMap()
         table = read_table(data, sheet=sheet)
         columns = [str(c) for c in table.data.columns]
         detected = _detect(columns)
         checks = list({i.id: i for i in [*requested, *detected]}.values())
-        reports = [_check(inst, table, table_file_missing(table)) for inst in checks]
+        file_missing = table_file_missing(table)
+        reports = [_check(inst, table, file_missing, mapping) for inst in checks]
+        excluded = response_exclusions(table.data, table.value_labels)
+        for r in reports:
+            r["problems"] = with_file(r["problems"], data.name, table.row_numbers)
     n_problems = sum(
         len(r["ambiguous"]) + len(r["problems"]) + (1 if r["unmapped"] else 0) for r in reports
     )
@@ -151,14 +173,16 @@ def inspect(
                 "notes": table.notes,
                 "columns": _columns(table),
                 "detected": [i.id for i in detected],
+                "excluded_by_default": excluded.counts,
                 "instruments": [
-                    {**r, "problems": [p.to_dict() for p in with_file(r["problems"], data.name)]}
-                    for r in reports
+                    {**r, "problems": [p.to_dict() for p in r["problems"]]} for r in reports
                 ],
             }
         )
     else:
         _print(data, table, detected, reports)
+        if excluded.counts:
+            out.print(escape(exclusion_note(excluded.counts, excluded.column)))
     raise typer.Exit(1 if n_problems else 0)
 
 
@@ -202,7 +226,7 @@ def _print(data: Path, table: Table, detected: list[Instrument], reports: list[d
                 "rename all but one or use --map"
             )
         if r["problems"]:
-            print_problems(out, with_file(r["problems"], data.name))
+            print_problems(out, r["problems"])
         elif not r["ambiguous"]:
             out.print("  all answers are codes of the scale or declared missing")
 

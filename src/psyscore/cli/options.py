@@ -55,7 +55,10 @@ def qualtrics_exclusions(table: Table, *, previews: bool, spam: bool):
 
 
 def exclusion_note(counts: dict[str, int], column: str | None) -> str:
-    parts = ", ".join(f"{n} {reason}{'s' if n != 1 else ''}" for reason, n in counts.items())
+    nouns = {"spam": "spam response"}
+    parts = ", ".join(
+        f"{n} {nouns.get(reason, reason)}{'s' if n != 1 else ''}" for reason, n in counts.items()
+    )
     return (
         f"not scored: {parts} (by the {column} column of the Qualtrics export); their rows are "
         "kept with empty scores. --include-previews / --include-spam score them."
