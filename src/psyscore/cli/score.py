@@ -86,7 +86,8 @@ def score(
             # check the path actually written (with_suffix used to check a different file)
             check_output(problems_file, [data, *output], force=force)
         mapping = load_mapping(map_file) if map_file else ColumnMap()
-        table = read_table(data, sheet=sheet)
+        with _progress(f"reading {data.name}", quiet=as_json):
+            table = read_table(data, sheet=sheet)
         excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
         result = score_table(
             table.data,
@@ -104,7 +105,8 @@ def score(
         problems = with_file(result.problems, data.name, table.row_numbers)
         scored = _output_table(table, result, instruments, data)
         for target in targets:
-            write_table(scored, target, problems=problems)
+            with _progress(f"writing {target.name}", quiet=as_json):
+                write_table(scored, target, problems=problems)
         if problems_file is not None:
             write_problems_csv(problems, problems_file)
     summary = _summary(result, instruments)
@@ -128,6 +130,15 @@ def score(
         shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
         out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
     raise typer.Exit(1 if problems else 0)
+
+
+def _progress(what: str, *, quiet: bool):
+    """A spinner on stderr while a large file is read or written (terminals only, never --json)."""
+    import contextlib
+
+    if quiet or not err.is_terminal:
+        return contextlib.nullcontext()
+    return err.status(f"{what}...", spinner="dots")
 
 
 def _output_table(table: Table, result: BatchResult, instruments, data: Path) -> Table:
