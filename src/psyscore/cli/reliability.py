@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import typer
 from rich.table import Table as RichTable
 
-from .options import INSTRUMENT, JSON, errors_to_exit, out, print_json, warn
+from .options import INSTRUMENT, JSON, err, errors_to_exit, out, print_json, warn
 
 EPILOG = """Examples:
 
   psyscore reliability sample_data/intake_batch.sav -i program-intake
 
   psyscore reliability survey.csv -i mrni-sf --policy listwise --json > reliability.json
+
+  psyscore reliability survey.sav -i phq-9 -i gad-7 --html reliability.html --force
+
+--html writes a standalone report: tables, flagged items, plots, APA sentences, citations.
 
 Statistics follow R psych 2.2.9 (alpha, G6(smc), omega with a Schmid-Leiman bifactor solution from
 minres factoring and oblimin rotation); items are reverse-keyed per the definition first.
@@ -53,6 +58,12 @@ def reliability(
     ),
     seed: int = typer.Option(None, "--seed", help="Seed for --bootstrap (reproducible CIs)."),
     sheet: str = typer.Option(None, "--sheet", help="Worksheet of an .xlsx file (default: first)."),
+    html: Path = typer.Option(
+        None,
+        "--html",
+        help="Also write a standalone HTML report (tables, plots, citations) to this .html file.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the --html report if it exists."),
     as_json: bool = JSON,
 ) -> None:
     """Reliability and item analysis of every score of each instrument in DATA."""
@@ -69,6 +80,8 @@ def reliability(
             from ..errors import UsageError
 
             raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
+        if html is not None:
+            check_html_output(html, data, force=force)
         instruments = resolve_instruments(instrument)
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
         fm = table_file_missing(table)
@@ -93,23 +106,65 @@ def reliability(
                     "scores": scores,
                 }
             )
+    payload = {
+        "input": str(data),
+        "policy": policy,
+        "instruments": report,
+        "problems": [p.to_dict() for p in problems],
+        "warnings": warnings,
+    }
+    if html is not None:
+        with errors_to_exit():
+            _write_html(html, payload, instruments)
     if as_json:
-        print_json(
-            {
-                "input": str(data),
-                "policy": policy,
-                "instruments": report,
-                "problems": [p.to_dict() for p in problems],
-                "warnings": warnings,
-            }
-        )
+        print_json(payload)
     else:
         for w in warnings:
             warn(w)
         for inst in report:
             _print_instrument(inst)
         print_problems(out, problems)
+    if html is not None:
+        # stdout stays pure JSON with --json
+        (err if as_json else out).print(f"wrote {html}", highlight=False, markup=False)
     raise typer.Exit(1 if problems else 0)
+
+
+def check_html_output(path: Path, data: Path, *, force: bool) -> None:
+    """As `psyscore.io.check_output`, for the .html report: never the input, never an existing
+    file without --force, and the folder must exist. Raises UsageError (exit 2)."""
+    from ..errors import UsageError
+
+    if path.suffix.lower() not in {".html", ".htm"}:
+        raise UsageError(f"{path}: --html writes HTML; name the report *.html")
+    if path.exists() and data.exists() and path.resolve() == data.resolve():
+        raise UsageError(f"{path}: refusing to overwrite the input file; choose another --html")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name for --html")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+def _write_html(path: Path, payload: dict, instruments: list) -> None:
+    from ..errors import UsageError
+    from ..io import atomic_write
+    from ..report.reliability_html import render_reliability_html
+
+    text = render_reliability_html(payload, instruments)
+
+    def writer(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+        # the temporary file is private (0600); a report gets the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+
+    try:
+        atomic_write(path, writer)
+    except OSError as exc:
+        raise UsageError(f"{path}: could not write: {exc.strerror or exc}") from None
 
 
 def _print_instrument(inst: dict) -> None:
