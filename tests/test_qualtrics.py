@@ -235,3 +235,16 @@ def test_excel_problem_rows_are_sheet_rows(tmp_path):
     result = invoke("score", path, "-i", "gad-7", "-o", tmp_path / "o.csv", "--json")
     problem = json.loads(result.stdout)["problems"][0]
     assert (problem["row"], problem["file_row"]) == (2, 5)
+
+
+def test_reliability_leaves_out_previews_and_checks_recodes():
+    args = ["reliability", SAMPLE / "qualtrics_export.csv", "-i", "gad-7", "--no-omega", "--json"]
+    refused = invoke(*args)
+    assert refused.exit_code == 1 and "GAD7_1: {recode: &r1" in refused.output
+    payload = json.loads(invoke(*args, "--map", MAP).stdout)
+    (score,) = payload["instruments"][0]["scores"]
+    assert score["n"] == 400  # 405 rows less 3 previews and 2 spam
+    everyone = json.loads(
+        invoke(*args, "--map", MAP, "--include-previews", "--include-spam").stdout
+    )
+    assert everyone["instruments"][0]["scores"][0]["n"] == 405

@@ -76,7 +76,7 @@ def score_table(
         scored[inst.id] = score(items)
         if exclude is not None:
             scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
-    _stop_on_recode_mismatch(problems)
+    stop_on_recode_mismatch(problems)
     new = pd.concat(list(scored.values()), axis=1) if scored else pd.DataFrame(index=table.index)
     clash = [c for c in new.columns if c in table.columns]
     if clash and not replace_scores:
@@ -90,7 +90,7 @@ def score_table(
     return BatchResult(pd.concat([base, new], axis=1), scored, matrices, problems, warnings)
 
 
-def _stop_on_recode_mismatch(problems: list[Problem]) -> None:
+def stop_on_recode_mismatch(problems: list[Problem]) -> None:
     """Shifted codes would give plausible but wrong scores for everyone: refuse, show the fix."""
     from .responses import RECODE_HINT
 

@@ -54,14 +54,14 @@ def qualtrics_exclusions(table: Table, *, previews: bool, spam: bool):
     return found.keep(previews=previews, spam=spam)
 
 
-def exclusion_note(counts: dict[str, int], column: str | None) -> str:
+def exclusion_note(counts: dict[str, int], column: str | None, done: str = "not scored") -> str:
     nouns = {"spam": "spam response"}
     parts = ", ".join(
         f"{n} {nouns.get(reason, reason)}{'s' if n != 1 else ''}" for reason, n in counts.items()
     )
     return (
-        f"not scored: {parts} (by the {column} column of the Qualtrics export); their rows are "
-        "kept with empty scores. --include-previews / --include-spam score them."
+        f"{done}: {parts} (by the {column} column of the Qualtrics export); "
+        "--include-previews / --include-spam include them"
     )
 
 

@@ -9,7 +9,20 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from .options import INSTRUMENT, JSON, err, errors_to_exit, out, print_json, warn
+from .options import (
+    INCLUDE_PREVIEWS,
+    INCLUDE_SPAM,
+    INSTRUMENT,
+    JSON,
+    MAP,
+    err,
+    errors_to_exit,
+    exclusion_note,
+    out,
+    print_json,
+    qualtrics_exclusions,
+    warn,
+)
 
 EPILOG = """Examples:
 
@@ -64,15 +77,22 @@ def reliability(
         help="Also write a standalone HTML report (tables, plots, citations) to this .html file.",
     ),
     force: bool = typer.Option(False, "--force", help="Replace the --html report if it exists."),
+    map_file: Path = MAP,
+    include_previews: bool = INCLUDE_PREVIEWS,
+    include_spam: bool = INCLUDE_SPAM,
     as_json: bool = JSON,
 ) -> None:
     """Reliability and item analysis of every score of each instrument in DATA."""
+    import pandas as pd
+
+    from ..batch import stop_on_recode_mismatch
     from ..io import read_table
     from ..library import resolve_instruments
+    from ..mapping import ColumnMap, load_mapping
     from ..problems import with_file
     from ..psychometrics.instruments import analyse_instrument
     from ..report.problems import print_problems
-    from ..responses import resolve
+    from ..responses import ItemMatrix, resolve
     from .options import table_file_missing
 
     with errors_to_exit():
@@ -83,12 +103,31 @@ def reliability(
         if html is not None:
             check_html_output(html, data, force=force)
         instruments = resolve_instruments(instrument)
+        mapping = load_mapping(map_file) if map_file else ColumnMap()
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
         fm = table_file_missing(table)
+        excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
         report, problems, warnings = [], [], []
+        if excluded.counts:
+            warnings.append(exclusion_note(excluded.counts, excluded.column, "left out"))
         for inst in instruments:
-            items, found = resolve(inst, table.data, file_missing=fm)
-            problems.extend(with_file(found, data.name))
+            inst_map = {c: i for c, i in mapping.items.items() if i in set(inst.item_ids)}
+            items, found = resolve(
+                inst,
+                table.data,
+                mapping=inst_map,
+                file_missing=fm,
+                recodes=mapping.recodes,
+                value_labels=table.value_labels,
+            )
+            stop_on_recode_mismatch(found)
+            if excluded.reasons is not None:
+                # previews and spam are not respondents: they leave every statistic and every n
+                keep = pd.isna(excluded.reasons)
+                items = ItemMatrix(
+                    inst, items.codes[keep], items.reason[keep], items.reasons, items.columns
+                )
+            problems.extend(with_file(found, data.name, table.row_numbers))
             warnings.extend(inst.warnings)
             results = analyse_instrument(
                 items, policy=policy, omega=not no_omega, n_boot=bootstrap, seed=seed

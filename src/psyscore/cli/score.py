@@ -101,7 +101,9 @@ def score(
             exclude=excluded.reasons,
         )
         if excluded.counts:
-            result.warnings.append(exclusion_note(excluded.counts, excluded.column))
+            result.warnings.append(
+                exclusion_note(excluded.counts, excluded.column, "not scored (rows kept)")
+            )
         problems = with_file(result.problems, data.name, table.row_numbers)
         scored = _output_table(table, result, instruments, data)
         for target in targets:
