@@ -18,3 +18,11 @@ def toy():
 
 def frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
+
+
+# Property tests must not fail on a busy machine: no per-example deadline (their speed is measured
+# in benchmarks/, never in tests).
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("psyscore", deadline=None)
+settings.load_profile("psyscore")

@@ -41,6 +41,10 @@ EPILOG = """Examples:
 
   psyscore score survey.sav -i phq-9 -i gad-7 -o scored.csv --id-column respondent_id --json
 
+  psyscore score survey.sav -i program-intake -o scored.sav --syntax scoring.sps
+
+  psyscore score qualtrics.sav -i program-intake --map map.yaml -o scored.sav
+
 Exit codes: 0 ok; 1 scored, but data problems were found (see the table or --problems FILE);
 2 usage error (nothing written)."""
 
@@ -71,6 +75,12 @@ def score(
     sheet: str = typer.Option(
         None, "--sheet", help="Sheet of an .xlsx workbook to read (default: the first sheet)."
     ),
+    syntax_file: Path = typer.Option(
+        None,
+        "--syntax",
+        help="Also write SPSS syntax (.sps) that redoes this scoring in SPSS or PSPP, to show "
+        "your work: run it on the unscored data.",
+    ),
     include_previews: bool = INCLUDE_PREVIEWS,
     include_spam: bool = INCLUDE_SPAM,
     force: bool = FORCE,
@@ -85,6 +95,12 @@ def score(
                 raise UsageError(f"{problems_file}: --problems writes CSV; name it *.csv")
             # check the path actually written (with_suffix used to check a different file)
             check_output(problems_file, [data, *output], force=force)
+        if syntax_file is not None:
+            if syntax_file.suffix.lower() != ".sps":
+                raise UsageError(f"{syntax_file}: --syntax writes SPSS syntax; name it *.sps")
+            check_output(syntax_file.with_suffix(".csv"), [], force=True)  # the folder exists
+            if syntax_file.exists() and not force:
+                raise UsageError(f"{syntax_file}: already exists; use --force to replace it")
         mapping = load_mapping(map_file) if map_file else ColumnMap()
         with _progress(f"reading {data.name}", quiet=as_json):
             table = read_table(data, sheet=sheet)
@@ -111,6 +127,13 @@ def score(
                 write_table(scored, target, problems=problems)
         if problems_file is not None:
             write_problems_csv(problems, problems_file)
+        if syntax_file is not None:
+            from ..io.sps_syntax import spss_syntax_for, write_spss_syntax
+
+            write_spss_syntax(
+                spss_syntax_for(result, instruments, source_name=data.name), syntax_file
+            )
+            targets.append(syntax_file)
     summary = _summary(result, instruments)
     if as_json:
         print_json(
@@ -156,8 +179,8 @@ def _output_table(table: Table, result: BatchResult, instruments, data: Path) ->
             measure[col] = info.measure
             if info.value_labels:
                 value_labels[col] = {float(k): v for k, v in info.value_labels.items()}
-            if info.measure == "scale":
-                formats[col] = f"F8.{info.decimals}"
+            # scores show their decimals; codes (bands, statuses, flags) show none
+            formats[col] = f"F8.{info.decimals}" if info.measure == "scale" else "F8.0"
     stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
     notes = list(table.notes) + [
         f"Scored by psyscore {__version__} from {data.name}: {stamp}",

@@ -1,0 +1,559 @@
+"""SPSS syntax (.sps) that reproduces psyscore's scoring, for users who must show their work.
+
+`spss_syntax(instruments, item_columns, source_name=...)` returns the text of a syntax file that,
+run in SPSS Statistics or GNU PSPP on the (unscored) data, adds the same columns `psyscore score`
+writes to a .sav, with the same names, values, variable labels, value labels, measurement levels
+and formats:
+
+- items: each item's column is recoded into a scratch variable (`#phq9_i1`) that holds the answer
+  only when it is a code of the item's response scale; user-missing values, the definition's
+  missing codes and any other value become system-missing (`RECODE ... (ELSE=SYSMIS) INTO`);
+- reverse keying: `(scale min + scale max) - answer`, from the declared scale;
+- scores: `SUM.m` / `MEAN.m` with `m` = the answered items the missing rule needs, the prorated
+  sum as `MEAN.m(...) * k`; composites as `SUM`/`MEAN` of their (rounded) component scores;
+  rounding half up with psyscore's 1e-9 nudge, before banding;
+- `_n` (`NVALID`), `_status` (numeric codes with psyscore's value labels), bands (`RECODE` of the
+  rounded score, with value labels), `_z` / `_t` / `_pct` against the default norm group (rounded
+  half to even, as numpy does), `_critical` and `_critical_items`.
+
+What the syntax does not do: it reads numeric codes only. Answers given as text (anchor labels,
+aliases, "Refused") are matched by psyscore but not here; a text item column is converted with
+`RECODE (CONVERT)` (numbers typed as text still count) and the syntax says so in a comment and
+an `ECHO` at run time. It does not report data problems (psyscore's problem list), does not pick
+a non-default norm group, and must be run on data that has not been scored yet (the `STRING`
+declaration of `_critical_items` fails when the column exists).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import __version__
+from ..columns import ColumnInfo, band_column, output_columns, score_column
+from ..instrument import Instrument, Score, definition_hash
+from ..scoring import status_categories
+from . import atomic_write
+
+if TYPE_CHECKING:
+    from ..batch import BatchResult
+
+__all__ = ["spss_syntax", "spss_syntax_for", "write_spss_syntax"]
+
+# The format `psyscore score` gives code columns (bands, statuses, the critical flag) in a .sav.
+_DEFAULT_NUMERIC_FORMAT = "F8.0"
+_LEVELS = {"scale": "SCALE", "ordinal": "ORDINAL", "nominal": "NOMINAL"}
+_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+# a regular (not scratch, not system) variable name; SPSS in Unicode mode accepts any letters
+_NAME = re.compile(r"^[^\W\d_@#$][\w@#$.]*$|^@[\w@#$.]*$")
+_OPS = {">=": ">=", "<=": "<=", "==": "=", ">": ">", "<": "<"}
+_CRITICAL = re.compile(r"^\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+_WIDTH = 78
+
+
+# ---- small formatting helpers ------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    """A number as SPSS reads it back exactly: integers without a decimal point, else repr."""
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def _quote(text: str, chunk: int = 64) -> str:
+    """An SPSS string literal (quotes doubled); long text becomes 'a ' + 'b' pieces split
+    between words, so no syntax line has to be very long."""
+    pieces: list[str] = []
+    for token in re.findall(r"\S+\s*|\s+", text):
+        if pieces and len(pieces[-1]) + len(token) <= chunk:
+            pieces[-1] += token
+        else:
+            pieces.append(token)
+    return " + ".join("'" + p.replace("'", "''") + "'" for p in pieces or [""])
+
+
+def _comment(text: str) -> list[str]:
+    """A comment paragraph: every line starts with `*`, only the last one ends in a period."""
+    lines = textwrap.wrap(text, width=_WIDTH - 3, break_long_words=True) or [""]
+    lines[-1] = lines[-1].rstrip(".") + "."
+    return [f"* {line}" for line in lines]
+
+
+def _wrap(line: str) -> list[str]:
+    """Break a long command line at spaces outside quotes; continuation lines are indented."""
+    if len(line) <= _WIDTH or line.startswith("*"):
+        return [line]
+    indent = line[: len(line) - len(line.lstrip())]
+    words = _split_entry(line)
+    out, current = [], indent + words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) > _WIDTH:
+            out.append(current)
+            current = "    " + word
+        else:
+            current += " " + word
+    out.append(current)
+    return out
+
+
+def _command(head: str, parts: Sequence[str], tail: str = ".", sep: str = " ") -> list[str]:
+    """`head part part ...tail`, wrapped with continuation lines indented (batch-mode safe)."""
+    lines: list[str] = []
+    current = head
+    for i, part in enumerate(parts):
+        piece = part + (sep.rstrip() if i < len(parts) - 1 and sep.strip() else "")
+        glue = "" if current.endswith(("(", " ")) or not current else " "
+        if len(current) + len(glue) + len(piece) > _WIDTH and current.strip():
+            lines.append(current)
+            current = "    " + piece
+        else:
+            current += glue + piece
+    lines.append(current + tail)
+    return lines
+
+
+def _call(head: str, func: str, args: Sequence[str], tail: str) -> list[str]:
+    """`head FUNC(a, b, c)tail` wrapped over several lines when long."""
+    return _command(f"{head}{func}(", list(args), f"){tail}", sep=", ")
+
+
+def _echo(text: str) -> list[str]:
+    return [f"ECHO {_quote(text)}."]
+
+
+def _valid_name(name: str) -> bool:
+    return (
+        bool(_NAME.match(name))
+        and not name.endswith(".")
+        and name.upper() not in _RESERVED
+        and len(name.encode("utf-8")) <= 64
+    )
+
+
+# ---- the syntax --------------------------------------------------------------------------------
+
+
+class _InstrumentSyntax:
+    """Syntax lines for one instrument."""
+
+    def __init__(self, inst: Instrument, columns: Sequence[str | None], text_columns: set[str]):
+        if len(columns) != len(inst.items):
+            raise ValueError(
+                f"{inst.id}: item_columns has {len(columns)} entries, the definition "
+                f"{len(inst.items)} items (give None for an item without a column)"
+            )
+        self.inst = inst
+        self.columns = list(columns)
+        self.text_columns = text_columns
+        self.p = inst.output_prefix
+        self.info: dict[str, ColumnInfo] = output_columns(inst)
+        self.lines: list[str] = []
+        self.value_labels: dict[str, dict[float, str]] = {}
+        self.formats: dict[str, str] = {}
+        self.strings: dict[str, int] = {}
+
+    # names of the scratch variables
+    def raw(self, j: int) -> str:
+        return f"#{self.p}_i{j + 1}"
+
+    def keyed(self, j: int) -> str:
+        return f"#{self.p}_k{j + 1}" if self.inst.items[j].reverse else self.raw(j)
+
+    def build(self) -> list[str]:
+        inst = self.inst
+        self.lines += [""] + _comment("-" * 70)
+        self.lines += _comment(
+            f"{inst.id} ({inst.name}) version {inst.version}, definition sha256:"
+            f"{definition_hash(inst)}; key {'verified' if inst.key.verified else 'NOT verified'}."
+        )
+        self.lines += _comment("-" * 70)
+        for warning in inst.warnings:
+            self.lines += _echo(f"warning: {warning}")
+        self._items()
+        self._reverse()
+        for name in inst.scores:
+            self._score(name)
+        self._critical()
+        return self.lines
+
+    def _items(self) -> None:
+        inst = self.inst
+        self.lines += _comment(
+            "Step 1, items: the answer is kept only when it is a code of the item's response "
+            "scale; user-missing values, the definition's missing codes and any other value "
+            "become system-missing, so they are never scored."
+        )
+        for j, item in enumerate(inst.items):
+            column = self.columns[j]
+            scale = inst.scale_of(item)
+            codes = sorted(float(c) for c in scale.values)
+            numeric_missing = sorted(
+                float(c)
+                for c in inst.missing_codes_for(item)
+                if not isinstance(c, str) and float(c) not in codes
+            )
+            target = self.raw(j)
+            if column is None:
+                self.lines += _comment(
+                    f"{item.id} ({item.label}): no column in the data; treated as unanswered."
+                )
+                self.lines.append(f"COMPUTE {target} = $SYSMIS.")
+                continue
+            if not _valid_name(column):
+                self.lines += _comment(
+                    f"WARNING: column {column!r} ({item.id}) is not a valid SPSS variable name; "
+                    "rename it in the data and here, or the item counts as unanswered."
+                )
+                self.lines += _echo(
+                    f"psyscore syntax: column {column} ({item.id}) is not a valid SPSS name; "
+                    "the item is treated as unanswered"
+                )
+                self.lines.append(f"COMPUTE {target} = $SYSMIS.")
+                continue
+            source = column
+            if column in self.text_columns:
+                self.lines += _comment(
+                    f"WARNING: {column} ({item.id}) is a text column. psyscore reads answers "
+                    "given as words (anchor labels, aliases); this syntax reads numeric codes "
+                    "only, so rows answered in words are unanswered here and scores can differ. "
+                    "Recode the column to numeric codes first."
+                )
+                self.lines += _echo(
+                    f"psyscore syntax warning: {column} ({item.id}) holds text; answers in words "
+                    "are treated as unanswered"
+                )
+                source = f"{target}_num"
+                self.lines.append(f"RECODE {column} (CONVERT) INTO {source}.")
+            specs = ["(MISSING=SYSMIS)"]
+            if numeric_missing:
+                specs.append(f"({', '.join(_num(c) for c in numeric_missing)}=SYSMIS)")
+            specs.append(f"({', '.join(_num(c) for c in codes)}=COPY)")
+            specs.append("(ELSE=SYSMIS)")
+            self.lines += _command(f"RECODE {source}", specs, f" INTO {target}.")
+
+    def _reverse(self) -> None:
+        inst = self.inst
+        reversed_items = [(j, it) for j, it in enumerate(inst.items) if it.reverse]
+        if not reversed_items:
+            return
+        self.lines += _comment(
+            "Step 2, reverse keying: (scale minimum + scale maximum) - answer, from the declared "
+            "scale (never the observed range)."
+        )
+        for j, item in reversed_items:
+            scale = inst.scale_of(item)
+            self.lines.append(
+                f"COMPUTE {self.keyed(j)} = ({_num(scale.min)} + {_num(scale.max)}) - {self.raw(j)}."
+            )
+
+    def _score(self, name: str) -> None:
+        inst, spec = self.inst, self.inst.scores[name]
+        base = score_column(inst, name)
+        self.lines += _comment(f"Score {name}: {spec.label}.")
+        if spec.items is not None:
+            self._item_score(base, spec)
+        else:
+            self._composite(base, spec)
+        self._round(base, spec, name)
+        for i, band_set in enumerate(spec.bands):
+            self._bands(band_column(inst, name, band_set, i), base, band_set)
+        if spec.norms:
+            self._norms(base, spec)
+        for col in self._columns_of(name):
+            info = self.info[col]
+            self.formats[col] = (
+                f"F8.{info.decimals}" if info.measure == "scale" else _DEFAULT_NUMERIC_FORMAT
+            )
+
+    def _columns_of(self, name: str) -> list[str]:
+        base = score_column(self.inst, name)
+        spec = self.inst.scores[name]
+        cols = [base, f"{base}_n", f"{base}_status"]
+        cols += [band_column(self.inst, name, b, i) for i, b in enumerate(spec.bands)]
+        if spec.norms:
+            cols += [f"{base}_z", f"{base}_t", f"{base}_pct"]
+        return cols
+
+    def _item_score(self, base: str, spec: Score) -> None:
+        ids = self.inst.item_ids
+        index = [ids.index(i) for i in spec.items or []]
+        args = [self.keyed(j) for j in index]
+        k = len(index)
+        needed = spec.missing.needed(k)
+        rule = (
+            "all items answered"
+            if needed == k
+            else f"at least {needed} of {k} items answered"
+            if needed < k
+            else f"needs {needed} answered items but has only {k}: never scored"
+        )
+        if needed > k:
+            self.lines += _comment(f"{base}: {rule}.")
+            self.lines.append(f"COMPUTE {base} = $SYSMIS.")
+        elif spec.method == "sum":
+            self.lines += _comment(f"{base}: sum of {k} items; {rule}.")
+            self.lines += _call(f"COMPUTE {base} = ", f"SUM.{needed}", args, ".")
+        elif spec.method == "mean":
+            self.lines += _comment(f"{base}: mean of the answered items; {rule}.")
+            self.lines += _call(f"COMPUTE {base} = ", f"MEAN.{needed}", args, ".")
+        else:
+            self.lines += _comment(
+                f"{base}: prorated sum = mean of the answered items * {k}; {rule}."
+            )
+            self.lines += _call(f"COMPUTE {base} = ", f"MEAN.{needed}", args, f" * {k}.")
+        self.lines += _call(f"COMPUTE {base}_n = ", "NVALID", args, ".")
+        # status codes as the .sav has them: 1 scored, 2 prorated, 3 + n not scored
+        labels, _ = status_categories(k, needed)
+        self.lines.append(f"COMPUTE {base}_status = 3 + {base}_n.")
+        self.lines.append(f"IF ({base}_n >= {needed}) {base}_status = 2.")
+        self.lines.append(f"IF ({base}_n = {k}) {base}_status = 1.")
+        self.value_labels[f"{base}_status"] = {float(i + 1): lab for i, lab in enumerate(labels)}
+
+    def _composite(self, base: str, spec: Score) -> None:
+        members = [score_column(self.inst, m) for m in spec.scores or []]
+        m = len(members)
+        func = "MEAN" if spec.method == "mean" else "SUM"
+        what = "mean" if spec.method == "mean" else "sum"
+        self.lines += _comment(
+            f"{base}: {what} of the (rounded) component scores; every component must be scored."
+        )
+        self.lines += _call(f"COMPUTE {base} = ", f"{func}.{m}", members, ".")
+        self.lines += _command(f"COMPUTE {base}_n =", [f"{c}_n" for c in members], ".", " +")
+        self.lines.append(f"COMPUTE {base}_status = 3.")
+        self.lines += _call(
+            f"IF (NMISS({', '.join(members)}) = 0) {base}_status = 1 + ",
+            "ANY",
+            ["2"] + [f"{c}_status" for c in members],
+            ".",
+        )
+        labels = ["scored", "prorated", "not scored: a component score is missing"]
+        self.value_labels[f"{base}_status"] = {float(i + 1): lab for i, lab in enumerate(labels)}
+
+    def _round(self, base: str, spec: Score, name: str) -> None:
+        d = spec.rounding
+        if d is None:
+            return
+        f = _num(10.0**d)
+        scaled = base if d == 0 else f"{base} * {f}"
+        self.lines += _comment(
+            f"Round half up to {d} decimal{'s' if d != 1 else ''} before banding (as psyscore: "
+            "away from zero, with a 1e-9 nudge so 2.675 stored as 2.67499... rounds up)."
+        )
+        lo, _hi = self.inst.score_range(name)
+        if lo >= 0:
+            expr = f"TRUNC({scaled} + 0.5 + 1E-9)"
+        else:
+            absolute = f"ABS({base})" if d == 0 else f"ABS({base}) * {f}"
+            expr = f"(({base} > 0) - ({base} < 0)) * TRUNC({absolute} + 0.5 + 1E-9)"
+        self.lines.append(f"COMPUTE {base} = {expr}{'' if d == 0 else f' / {f}'}.")
+
+    def _bands(self, column: str, base: str, band_set) -> None:
+        self.lines += _comment(
+            f"{column}: {band_set.name} bands; the first band whose upper bound (inclusive) is "
+            "at least the score; above the last bound stays missing."
+        )
+        specs = ["(MISSING=SYSMIS)"]
+        specs += [f"(LO THRU {_num(b.upto)}={i + 1})" for i, b in enumerate(band_set.bands)]
+        specs.append("(ELSE=SYSMIS)")
+        self.lines += _command(f"RECODE {base}", specs, f" INTO {column}.")
+        self.value_labels[column] = {float(i + 1): b.label for i, b in enumerate(band_set.bands)}
+
+    def _norms(self, base: str, spec: Score) -> None:
+        group = spec.norms[0]
+        z = f"#{self.p}_z"
+        self.lines += _comment(
+            f"Standard scores against {group.group} (mean {_num(group.mean)}, SD "
+            f"{_num(group.sd)}): z to 2 decimals, T = 50 + 10z and the normal-approximation "
+            "percentile to 1 decimal, each from the unrounded z and rounded half to even (as "
+            "psyscore, which uses numpy.round here)."
+        )
+        self.lines.append(f"COMPUTE {z} = ({base} - {_num(group.mean)}) / {_num(group.sd)}.")
+        self._round_half_even(f"{base}_z", z, 2)
+        self.lines.append(f"COMPUTE {z}_t = 50 + 10 * {z}.")
+        self._round_half_even(f"{base}_t", f"{z}_t", 1)
+        self.lines.append(f"COMPUTE {z}_p = CDF.NORMAL({z}, 0, 1) * 100.")
+        self._round_half_even(f"{base}_pct", f"{z}_p", 1)
+
+    def _round_half_even(self, target: str, source: str, d: int) -> None:
+        f = _num(10.0**d)
+        y, fl = f"#{self.p}_y", f"#{self.p}_f"
+        self.lines += [
+            f"COMPUTE {y} = {source} * {f}.",
+            f"COMPUTE {fl} = TRUNC({y}).",
+            f"IF ({fl} > {y}) {fl} = {fl} - 1.",
+            f"COMPUTE {y} = {y} - {fl}.",
+            f"COMPUTE {target} = ({fl} + ({y} > 0.5) + ({y} = 0.5) * ABS(MOD({fl}, 2))) / {f}.",
+        ]
+
+    def _critical(self) -> None:
+        inst = self.inst
+        critical = [(j, it) for j, it in enumerate(inst.items) if it.critical is not None]
+        if not critical:
+            return
+        flag, names = f"{self.p}_critical", f"{self.p}_critical_items"
+        width = max(len(" ".join(it.id for _, it in critical)), 1)
+        self.lines += _comment(
+            "Critical items, on the answer as given (before reverse keying): "
+            + "; ".join(f"{it.id} {it.critical.when}" for _, it in critical)
+            + "."
+        )
+        self.lines.append(f"COMPUTE {flag} = 0.")
+        self.lines.append(f"STRING {names} (A{width}).")
+        self.lines.append(f"COMPUTE {names} = ''.")
+        for j, it in critical:
+            match = _CRITICAL.match(it.critical.when)
+            assert match is not None  # validated by the definition model
+            op, value = _OPS[match.group(1)], float(match.group(2))
+            cond = f"{self.raw(j)} {op} {_num(value)}"
+            self.lines.append(f"IF ({cond}) {flag} = 1.")
+            self.lines.append(
+                f"IF ({cond}) {names} = LTRIM(CONCAT(RTRIM({names}), {_quote(' ' + it.id)}))."
+            )
+        self.value_labels[flag] = {float(k): v for k, v in self.info[flag].value_labels.items()}
+        self.formats[flag] = _DEFAULT_NUMERIC_FORMAT
+        self.strings[names] = width
+
+    # ---- dictionary -----------------------------------------------------------------------
+
+    def dictionary(self) -> list[str]:
+        cols = [c for c in self.info if c in self.formats or c in self.strings]
+        lines = _comment(f"Dictionary of the {self.inst.id} columns, as psyscore writes them.")
+        lines += _subcommands(
+            "VARIABLE LABELS", [[f"{c} {_quote(self.info[c].label)}"] for c in cols]
+        )
+        labelled = [c for c in cols if c in self.value_labels]
+        if labelled:
+            lines += _subcommands(
+                "VALUE LABELS",
+                [
+                    [c] + [f"  {_num(v)} {_quote(lab)}" for v, lab in self.value_labels[c].items()]
+                    for c in labelled
+                ],
+            )
+        by_level: dict[str, list[str]] = {}
+        for c in cols:
+            by_level.setdefault(_LEVELS[self.info[c].measure], []).append(c)
+        lines += _subcommands(
+            "VARIABLE LEVEL", [[" ".join(v) + f" ({level})"] for level, v in by_level.items()]
+        )
+        by_format: dict[str, list[str]] = {}
+        for c in cols:
+            if c in self.formats:
+                by_format.setdefault(self.formats[c], []).append(c)
+        lines += _subcommands(
+            "FORMATS", [[" ".join(v) + f" ({fmt})"] for fmt, v in by_format.items()]
+        )
+        return lines
+
+
+def _subcommands(command: str, entries: Sequence[Sequence[str]]) -> list[str]:
+    """`COMMAND a ... /b ... .`: one entry (a list of lines) per variable, `/` between them."""
+    out: list[str] = []
+    for i, entry in enumerate(entries):
+        first = (command + " " if i == 0 else "  /") + entry[0]
+        body = [first] + [f"  {line}" for line in entry[1:]]
+        if i == len(entries) - 1:
+            body[-1] += "."
+        out += body
+    return out
+
+
+def _split_entry(entry: str) -> list[str]:
+    """Split on spaces outside quotes, so string literals stay whole when wrapping."""
+    words, current, quoted = [], "", False
+    for ch in entry:
+        if ch == "'":
+            quoted = not quoted
+        if ch == " " and not quoted:
+            if current:
+                words.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        words.append(current)
+    return words
+
+
+def spss_syntax(
+    instruments: Sequence[Instrument],
+    item_columns: Mapping[str, Sequence[str | None]],
+    *,
+    source_name: str,
+    text_columns: Collection[str] = (),
+) -> str:
+    """SPSS/PSPP syntax that adds psyscore's score columns to the active dataset.
+
+    `item_columns` maps each instrument id to the data column of each of its items, in the
+    definition's item order (None: no column), as `BatchResult.items[id].columns` has it.
+    `text_columns` names the item columns that hold text rather than numbers (the syntax warns
+    about them). Pure: no I/O.
+    """
+    text = set(text_columns)
+    stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
+    lines = [
+        "* Encoding: UTF-8.",
+        f"* psyscore {__version__}: SPSS syntax that reproduces psyscore's scoring.",
+        "* generated — do not edit; regenerate it with psyscore instead.",
+    ]
+    lines += _comment(f"Source data: {source_name}.")
+    for inst in instruments:
+        lines += _comment(
+            f"Instrument {inst.id} version {inst.version}, definition sha256:"
+            f"{definition_hash(inst)}."
+        )
+    lines += _comment(
+        "Open the data first (for example GET FILE='" + source_name.replace("'", "") + "'.), "
+        "then run this file: it adds the columns psyscore score writes to a .sav, with the same "
+        "names, values, labels, measurement levels and formats. Run it on data not scored yet."
+    )
+    lines += _comment(
+        "Covered: valid codes, missing codes and user-missing values, reverse keying, sum, mean "
+        "and prorated sum with the missing rule, rounding, _n, _status, bands, _z/_t/_pct, "
+        "critical items. Not covered: answers given as text (numeric codes only) and psyscore's "
+        "list of data problems."
+    )
+    parts = []
+    for inst in instruments:
+        if inst.id not in item_columns:
+            raise ValueError(f"item_columns has no entry for instrument {inst.id}")
+        parts.append(_InstrumentSyntax(inst, item_columns[inst.id], text))
+    for part in parts:
+        lines += part.build()
+    lines += ["", "EXECUTE."]
+    for part in parts:
+        lines += [""] + part.dictionary()
+    note = f"Scored with psyscore {__version__} SPSS syntax from {source_name}: {stamp}"
+    doc = textwrap.wrap(note, width=80, break_long_words=True)
+    lines += ["", "ADD DOCUMENT"] + [f"    {_quote(x, chunk=80)}" for x in doc]
+    lines[-1] += "."
+    lines += ["EXECUTE.", ""]
+    return "\n".join(wrapped for line in lines for wrapped in _wrap(line))
+
+
+def spss_syntax_for(
+    result: BatchResult, instruments: Sequence[Instrument], *, source_name: str
+) -> str:
+    """`spss_syntax` for a `BatchResult`: item columns and text columns taken from the result."""
+    import pandas as pd
+
+    item_columns = {inst.id: result.items[inst.id].columns for inst in instruments}
+    used = {c for cols in item_columns.values() for c in cols if c is not None}
+    text = {
+        c
+        for c in used
+        if not pd.api.types.is_numeric_dtype(result.table[c].dtype)
+        or pd.api.types.is_bool_dtype(result.table[c].dtype)
+    }
+    return spss_syntax(instruments, item_columns, source_name=source_name, text_columns=text)
+
+
+def write_spss_syntax(text: str, path: str | Path) -> None:
+    """Write syntax atomically as UTF-8 (SPSS reads it in Unicode mode; PSPP detects it)."""
+    path = Path(path)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
