@@ -114,3 +114,14 @@ def test_generated_docs_are_current(tmp_path):
     assert sorted(p.name for p in committed.glob("*.md")) == sorted(
         p.name for p in tmp_path.glob("*.md")
     )
+
+
+def test_missing_rule_needing_more_items_than_the_score_has_is_refused(tmp_path):
+    from psyscore.instrument import load_definition
+
+    text = (DATA / "toy.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    # a rule that could never be met would score nobody while calling them "scored"
+    bad.write_text(text.replace("missing: {max_missing: 1}", "missing: {min_answered: 9}", 1))
+    with pytest.raises(DefinitionError, match="needs 9 answered items, but the score has only 4"):
+        load_definition(bad)

@@ -235,6 +235,11 @@ class Score(_Model):
                 raise ValueError(
                     "method 'sum' cannot tolerate missing items; use 'prorated_sum' or 'mean'"
                 )
+        if self.items is not None and self.missing.needed(len(self.items)) > len(self.items):
+            raise ValueError(
+                f"the missing rule needs {self.missing.needed(len(self.items))} answered items, "
+                f"but the score has only {len(self.items)}"
+            )
         names = [b.name for b in self.bands]
         if len(set(names)) != len(names):
             raise ValueError(f"band set names must be unique, got {names}")

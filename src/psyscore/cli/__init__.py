@@ -24,7 +24,7 @@ app.command(name="score", epilog=score.EPILOG)(score.score)
 
 # Further commands live in their own modules, each exposing `register(app)`. Importing them only
 # registers options: a module's heavy dependencies (pingouin, matplotlib) load when it runs.
-for _name in ("inspect", "reliability", "intake"):
+for _name in ("inspect", "reliability", "intake", "retest"):
     try:
         _module = importlib.import_module(f"{__name__}.{_name}")
     except ModuleNotFoundError as _exc:

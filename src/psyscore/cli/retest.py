@@ -1,0 +1,288 @@
+"""`psyscore retest WAVE1 WAVE2 -i ID --id-column COL`: test-retest ICC, SEM and reliable change."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.table import Table as RichTable
+
+from .options import INSTRUMENT, JSON, MAP, errors_to_exit, out, print_json, warn
+
+EPILOG = """Examples:
+
+  psyscore retest wave1.csv wave2.sav -i phq-9 -i gad-7 --id-column respondent_id
+
+  psyscore retest visits.csv -i phq-9 --id-column respondent_id --wave-column visit --waves 1,3 --json
+
+Each wave is scored from its items with the instrument definitions, then respondents are joined by
+--id-column (7, 7.0 and " 7 " are the same id). An id that occurs twice within a wave is a data
+problem and all its rows in that wave are left out. In a long file the wave column must hold two
+values (numbers in numeric order, text in order of appearance) or --waves picks two, baseline
+first.
+
+ICC: default ICC2 = ICC(2,1), two-way random effects, absolute agreement, single measurement
+(McGraw & Wong's ICC(A,1)): a systematic shift between waves counts against retest reliability.
+--icc ICC3 gives consistency (ICC(3,1)), which ignores such a shift. ICCs and their F-based 95%
+CIs come from pingouin.intraclass_corr and equal psych::ICC. SEM = SD(wave 1) x sqrt(1 - ICC);
+reliable-change threshold = 1.96 x sqrt(2) x SEM (Jacobson & Truax 1991).
+
+Exit codes: 0 ok; 1 data problems (duplicate or missing ids, bad answers, no respondents in
+common, a single wave); 2 usage error (missing column, wrong number of files or waves)."""
+
+ICC_HELP = (
+    "ICC type for the SEM: ICC2 = ICC(2,1) absolute agreement (default), ICC3 = ICC(3,1) "
+    "consistency, ICC1 one-way; ICC1k/ICC2k/ICC3k for the mean of both waves. "
+    "ICC(A,1), ICC(C,1), ICC(2,1), ICC(3,1) are accepted too."
+)
+
+
+def retest(
+    data: list[Path] = typer.Argument(
+        ...,
+        help="WAVE1 WAVE2 (one file per wave), or one long file with --wave-column. "
+        ".csv, .tsv, .sav, .zsav or .xlsx.",
+        show_default=False,
+        metavar="FILE",
+    ),
+    instrument: list[str] = INSTRUMENT,
+    id_column: str = typer.Option(
+        ..., "--id-column", help="Respondent id column joining the waves.", show_default=False
+    ),
+    wave_column: str = typer.Option(
+        None, "--wave-column", help="Wave column of a long file (one row per respondent and wave)."
+    ),
+    waves: str = typer.Option(
+        None, "--waves", help="Two values of --wave-column to compare, baseline first: 1,2."
+    ),
+    icc: str = typer.Option("ICC2", "--icc", help=ICC_HELP),
+    sd_from: str = typer.Option(
+        "wave1", "--sd", help="SD for the SEM: wave1 (Jacobson & Truax) or pooled (both waves)."
+    ),
+    sheet: str = typer.Option(None, "--sheet", help="Worksheet of .xlsx input (default: first)."),
+    map_file: Path = MAP,
+    as_json: bool = JSON,
+) -> None:
+    """Test-retest reliability of every score over two waves: ICC with 95% CI, SEM, reliable change."""
+    from ..errors import UsageError
+    from ..io import read_table
+    from ..library import resolve_instruments
+    from ..mapping import ColumnMap, load_mapping
+    from ..psychometrics.retest import ICC_TYPES, icc_type_name
+    from ..report.problems import print_problems
+    from ..retest_table import Wave, retest_long, retest_two
+    from .options import table_file_missing
+
+    with errors_to_exit():
+        try:
+            icc_type = icc_type_name(icc)
+        except ValueError as exc:
+            raise UsageError(f"--icc: {exc}") from None
+        if sd_from not in {"wave1", "pooled"}:
+            raise UsageError(f"--sd must be wave1 or pooled, not {sd_from!r}")
+        if len(data) not in (1, 2):
+            raise UsageError(
+                f"give two files (WAVE1 WAVE2) or one long file with --wave-column; got {len(data)}"
+            )
+        wave_list = None
+        if waves is not None:
+            wave_list = [w.strip() for w in waves.split(",")]
+            if len(wave_list) != 2 or not all(wave_list) or wave_list[0] == wave_list[1]:
+                raise UsageError(
+                    f"--waves takes two different wave values, baseline first (e.g. 1,2), "
+                    f"not {waves!r}"
+                )
+        if len(data) == 2:
+            if wave_column is not None or waves is not None:
+                raise UsageError(
+                    "--wave-column and --waves are for one long file; with two files each file "
+                    "is one wave"
+                )
+            if data[0].resolve() == data[1].resolve():
+                raise UsageError(f"{data[0]} is given as both waves; give two different files")
+        elif wave_column is None:
+            raise UsageError(
+                f"{data[0]}: one file needs --wave-column (one row per respondent and wave); "
+                "or give two files, one per wave"
+            )
+        instruments = resolve_instruments(instrument)
+        mapping = load_mapping(map_file) if map_file else ColumnMap()
+        kw = {
+            "id_column": id_column,
+            "icc_type": icc_type,
+            "sd_from": sd_from,
+            "mapping": mapping.items,
+            "recodes": mapping.recodes,
+        }
+        if len(data) == 2:
+            t1 = read_table(data[0], sheet=sheet)
+            t2 = read_table(data[1], sheet=sheet)
+            result = retest_two(
+                Wave(t1.data, data[0].name, "1", file_missing=table_file_missing(t1)),
+                Wave(t2.data, data[1].name, "2", file_missing=table_file_missing(t2)),
+                instruments,
+                **kw,
+            )
+        else:
+            t = read_table(data[0], sheet=sheet)
+            result = retest_long(
+                t.data,
+                instruments,
+                wave_column=wave_column,
+                waves=wave_list,
+                file=data[0].name,
+                file_missing=table_file_missing(t),
+                **kw,
+            )
+    payload = _payload(result, data, ICC_TYPES[result.icc_type], sd_from)
+    if as_json:
+        print_json(payload)
+    else:
+        for w in result.warnings:
+            warn(w)
+        _print(payload)
+        print_problems(out, result.problems)
+    raise typer.Exit(1 if result.problems else 0)
+
+
+def _clean(value: object) -> object:
+    """JSON-safe: numpy scalars to Python, NaN/inf to null."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # type: ignore[union-attr]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _payload(result, data: list[Path], description: str, sd_from: str) -> dict:
+    scores = []
+    for row in result.table.to_dict(orient="records"):
+        d: dict = {}
+        for key, value in row.items():
+            if key == "ci_low":
+                d["ci95"] = [_clean(row["ci_low"]), _clean(row["ci_high"])]
+            elif key == "note":
+                d["note"] = value if isinstance(value, str) else None
+            elif key != "ci_high":
+                d[key] = _clean(value)
+        d["all_icc"] = result.all_iccs(row["column"])
+        scores.append(d)
+    join = dict(result.join)
+    return {
+        "layout": "long" if len(data) == 1 else "two files",
+        "inputs": [str(p) for p in data],
+        "id_column": join.pop("id_column"),
+        "wave_column": join.pop("wave_column", None),
+        "waves": [join["wave1"]["label"], join["wave2"]["label"]],
+        "icc_type": result.icc_type,
+        "icc_description": description,
+        "sd_from": sd_from,
+        "z": 1.96,
+        "join": join,
+        "scores": scores,
+        "problems": [p.to_dict() for p in result.problems],
+        "warnings": result.warnings,
+    }
+
+
+def _num(value: object, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return f"{value:.{digits}f}"
+
+
+def _r(value: object) -> str:
+    """Correlation-type values in APA style: .674, -.05 (no leading zero)."""
+    text = _num(value, 3)
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+
+
+def _wave_name(w: dict, long: bool) -> str:
+    return (
+        f"wave {w['label']} ({w['file']})" if w.get("file") and not long else f"wave {w['label']}"
+    )
+
+
+def _print(payload: dict) -> None:
+    join = payload["join"]
+    w1, w2 = join["wave1"], join["wave2"]
+    long = payload["layout"] == "long"
+    if long:
+        out.print(
+            f"{payload['inputs'][0]}: column {payload['wave_column']!r}, wave 1 = "
+            f"{w1['label']!r}, wave 2 = {w2['label']!r}"
+            + (
+                f" ({join['rows_other_waves']} rows of other waves ignored)"
+                if join.get("rows_other_waves")
+                else ""
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+    out.print(
+        f"respondents ({payload['id_column']}): {join['matched']} in both waves, "
+        f"{join['only_wave1']} only in {_wave_name(w1, long)}, {join['only_wave2']} only in "
+        f"{_wave_name(w2, long)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for w in (w1, w2):
+        left = []
+        if w["rows_duplicate_id"]:
+            left.append(f"{w['rows_duplicate_id']} rows of {w['duplicate_ids']} repeated ids")
+        if w["rows_missing_id"]:
+            left.append(f"{w['rows_missing_id']} rows without an id")
+        if left:
+            out.print(
+                f"  left out of wave {w['label']}: {'; '.join(left)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    table = RichTable(
+        title=f"test-retest: {payload['icc_type']}",
+        title_justify="left",
+        caption=f"{payload['icc_description']}. M1, M2: mean of wave 1, 2; diff: mean of "
+        "wave 2 - wave 1. SEM = SD "
+        f"({'wave 1' if payload['sd_from'] == 'wave1' else 'pooled'}) x sqrt(1 - ICC); "
+        "RC = 1.96 x sqrt(2) x SEM, the reliable-change threshold (Jacobson & Truax): a change "
+        "at least this large is unlikely (p < .05) to be measurement error alone.",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for col in ("score", "n", "ICC", "95% CI", "M1 (SD)", "M2 (SD)", "diff", "SEM", "RC"):
+        table.add_column(col, justify="left" if col == "score" else "right", no_wrap=True)
+    for s in payload["scores"]:
+        lo, hi = s["ci95"]
+        table.add_row(
+            s["column"],
+            str(s["n_pairs"]),
+            _r(s["icc"]),
+            f"{_r(lo)}-{_r(hi)}" if lo is not None and hi is not None else "",
+            f"{_num(s['mean_1'])} ({_num(s['sd_1'])})" if s["mean_1"] is not None else "",
+            f"{_num(s['mean_2'])} ({_num(s['sd_2'])})" if s["mean_2"] is not None else "",
+            _num(s["mean_diff"]),
+            _num(s["sem"]),
+            _num(s["rc_threshold"]),
+        )
+    out.print(table)
+    for s in payload["scores"]:
+        extra = []
+        if s["n_incomplete"]:
+            extra.append(f"{s['n_incomplete']} matched respondent(s) lack the score in a wave")
+        if s["published_retest"] is not None:
+            extra.append(f"published retest r = {_r(s['published_retest'])}")
+        if s["note"]:
+            extra.append(s["note"])
+        if extra:
+            out.print(f"  {s['column']}: {'; '.join(extra)}", highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="retest", epilog=EPILOG)(retest)
