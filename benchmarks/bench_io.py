@@ -1,39 +1,79 @@
-"""Time psyscore's .xlsx and .sav readers/writers against the plain pandas/pyreadstat calls.
+"""Time psyscore's .xlsx and .sav readers/writers beside plain pandas/pyreadstat, with peak memory.
 
-    python benchmarks/bench_io.py                       # quick: 10,000-row xlsx, 100,000-row sav
-    python benchmarks/bench_io.py --xlsx-rows 100000 --sav-rows 1000000
+    python benchmarks/bench_io.py                                   # quick: 10,000 / 100,000 rows
+    python benchmarks/bench_io.py --xlsx-rows 100000 --sav-rows 1000000   # the issue's sizes
 
 Data: synthetic answers 0-4 in 58 item columns plus an id and a site text column (60 columns).
+Each measurement runs in a fresh Python process, so its peak resident memory (ru_maxrss) is its
+own; "x data" is that peak divided by the in-memory size of the DataFrame being read or written
+(the interpreter and libraries, about 100-150 MB, are included, so small files look worse).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
-import time
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
-import pyreadstat
-
-from psyscore.io import Table, read_table, write_table
 
 COLS = 60
 
-
-def frame(rows: int) -> pd.DataFrame:
+SETUP = """
+import json, resource, sys, time
+import numpy as np, pandas as pd
+def frame(rows):
     rng = np.random.default_rng(7)
     data = {"rid": [f"R{i:07d}" for i in range(rows)], "site": rng.choice(["north", "south"], rows)}
-    for j in range(COLS - 2):
+    for j in range(%(cols)d - 2):
         data[f"item_{j + 1}"] = rng.integers(0, 5, rows).astype("float64")
     return pd.DataFrame(data)
+"""
+
+# (task, method, code run in the child: `path` and `rows` are defined; must set `df`)
+CASES = {
+    "xlsx": [
+        ("write", "psyscore (openpyxl write-only)",
+         "from psyscore.io import Table, write_table\ndf = frame(rows)\n"
+         "t = time.perf_counter(); write_table(Table(data=df), path)"),
+        ("write", "pandas to_excel (openpyxl)",
+         "df = frame(rows)\nt = time.perf_counter(); df.to_excel(path + '.b.xlsx', index=False, engine='openpyxl')"),
+        ("read", "psyscore (calamine)",
+         "from psyscore.io import read_table\nt = time.perf_counter(); df = read_table(path).data"),
+        ("read", "pandas read_excel (openpyxl)",
+         "t = time.perf_counter(); df = pd.read_excel(path, engine='openpyxl')"),
+    ],
+    "sav": [
+        ("write", "psyscore",
+         "from psyscore.io import Table, write_table\ndf = frame(rows)\n"
+         "t = time.perf_counter(); write_table(Table(data=df), path)"),
+        ("write", "plain pyreadstat.write_sav",
+         "import pyreadstat\ndf = frame(rows)\nt = time.perf_counter(); pyreadstat.write_sav(df, path + '.b.sav')"),
+        ("read", "psyscore (2 processes above 64 MB)",
+         "from psyscore.io import read_table\nt = time.perf_counter(); df = read_table(path).data"),
+        ("read", "plain pyreadstat.read_sav",
+         "import pyreadstat\nt = time.perf_counter(); df, _ = pyreadstat.read_sav(path, user_missing=True)"),
+    ],
+}  # fmt: skip
+
+TAIL = """
+secs = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MB on Linux
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+data_mb = df.memory_usage(deep=True).sum() / 1e6
+print(json.dumps({"seconds": secs, "peak_mb": max(peak, children), "data_mb": data_mb}))
+"""
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def run(code: str, path: Path, rows: int) -> dict:
+    script = SETUP % {"cols": COLS} + f"path = {str(path)!r}\nrows = {rows}\n" + code + TAIL
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -41,64 +81,19 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=10_000)
     parser.add_argument("--sav-rows", type=int, default=100_000)
     args = parser.parse_args()
-    results = []
+    print(f"| task | method | rows x {COLS} cols | seconds | peak MB | x data |")
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        df = frame(args.xlsx_rows)
-        x1, x2 = tmp / "a.xlsx", tmp / "b.xlsx"
-        results.append(
-            (
-                "xlsx write",
-                "psyscore (openpyxl write-only)",
-                args.xlsx_rows,
-                timed(lambda: write_table(Table(data=df), x1)),
-            )
-        )
-        results.append(
-            (
-                "xlsx write",
-                "pandas to_excel (openpyxl)",
-                args.xlsx_rows,
-                timed(lambda: df.to_excel(x2, index=False, engine="openpyxl")),
-            )
-        )
-        results.append(
-            ("xlsx read", "psyscore (calamine)", args.xlsx_rows, timed(lambda: read_table(x1)))
-        )
-        results.append(
-            (
-                "xlsx read",
-                "pandas read_excel (openpyxl)",
-                args.xlsx_rows,
-                timed(lambda: pd.read_excel(x1, engine="openpyxl")),
-            )
-        )
-        df = frame(args.sav_rows)
-        s1, s2 = tmp / "a.sav", tmp / "b.sav"
-        results.append(
-            ("sav write", "psyscore", args.sav_rows, timed(lambda: write_table(Table(data=df), s1)))
-        )
-        results.append(
-            (
-                "sav write",
-                "plain pyreadstat",
-                args.sav_rows,
-                timed(lambda: pyreadstat.write_sav(df, str(s2))),
-            )
-        )
-        results.append(("sav read", "psyscore", args.sav_rows, timed(lambda: read_table(s1))))
-        results.append(
-            (
-                "sav read",
-                "plain pyreadstat",
-                args.sav_rows,
-                timed(lambda: pyreadstat.read_sav(str(s1))),
-            )
-        )
-    print(f"| task | method | rows x {COLS} cols | seconds |")
-    print("|---|---|---|---|")
-    for task, method, rows, secs in results:
-        print(f"| {task} | {method} | {rows:,} | {secs:.2f} |")
+        for kind, rows in (("xlsx", args.xlsx_rows), ("sav", args.sav_rows)):
+            path = Path(tmp) / f"a.{kind}"
+            for task, method, code in CASES[kind]:
+                r = run(code, path, rows)
+                ratio = r["peak_mb"] / r["data_mb"]
+                print(
+                    f"| {kind} {task} | {method} | {rows:,} | {r['seconds']:.2f} | "
+                    f"{r['peak_mb']:.0f} | {ratio:.1f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
