@@ -48,7 +48,7 @@ def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
             spec.rounding if spec.rounding is not None else (2 if spec.method != "sum" else 0)
         )
         out[base] = ColumnInfo(
-            f"{spec.label} ({_method_text(inst, name)}, range {lo:g}-{hi:g})",
+            f"{spec.label} ({_method_text(inst, name)}, range {_range(lo, hi)})",
             "scale",
             decimals=decimals,
         )
@@ -74,3 +74,8 @@ def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
         )
         out[f"{p}_critical_items"] = ColumnInfo(f"{short}: critical items endorsed", "nominal")
     return out
+
+
+def _range(lo: float, hi: float) -> str:
+    """'0-27', but '-2 to 2' where a hyphen would read as a minus sign."""
+    return f"{lo:g}-{hi:g}" if lo >= 0 else f"{lo:g} to {hi:g}"
