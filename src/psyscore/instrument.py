@@ -422,9 +422,9 @@ def _format_loc(loc: tuple) -> str:
 
 def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle:
     """Validate a YAML definition; raise DefinitionError naming file, field and line."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -433,11 +433,12 @@ def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle
         raise DefinitionError(
             f"{source}: a definition must be a YAML mapping (id: ..., items: ...)"
         )
-    lines = _line_map(node) if node is not None else {}
     model = Bundle if data.get("kind") == "bundle" else Instrument
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)  # line numbers: only for the message
+        lines = _line_map(node) if node is not None else {}
         messages = []
         for err in exc.errors():
             loc = tuple(

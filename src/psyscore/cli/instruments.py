@@ -6,14 +6,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markdown import Markdown
 from rich.table import Table
 
 from .. import library
 from ..errors import DefinitionError, UsageError
-from ..examples import check_examples
 from ..instrument import Bundle, Instrument, json_schema, load_definition
-from ..report.scoresheet import bundle_markdown, scoresheet_markdown
 from .options import JSON, errors_to_exit, out, print_json
 
 app = typer.Typer(help="List, show and validate instrument definitions.", no_args_is_help=True)
@@ -70,6 +67,10 @@ def show(
     if as_json:
         print_json(defn.model_dump(mode="json", exclude_none=True))
         return
+    from rich.markdown import Markdown  # markdown-it and pygments: only when a sheet is shown
+
+    from ..report.scoresheet import bundle_markdown, scoresheet_markdown
+
     text = bundle_markdown(defn) if isinstance(defn, Bundle) else scoresheet_markdown(defn)
     out.print(Markdown(text))
 
@@ -84,6 +85,8 @@ def validate(
     as_json: bool = JSON,
 ) -> None:
     """Check definitions against the schema and run their golden examples through the engine."""
+    from ..examples import check_examples
+
     refs = paths or [str(e.path) for e in library.builtin_entries()]
     report = []
     for ref in refs:
@@ -152,6 +155,8 @@ def docs(
     ),
 ) -> None:
     """Write one Markdown scoring-sheet page per built-in definition, plus an index."""
+    from ..report.scoresheet import bundle_markdown, scoresheet_markdown
+
     with errors_to_exit():
         entries = library.builtin_entries()
         if not output.exists():

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 import yaml
 from rich.markup import escape
@@ -25,10 +24,14 @@ EPILOG = """Examples:
 
   psyscore intake -i phq-9 --client-id C17 --previous visit1.json --html report.html
 
+  psyscore intake -i phq-9 -i gad-7 --answers form.yaml --pdf report.pdf --paper letter
+
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
 item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \
 to the --save-progress file, by default .psyscore-intake-CLIENT.json in the current folder \
 (deleted when the form is complete), so Ctrl-C loses nothing: continue with --resume FILE.
+
+--pdf prints the same report to PDF with headless Chromium (chromium, chromium-browser or google-chrome on PATH, or the browser named by PSYSCORE_CHROMIUM); without a browser, write --html and print it from any browser.
 
 Exit codes: 0 ok; 1 scored, but some answers were not understood; 2 usage error; \
 130 interrupted (answers kept in the progress file)."""
@@ -68,7 +71,21 @@ def intake(
         False, "--json", help="Print the result as JSON (accepted later by --previous)."
     ),
     html: Path = typer.Option(None, "--html", help="Also write a standalone HTML report here."),
-    force: bool = typer.Option(False, "--force", help="Replace the --html file if it exists."),
+    pdf: Path = typer.Option(
+        None,
+        "--pdf",
+        help="Also write the report as PDF here (rendered by headless Chromium: install chromium, "
+        "or set PSYSCORE_CHROMIUM to the browser).",
+    ),
+    paper: str = typer.Option(
+        None,
+        "--paper",
+        help="Paper size of the printed report: a4 or letter. Default: a4 for --pdf; for --html "
+        "the printer's paper.",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the --html and --pdf files if they exist."
+    ),
     save_progress: Path = typer.Option(
         None,
         "--save-progress",
@@ -82,8 +99,11 @@ def intake(
     """Score ONE client's intake form: critical alerts first, then scores, bands, norms and change."""
     with errors_to_exit():
         when = _check_date(date)
+        page_size = _check_paper(paper)
         if html is not None:
             _check_html(html, force)
+        if pdf is not None:
+            _check_pdf(pdf, force)  # before anything is asked or scored
         prev_payload = _read_previous(previous) if previous else None
         progress: dict[str, Any] | None = None
         if resume is not None:
@@ -149,13 +169,8 @@ def intake(
                     f"--previous is for client {prev_payload['client_id']!r}, not {client_id!r}"
                 )
             compare(result, prev_payload, instruments)
-        if html is not None:
-            from ..report.intake_html import write_html
-
-            try:
-                write_html(result, html)
-            except OSError as exc:
-                raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
+        if html is not None or pdf is not None:
+            _write_reports(result, html, pdf, page_size)
 
     from ..report.intake_terminal import print_alerts, render
 
@@ -164,8 +179,9 @@ def intake(
         print_json(result.to_dict())
     else:
         render(out, result)
-        if html is not None:
-            out.print(f"wrote {html}")
+        for path in (html, pdf):
+            if path is not None:
+                out.print(f"wrote {escape(str(path))}")
     if progress_path is not None:
         progress_path.unlink(missing_ok=True)
     raise typer.Exit(1 if result.problems else 0)
@@ -190,6 +206,62 @@ def _check_html(path: Path, force: bool) -> None:
         raise UsageError(f"{path}: already exists; use --force to replace it")
     if not path.parent.exists():
         raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+def _check_paper(paper: str | None) -> str | None:
+    """CSS page size for --paper, or None (PDF: A4; HTML: the printer's paper)."""
+    if paper is None:
+        return None
+    sizes = {"a4": "A4", "letter": "letter"}
+    if paper.strip().lower() not in sizes:
+        raise UsageError(f"--paper {paper!r}: choose a4 or letter")
+    return sizes[paper.strip().lower()]
+
+
+def _check_pdf(path: Path, force: bool) -> None:
+    if path.suffix.lower() != ".pdf":
+        raise UsageError(f"{path}: the PDF report needs a .pdf name")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+    from ..report.browser import require_browser
+
+    require_browser()
+
+
+def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str | None) -> None:
+    """Write --pdf (the slow, fallible part) first, then --html; a failure leaves neither behind."""
+    from ..report.intake_html import render_html
+
+    if pdf is not None:
+        from ..report.browser import BrowserError, html_to_pdf
+
+        try:
+            html_to_pdf(render_html(result, page_size=page_size or "A4"), pdf)
+        except BrowserError as exc:
+            _alerts_before_error(result)
+            raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
+        except OSError as exc:
+            _alerts_before_error(result)
+            raise UsageError(f"{pdf}: could not write: {exc.strerror or exc}") from None
+    if html is not None:
+        from ..report.intake_html import write_html
+
+        try:
+            write_html(result, html, page_size=page_size)
+        except OSError as exc:
+            if pdf is not None:
+                pdf.unlink(missing_ok=True)
+            _alerts_before_error(result)
+            raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
+
+
+def _alerts_before_error(result) -> None:
+    # no report will be printed after the error: critical alerts must still be seen
+    from ..report.intake_terminal import print_alerts
+
+    print_alerts(err, result)
 
 
 def _check_bundle(ref: str) -> None:
@@ -304,6 +376,8 @@ def _shown(value: Any, inst: Instrument, item) -> str:
 
 
 def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
+    import click  # the prompt; typer runs on its own copy, so this is loaded only to ask
+
     from ..intake import check_answer
 
     sequence = [(inst, item) for inst in instruments for item in inst.items]

@@ -1,14 +1,22 @@
 """A standalone, print-friendly HTML intake report (inline CSS, no network resources).
 
+The same page is the --html file and, printed by headless Chromium, the --pdf file. Print layout:
+A4 or Letter (`page_size`, else the printer's paper), alerts and table rows never split across
+pages, table headers repeated, and client, date and "page N of M" in every page's footer.
+
 jinja2 is imported only when a report is rendered, so `psyscore intake` without --html stays light.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..intake import IntakeResult
+from ..intake import InstrumentResult, IntakeResult
 from .intake_terminal import alert_text
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -17,7 +25,17 @@ TEMPLATE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Intake report{% if r.client_id %} - {{ r.client_id }}{% endif %}</title>
 <style>
-  @page { size: auto; margin: 15mm 14mm; }
+  /* Printing: A4 (210 x 297 mm) and Letter (216 x 279 mm) both leave at least 182 x 249 mm inside
+     these margins; the layout needs no more. Every page carries the client, date and page number,
+     so a loose sheet is never anonymous. */
+  @page {
+    size: {{ page_size }};
+    margin: 14mm 14mm 16mm;
+    @bottom-left { content: {{ footer|css_string }}; font: 8pt system-ui, Arial, sans-serif;
+                   color: #444; }
+    @bottom-right { content: "page " counter(page) " of " counter(pages);
+                    font: 8pt system-ui, Arial, sans-serif; color: #444; }
+  }
   body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; color: #111;
          max-width: 190mm; margin: 1.5em auto; padding: 0 1em; line-height: 1.35; font-size: 11pt; }
   h1 { font-size: 16pt; margin: 0 0 .2em; }
@@ -25,22 +43,28 @@ TEMPLATE = """<!DOCTYPE html>
   .meta { color: #333; margin-bottom: .6em; }
   .disclaimer { font-weight: bold; border: 1px solid #555; padding: .4em .6em; background: #fff8dc; }
   .alert { border: 3px solid #b00000; background: #ffecec; padding: .5em .7em; margin: .5em 0;
-           font-weight: bold; page-break-inside: avoid; break-inside: avoid; }
+           font-weight: bold; }
   .alert .tag { display: inline-block; background: #b00000; color: #fff; padding: 0 .4em;
-                margin-right: .5em; letter-spacing: .05em; }
-  table { border-collapse: collapse; width: 100%; margin: .3em 0; page-break-inside: avoid;
-          break-inside: avoid; }
+                margin-right: .5em; letter-spacing: .05em; border: 2px solid #b00000; }
+  table { border-collapse: collapse; width: 100%; margin: .3em 0; }
+  thead { display: table-header-group; }
   th, td { border: 1px solid #aaa; padding: .2em .4em; text-align: left; vertical-align: top; }
-  th { background: #eee; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  th { background: #eee; white-space: nowrap; }
+  th:first-child { width: 32%; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   .undetermined { font-weight: bold; color: #8a4b00; }
   .warn { color: #8a4b00; }
   .small { font-size: 9pt; color: #333; }
-  section { page-break-inside: avoid; break-inside: avoid; }
+  ul.notes { margin: .3em 0; padding-left: 1.4em; }
+  .alert, .disclaimer, .head, tr, li, .small { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2 { break-after: avoid; page-break-after: avoid; }
   @media print {
-    body { margin: 0; max-width: none; font-size: 10pt; }
-    .alert { background: none; border-width: 4px; -webkit-print-color-adjust: exact;
-             print-color-adjust: exact; }
+    body { margin: 0; padding: 0; max-width: none; font-size: 10pt; }
+    h2 { margin-top: 1em; }
+    /* the alert must survive "background graphics" being off: border and text carry it alone */
+    .alert, .alert .tag, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+    .alert { border-width: 4px; }
+    .alert .tag { background: #fff; color: #b00000; }
     .disclaimer { background: none; }
     a { color: inherit; text-decoration: none; }
   }
@@ -59,6 +83,7 @@ TEMPLATE = """<!DOCTYPE html>
 <p class="disclaimer">{{ r.note }}</p>
 {% for inst in r.instruments %}
 <section>
+<div class="head">
 <h2>{{ inst.name }} ({{ inst.id }})</h2>
 {% if inst.timeframe %}<p class="small">Time frame: {{ inst.timeframe }}</p>{% endif %}
 {% for w in inst.warnings %}<p class="warn">Warning: {{ w }}</p>{% endfor %}
@@ -79,14 +104,14 @@ TEMPLATE = """<!DOCTYPE html>
 {% endfor %}
 </tbody>
 </table>
-<ul>
-{% for s in inst.scores %}
-  {% if s.range %}<li class="undetermined">{{ s.range.text }}</li>{% endif %}
-  {% if s.norm and s.norm.ci95 %}<li>{{ s.name }}: 95% CI {{ s.norm.ci95[0] }}-{{ s.norm.ci95[1] }} (SEM {{ s.norm.sem }} from published alpha {{ s.norm.alpha }}, {{ s.norm.alpha_source }}); norms: {{ s.norm.group }} ({{ s.norm.source }}); percentile from the normal approximation.</li>{% endif %}
-  {% if s.change %}<li>Change since {{ s.change.previous_date }}: {{ s.change.text }}. Criterion: {{ s.change.criterion }}.</li>{% endif %}
+</div>
+{% set notes = notes_of(inst) %}
+{% if notes %}
+<ul class="notes">
+{% for kind, text in notes %}  <li{% if kind %} class="{{ kind }}"{% endif %}>{{ text }}</li>
 {% endfor %}
-{% for p in inst.problems %}<li class="warn">Problem: {{ p.message }} ({{ p.hint }})</li>{% endfor %}
 </ul>
+{% endif %}
 <p class="small">{{ inst.citation }}{% if inst.doi %} doi:{{ inst.doi }}{% endif %}<br>
 Licence: {{ inst.licence.status }}{% if inst.licence.note %} &ndash; {{ inst.licence.note }}{% endif %}<br>
 Key {% if inst.verified %}verified{% else %}<strong>not verified</strong>{% endif %}. Item labels are paraphrases, not the item wording.</p>
@@ -98,10 +123,61 @@ Key {% if inst.verified %}verified{% else %}<strong>not verified</strong>{% endi
 """
 
 
-def render_html(result: IntakeResult) -> str:
+def css_string(text: str) -> Markup:
+    """`text` as a quoted CSS string; everything but letters, digits and spaces hex-escaped.
+
+    HTML escaping does not apply inside <style>, so this alone keeps `</style>` or a quote in a
+    client id from ending the string or the style sheet. Each escape ends with the one space CSS
+    consumes as its terminator, so the real spaces after it survive.
+    """
+    escaped = "".join(
+        ch if ch.isalnum() and ch.isascii() or ch == " " else f"\\{ord(ch):x} " for ch in text
+    )
+    from markupsafe import Markup  # safe: nothing but letters, digits, spaces and escapes
+
+    return Markup(f'"{escaped}"')
+
+
+def notes_of(inst: InstrumentResult) -> list[tuple[str, str]]:
+    """The bullet notes under an instrument's table as (css class, text): ranges, CIs, change."""
+    notes: list[tuple[str, str]] = []
+    for s in inst.scores:
+        if s.range is not None:
+            notes.append(("undetermined", s.range.text))
+        if s.norm is not None and s.norm.ci95:
+            n = s.norm
+            notes.append(
+                (
+                    "",
+                    f"{s.name}: 95% CI {n.ci95[0]}-{n.ci95[1]} (SEM {n.sem} from published alpha "
+                    f"{n.alpha}, {n.alpha_source}); norms: {n.group} ({n.source}); percentile from "
+                    "the normal approximation.",
+                )
+            )
+        if s.change is not None:
+            c = s.change
+            notes.append(
+                ("", f"Change since {c.previous_date}: {c.text}. Criterion: {c.criterion}.")
+            )
+    notes.extend(("warn", f"Problem: {p['message']} ({p['hint']})") for p in inst.problems)
+    return notes
+
+
+def footer_text(result: IntakeResult) -> str:
+    parts = ["Intake report"]
+    if result.client_id:
+        parts.append(f"client {result.client_id}")
+    if result.date:
+        parts.append(str(result.date))
+    return " - ".join(parts) + " - screening result, not a diagnosis"
+
+
+def render_html(result: IntakeResult, page_size: str | None = None) -> str:
+    """The report page. `page_size` is the CSS @page size ("A4", "letter"); None: the printer's."""
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["css_string"] = css_string
     alerts = [
         {
             "tag": "CRITICAL ALERT" if a.kind == "endorsed" else "CRITICAL ITEM NOT ANSWERED",
@@ -109,11 +185,17 @@ def render_html(result: IntakeResult) -> str:
         }
         for a in result.alerts
     ]
-    return env.from_string(TEMPLATE).render(r=result, alerts=alerts)
+    return env.from_string(TEMPLATE).render(
+        r=result,
+        alerts=alerts,
+        page_size=page_size or "auto",
+        footer=footer_text(result),
+        notes_of=notes_of,
+    )
 
 
-def write_html(result: IntakeResult, path: Path) -> None:
+def write_html(result: IntakeResult, path: Path, page_size: str | None = None) -> None:
     from ..io import atomic_write
 
-    text = render_html(result)
+    text = render_html(result, page_size)
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
