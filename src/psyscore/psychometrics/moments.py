@@ -29,10 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _threads
+
 __all__ = ["Moments", "as_item_matrix"]
 
 MAX_CODES = 50
-BLOCK_ROWS = 131072
+BLOCK_ROWS = 8192  # rows per block (< 2**16): a block's temporaries stay in the CPU caches
+BLOCK_CELLS = 262144  # ... and at most about this many cells for many items
+PARALLEL_ROWS = 32768  # at least this many rows per worker thread
+EQ_CODES = 16  # integer codes in a range this wide are counted by comparison passes
+F32_EXACT = 2**24  # float32 represents every integer up to this exactly
 
 
 def _integer_frame(items: pd.DataFrame) -> bool:
@@ -124,6 +130,290 @@ def _frequencies(x: np.ndarray, nan: np.ndarray | None, max_codes: int):
     return codes, counts
 
 
+def _source(items) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The item scores as a 2-D array (a view where possible) and the column names.
+
+    The array is float64 (NaN or inf = missing) or of an integer / bool dtype (nothing
+    missing). Nothing is written to it.
+    """
+    if isinstance(items, pd.DataFrame):
+        cols = tuple(str(c) for c in items.columns)
+        dts = list(items.dtypes)
+        if dts and all(isinstance(dt, np.dtype) for dt in dts):
+            kinds = {dt.kind for dt in dts}
+            if kinds <= set("iu") or kinds == {"b"} or kinds == {"f"}:
+                x = items.to_numpy()
+                if x.dtype.kind in "iub" or x.dtype == np.float64:
+                    return x, cols
+        return _prepare(items)[0], cols
+    arr = np.asarray(items)
+    if arr.ndim != 2:
+        raise ValueError("items must be a 2-D array (rows = respondents, columns = items)")
+    cols = tuple(f"V{i + 1}" for i in range(arr.shape[1]))
+    if arr.dtype.kind in "iub" or arr.dtype == np.float64:
+        return arr, cols
+    return np.asarray(arr, dtype=np.float64), cols
+
+
+class _Accumulator:
+    """Running sums of the statistics of consecutive row blocks (one worker's rows).
+
+    Per block of ``nb`` rows, with ``x0`` the scores (0 where missing) and ``m`` the 0/1
+    observed mask: the symmetric product ``[x0, m]' [x0, m]`` gives the cross-products, the
+    pairwise sums and the pairwise counts, ``(x0**2)' m`` the pairwise sums of squares and
+    ``[x0, m]' [t, t**2]``, with ``t`` the float64 row means of the observed items, the psych
+    total-score sums. A complete block needs only ``x0' x0``. Integer codes with
+    ``max|x|**2 * nb < 2**24`` are multiplied in float32 (exact: every partial sum is an
+    integer below 2**24; twice as fast), other data in float64. Frequencies of integer codes
+    in a narrow range are counted with one comparison pass per code; the counts adding up to
+    the observed responses proves that all responses are such codes, which is what makes
+    float32 exact.
+    """
+
+    def __init__(self, k: int, frequencies: bool, max_codes: int, block_rows: int):
+        self.k = k
+        self.max_codes = max_codes
+        self.block_rows = block_rows
+        self.n_rows = 0
+        self.pair_n = np.zeros((k, k))
+        self.pair_sum = np.zeros((k, k))
+        self.pair_sumsq = np.zeros((k, k))
+        self.cross = np.zeros((k, k))
+        self.n_total = 0
+        self.total_sum = 0.0
+        self.total_sumsq = 0.0
+        self.it_sum = np.zeros(k)
+        self.it_sumsq = np.zeros(k)
+        self.it_cross = np.zeros(k)
+        self.n_complete = 0
+        self.complete_sum = np.zeros(k)
+        self.complete_cross = np.zeros((k, k))
+        self.want_freq = frequencies
+        self.freq: dict[float, np.ndarray] | None = {} if frequencies else None
+        self.range: tuple[int, int] | None = None  # integer code range of the last block
+        self._bufs: dict = {}
+
+    # -------------------------------------------------------------- buffers
+    def _buf(self, name: str, dtype, cols: int) -> np.ndarray:
+        key = (name, np.dtype(dtype).char)
+        b = self._bufs.get(key)
+        if b is None:
+            b = self._bufs[key] = np.empty((self.block_rows, cols), dtype=dtype, order="F")
+        return b
+
+    # -------------------------------------------------------------- frequencies
+    def _count(self, xb: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """(hi - lo + 1, k) counts of each integer code per item."""
+        nb = xb.shape[0]
+        eq = self._buf("eq", bool, self.k)[:nb]
+        eq8 = eq.view(np.uint8)
+        out = np.empty((hi - lo + 1, self.k), dtype=np.int64)
+        for i, v in enumerate(range(lo, hi + 1)):
+            np.equal(xb, v, out=eq)
+            out[i] = np.add.reduce(eq8, axis=0, dtype=np.uint16)  # nb <= BLOCK_ROWS < 2**16
+        return out
+
+    def _add_freq(self, codes, counts: np.ndarray | None) -> None:
+        """Add (codes, counts (k, n_codes)); counts None = more than max_codes codes."""
+        if self.freq is None:
+            return
+        if counts is None:
+            self.freq = None
+            return
+        for c, col in zip(codes, counts.T, strict=True):
+            if col.any():
+                key = float(c)
+                prev = self.freq.get(key)
+                self.freq[key] = col.astype(np.int64) if prev is None else prev + col
+        if len(self.freq) > self.max_codes:
+            self.freq = None
+
+    def _codes(self, xb: np.ndarray, n_obs: int) -> tuple[int | None, int]:
+        """Count the codes of a block; return (max |value|, lowest value) for integer data.
+
+        A float block counts as integer data when its finite values are all integer codes in
+        a range narrower than ``EQ_CODES``: the counts over the range (first the previous
+        block's range) summing to ``n_obs``, the number of finite values, proves it.
+        Otherwise returns (None, 0) and leaves the counting to the caller.
+        """
+        if n_obs == 0:
+            return 0, 0
+        if xb.dtype.kind in "iub":
+            lo, hi = int(xb.min()), int(xb.max())
+            if hi - lo < EQ_CODES:
+                counts = self._count(xb, lo, hi)
+                self._add_freq(range(lo, hi + 1), counts.T)
+            elif self.freq is not None:
+                codes, counts = _frequencies(xb.astype(np.float64), None, self.max_codes)
+                self._add_freq(codes, counts)
+            return max(abs(lo), abs(hi)), lo
+        counts = None
+        if self.range is not None:
+            lo, hi = self.range
+            counts = self._count(xb, lo, hi)
+            if counts.sum() != n_obs:
+                counts = None
+        if counts is None:
+            flo = float(np.fmin.reduce(xb, axis=None))
+            fhi = float(np.fmax.reduce(xb, axis=None))
+            if not (np.isfinite(flo) and np.isfinite(fhi) and flo.is_integer()):
+                return None, 0
+            if not fhi.is_integer() or fhi - flo >= EQ_CODES:
+                return None, 0
+            lo, hi = int(flo), int(fhi)
+            if self.range is not None:  # widen to the union with the previous range
+                ulo, uhi = min(lo, self.range[0]), max(hi, self.range[1])
+                if uhi - ulo < EQ_CODES:
+                    lo, hi = ulo, uhi
+            counts = self._count(xb, lo, hi)
+            if counts.sum() != n_obs:
+                return None, 0
+            self.range = (lo, hi)
+        self._add_freq(range(lo, hi + 1), counts.T)
+        return max(abs(lo), abs(hi)), lo
+
+    # -------------------------------------------------------------- one block
+    def add(self, xb: np.ndarray) -> None:
+        nb, k = xb.shape
+        self.n_rows += nb
+        is_float = xb.dtype.kind == "f"
+        if is_float:
+            o = np.isfinite(xb, out=self._buf("o", bool, k)[:nb])
+            n_obs = int(np.count_nonzero(o))
+        else:
+            o, n_obs = None, nb * k
+        vmax, lo = self._codes(xb, n_obs)
+        if vmax is None and self.freq is not None:  # not integer codes: generic counting
+            nan = None if o is None or n_obs == nb * k else ~o
+            xf = xb if nan is None else np.where(o, xb, np.nan)
+            self._add_freq(*_frequencies(xf.astype(np.float64, copy=False), nan, self.max_codes))
+        exact = vmax is not None and vmax * vmax * nb < F32_EXACT and vmax * k < F32_EXACT
+        dt = np.float32 if exact else np.float64
+        if n_obs == nb * k:
+            self._add_complete(xb, dt)
+        else:
+            self._add_missing(xb, o, dt, exact, nonneg=vmax is not None and lo >= 0)
+
+    def _add_complete(self, xb: np.ndarray, dt) -> None:
+        nb, k = xb.shape
+        x0 = self._buf("z", dt, 3 * k)[:nb, :k]
+        np.copyto(x0, xb, casting="unsafe")
+        g = x0.T @ x0
+        colsum = x0.sum(axis=0, dtype=np.float64)
+        self.cross += g
+        self.pair_n += nb
+        self.pair_sum += colsum[:, None]
+        self.pair_sumsq += np.diag(g)[:, None]
+        self.n_complete += nb
+        self.complete_sum += colsum
+        self.complete_cross += g
+        t = np.divide(x0 @ np.ones(k, dtype=dt), k, dtype=np.float64)
+        if xb.dtype == np.float64:
+            x64 = xb
+        elif dt == np.float64:
+            x64 = x0
+        else:
+            x64 = self._buf("w", np.float64, 2 * k)[:nb, :k]
+            np.copyto(x64, x0)
+        ts, tss = float(t.sum()), float(t @ t)
+        self.n_total += nb
+        self.total_sum += ts
+        self.total_sumsq += tss
+        self.it_sum += ts
+        self.it_sumsq += tss
+        self.it_cross += x64.T @ t
+
+    def _fill_x0(self, x0: np.ndarray, xb: np.ndarray, o: np.ndarray, fast: bool) -> None:
+        if fast:  # values >= 0 (or NaN): fmax(NaN, 0) = 0
+            np.fmax(xb, 0, out=x0, casting="unsafe")
+        else:
+            x0.fill(0)
+            np.copyto(x0, xb, where=o, casting="unsafe")
+
+    def _add_missing(self, xb: np.ndarray, o: np.ndarray, dt, exact: bool, nonneg: bool) -> None:
+        nb, k = xb.shape
+        z = self._buf("z", dt, 3 * k)[:nb]
+        x0, m, x2 = z[:, :k], z[:, k : 2 * k], z[:, 2 * k :]
+        self._fill_x0(x0, xb, o, nonneg)
+        np.copyto(m, o)
+        xm = z[:, : 2 * k]
+        g = xm.T @ xm  # [x0, m]' [x0, m] (a symmetric product)
+        if nonneg and not np.isfinite(np.trace(g[:k, :k])):  # +inf (= missing) was kept
+            self._fill_x0(x0, xb, o, False)
+            g = xm.T @ xm
+        np.multiply(x0, x0, out=x2)
+        cross = g[:k, :k]
+        self.cross += cross
+        self.pair_sum += g[:k, k:]
+        self.pair_n += g[k:, k:]
+        self.pair_sumsq += x2.T @ m
+        # psych's total score: the mean of the observed items of a row
+        sel = np.zeros((2 * k, 2), dtype=dt)
+        sel[:k, 0] = 1.0
+        sel[k:, 1] = 1.0
+        rows = xm @ sel  # row sums and counts (exact)
+        s, cnt = rows[:, 0], rows[:, 1]
+        tt = np.empty((nb, 2))
+        t = tt[:, 0]
+        np.divide(s, np.maximum(cnt, 1), out=t, dtype=np.float64)
+        np.multiply(t, t, out=tt[:, 1])
+        if dt == np.float64:
+            w = xm
+        else:
+            w = self._buf("w", np.float64, 2 * k)[:nb]
+            np.copyto(w, xm)
+        h = w.T @ tt
+        self.n_total += int(np.count_nonzero(cnt))
+        self.total_sum += float(t.sum())
+        self.total_sumsq += float(t @ t)
+        self.it_cross += h[:k, 0]
+        self.it_sum += h[k:, 0]
+        self.it_sumsq += h[k:, 1]
+        # listwise: rows with every item observed
+        comp = cnt == k
+        nc = int(np.count_nonzero(comp))
+        if nc == 0:
+            return
+        self.n_complete += nc
+        if exact and 2 * nc > nb:  # subtract the (fewer) incomplete rows: exact for integers
+            xi = x0[~comp]
+            self.complete_cross += cross - xi.T @ xi
+            self.complete_sum += np.diag(g[:k, k:]) - xi.sum(axis=0, dtype=np.float64)
+        else:
+            xc = x0[comp]
+            self.complete_cross += xc.T @ xc
+            self.complete_sum += xc.sum(axis=0, dtype=np.float64)
+
+    # -------------------------------------------------------------- result
+    def moments(self, cols: tuple[str, ...]) -> Moments:
+        codes = freq = None
+        if self.want_freq and self.freq is not None:
+            codes = np.array(sorted(self.freq), dtype=np.float64)
+            freq = np.zeros((self.k, codes.size), dtype=np.int64)
+            for j, c in enumerate(codes):
+                freq[:, j] = self.freq[float(c)]
+        return Moments(
+            columns=cols,
+            n_rows=int(self.n_rows),
+            pair_n=np.rint(self.pair_n).astype(np.int64),
+            pair_sum=self.pair_sum,
+            pair_sumsq=self.pair_sumsq,
+            cross=self.cross,
+            n_total=int(self.n_total),
+            total_sum=float(self.total_sum),
+            total_sumsq=float(self.total_sumsq),
+            item_total_sum=self.it_sum,
+            item_total_sumsq=self.it_sumsq,
+            item_total_cross=self.it_cross,
+            n_complete=int(self.n_complete),
+            complete_sum=self.complete_sum,
+            complete_cross=self.complete_cross,
+            codes=codes,
+            freq=freq,
+            max_codes=self.max_codes,
+        )
+
+
 @dataclass(eq=False)
 class Moments:
     """Mergeable sufficient statistics of an item-score matrix (see module docstring).
@@ -167,83 +457,40 @@ class Moments:
         frequencies: bool = True,
         max_codes: int = MAX_CODES,
     ) -> Moments:
-        """Compute the statistics of one chunk of rows (vectorised, a few k x k matmuls).
+        """Compute the statistics of one chunk of rows (vectorised, one matrix product per block).
 
-        Large inputs are processed in blocks of ``BLOCK_ROWS`` rows whose statistics are
-        merged, which bounds temporary memory (and keeps the 0/1 count products exact).
+        Rows are processed in blocks of at most ``BLOCK_ROWS`` rows (bounded temporary memory)
+        and, for large inputs, in one contiguous share of the rows per CPU thread; the
+        statistics of the shares are merged. Small integer codes (the usual Likert data) are
+        multiplied in float32, which is exact for them (every partial sum is an integer below
+        2**24), other data in float64.
         """
-        n_rows = items.shape[0]
-        if n_rows > BLOCK_ROWS:
-            if isinstance(items, pd.DataFrame):
-                blocks = (items.iloc[i : i + BLOCK_ROWS] for i in range(0, n_rows, BLOCK_ROWS))
-            else:
-                arr = np.asarray(items)
-                blocks = (arr[i : i + BLOCK_ROWS] for i in range(0, n_rows, BLOCK_ROWS))
-            out = None
-            for b in blocks:
-                mb = cls.from_data(b, frequencies=frequencies, max_codes=max_codes)
-                out = mb if out is None else out.merge(mb)
-            return out
-        x, cols, nan = _prepare(items)
+        x, cols = _source(items)
         n, k = x.shape
-        if nan is None:
-            cross = x.T @ x
-            colsum = x.sum(axis=0)
-            colsq = np.diag(cross).copy()
-            pair_n = np.full((k, k), n, dtype=np.int64)
-            pair_sum = np.repeat(colsum[:, None], k, axis=1)
-            pair_sumsq = np.repeat(colsq[:, None], k, axis=1)
-            t = x @ np.full(k, 1.0 / k) if k else np.zeros(n)
-            n_total = n if k else 0
-            item_total_sum = np.full(k, t.sum())
-            item_total_sumsq = np.full(k, t @ t)
-            item_total_cross = x.T @ t
-            n_complete = n
-            complete_sum = colsum
-            complete_cross = cross.copy()
-        else:
-            obs = ~nan
-            m = obs.astype(np.float64)
-            x0 = np.where(obs, x, 0.0)
-            pair_n = np.rint(m.T @ m).astype(np.int64)
-            pair_sum = x0.T @ m
-            pair_sumsq = (x0 * x0).T @ m
-            cross = x0.T @ x0
-            cnt = obs.sum(axis=1)
-            has = cnt > 0
-            t = np.where(has, x0.sum(axis=1) / np.maximum(cnt, 1), 0.0)
-            n_total = int(has.sum())
-            item_total_sum = m.T @ t
-            item_total_sumsq = m.T @ (t * t)
-            item_total_cross = x0.T @ t
-            complete = cnt == k
-            n_complete = int(complete.sum())
-            xc = x0[complete]
-            complete_sum = xc.sum(axis=0)
-            complete_cross = xc.T @ xc
-        codes = freq = None
-        if frequencies:
-            codes, freq = _frequencies(x, nan, max_codes)
-        return cls(
-            columns=cols,
-            n_rows=int(n),
-            pair_n=pair_n,
-            pair_sum=pair_sum,
-            pair_sumsq=pair_sumsq,
-            cross=cross,
-            n_total=int(n_total),
-            total_sum=float(t.sum()),
-            total_sumsq=float(t @ t),
-            item_total_sum=item_total_sum,
-            item_total_sumsq=item_total_sumsq,
-            item_total_cross=item_total_cross,
-            n_complete=int(n_complete),
-            complete_sum=complete_sum,
-            complete_cross=complete_cross,
-            codes=codes,
-            freq=freq,
-            max_codes=max_codes,
-        )
+        if n == 0 or k == 0:
+            acc = _Accumulator(k, frequencies, max_codes, 0)
+            acc.n_rows = n
+            if k == 0:
+                acc.n_complete = n
+            return acc.moments(cols)
+        workers = _threads.n_workers(n, PARALLEL_ROWS)
+        bounds = np.linspace(0, n, workers + 1).astype(int)
+        block = min(BLOCK_ROWS, max(256, BLOCK_CELLS // k), n)
+
+        def share(i: int) -> Moments:
+            acc = _Accumulator(k, frequencies, max_codes, block)
+            for a in range(bounds[i], bounds[i + 1], block):
+                acc.add(x[a : min(a + block, bounds[i + 1])])
+            return acc.moments(cols)
+
+        if n <= block:
+            return share(0)
+        with _threads.single_thread():
+            parts = _threads.parallel_map(share, list(range(workers)))
+        out = parts[0]
+        for p in parts[1:]:
+            out = out.merge(p)
+        return out
 
     @classmethod
     def from_chunks(cls, chunks, **kwargs: Any) -> Moments:

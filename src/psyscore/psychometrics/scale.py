@@ -362,14 +362,14 @@ def _analyse_moments(
 
     items_df = item_statistics(m, policy=pol, scale_min=scale_min, scale_max=scale_max, exclude=bad)
 
-    for _, row in items_df.iterrows():
-        if np.isfinite(row["r_drop"]) and row["r_drop"] < 0:
+    for item, r_drop in zip(items_df["item"], items_df["r_drop"].to_numpy(), strict=True):
+        if np.isfinite(r_drop) and r_drop < 0:
             warns.append(
                 ReliabilityWarning(
                     "negative_item_rest",
-                    f"item {row['item']} correlates negatively with the rest of the scale "
-                    f"(r.drop = {row['r_drop']:.2f}): it may be mis-keyed: is it reverse-scored?",
-                    row["item"],
+                    f"item {item} correlates negatively with the rest of the scale "
+                    f"(r.drop = {r_drop:.2f}): it may be mis-keyed: is it reverse-scored?",
+                    item,
                 )
             )
     if alpha < LOW_ALPHA:
