@@ -50,7 +50,7 @@ CASES = {
          "t = time.perf_counter(); write_table(Table(data=df), path)"),
         ("write", "plain pyreadstat.write_sav",
          "import pyreadstat\ndf = frame(rows)\nt = time.perf_counter(); pyreadstat.write_sav(df, path + '.b.sav')"),
-        ("read", "psyscore (2 processes above 64 MB)",
+        ("read", "psyscore",
          "from psyscore.io import read_table\nt = time.perf_counter(); df = read_table(path).data"),
         ("read", "plain pyreadstat.read_sav",
          "import pyreadstat\nt = time.perf_counter(); df, _ = pyreadstat.read_sav(path, user_missing=True)"),

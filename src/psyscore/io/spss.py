@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,6 @@ import pandas as pd
 from ..errors import DataError
 from . import Table
 
-# Above this size a .sav is read by two processes, each taking half of the rows: about half the
-# time of one pyreadstat call on a 2-core machine (see benchmarks/bench_io.py).
-PARALLEL_BYTES = 64 * 1024 * 1024
-
 
 def _read(pyreadstat, path: Path):
     if path.suffix.lower() == ".por":
@@ -22,11 +17,9 @@ def _read(pyreadstat, path: Path):
         return pyreadstat.read_por(str(path))
     # user_missing=True keeps "9 = refused" as the value 9 (with its declaration) instead of
     # turning it into NaN, so the engine can keep the reason.
-    workers = min(2, os.cpu_count() or 1)
-    if path.suffix.lower() == ".sav" and workers > 1 and path.stat().st_size > PARALLEL_BYTES:
-        return pyreadstat.read_file_multiprocessing(
-            pyreadstat.read_sav, str(path), num_processes=workers, user_missing=True
-        )
+    # One process: readstat decodes every row before the ones asked for, so splitting rows over
+    # two processes (pyreadstat.read_file_multiprocessing) saved only 5% on 1M x 60, for twice
+    # the CPU and a pickled copy of each half (benchmarks/bench_io.py, README "Speed").
     return pyreadstat.read_sav(str(path), user_missing=True)
 
 
@@ -80,12 +73,15 @@ def _sav_safe(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[float, s
             out[name] = col.astype(object).where(col.notna(), "").astype(str)
         elif pd.api.types.is_bool_dtype(col.dtype):
             out[name] = col.astype("float64")
+        elif col.dtype == np.float64:
+            out[name] = col  # already what SPSS stores: no copy
         elif pd.api.types.is_numeric_dtype(col.dtype):
             # SPSS numerics are doubles; float64 also keeps value-label key types consistent
             out[name] = col.to_numpy(dtype="float64", na_value=np.nan)
         else:
             out[name] = col
-    return pd.DataFrame(out, index=data.index), category_labels
+    # copy=False: a second full copy of a million-row table is what made writing use 2.6x memory
+    return pd.DataFrame(out, index=data.index, copy=False), category_labels
 
 
 def write(table: Table, tmp: Path, suffix: str) -> None:
