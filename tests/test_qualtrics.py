@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from psyscore import load
 from psyscore.batch import score_table
 from psyscore.cli import app
+from psyscore.cli.options import table_file_missing
 from psyscore.errors import DataError, UsageError
 from psyscore.io import read_table
 from psyscore.io.qualtrics import response_exclusions
@@ -206,18 +207,24 @@ def test_value_labels_that_disagree_with_the_scale_are_caught():
     ]
 
 
-def test_portable_file_keeps_labels_and_says_what_is_lost():
+def test_portable_file_keeps_labels_and_user_missing_codes(tmp_path):
     # made by GNU PSPP from tests/data/por/make_por.sps; 9 is declared user-missing ("Refused")
     table = read_table(DATA / "por" / "portable.por")
-    assert table.data["PHQ9_1"].tolist()[:2] == [0.0, 3.0]
-    assert np.isnan(table.data["PHQ9_1"].iloc[2])  # pyreadstat drops the user-missing value
+    assert table.data["PHQ9_1"].tolist() == [0.0, 3.0, 9.0]
+    assert table.missing_ranges["PHQ9_1"] == [{"lo": 9.0, "hi": 9.0}]
     assert table.labels["PHQ9_1"] == "Little interest"
     assert table.value_labels["PHQ9_1"] == {
         0.0: "Not at all",
         3.0: "Nearly every day",
         9.0: "Refused",
     }
-    assert any("user-missing codes" in n for n in table.notes)
+    # the 9 reaches the engine as missing with its reason, not as the answer 9
+    result = invoke("score", DATA / "por" / "portable.por", "-i", "phq-9", "-o", tmp_path / "o.sav")
+    assert "out_of_range" not in result.output
+    items = score_table(table.data, [load("phq-9")], file_missing=table_file_missing(table)).items[
+        "phq-9"
+    ]
+    assert items.reasons_frame()["phq9_1"].tolist() == ["answered", "answered", "refused"]
 
 
 def test_excel_problem_rows_are_sheet_rows(tmp_path):

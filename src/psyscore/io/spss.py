@@ -13,8 +13,21 @@ from . import Table
 
 def _read(pyreadstat, path: Path):
     if path.suffix.lower() == ".por":
-        # pyreadstat cannot keep user-missing values of portable files: they arrive as NaN
-        return pyreadstat.read_por(str(path))
+        # read_por has no user_missing switch (portable files declare user-missing values as
+        # .sav files do); the parser behind it has one. Fall back, and say so, if it moves.
+        entry = getattr(getattr(pyreadstat, "pyreadstat", None), "parser_entry_point", None)
+        try:
+            data, meta = entry(str(path), parser_format="por", user_missing=True)
+            meta.file_format = "por"
+            return data, meta
+        except TypeError:
+            data, meta = pyreadstat.read_por(str(path))
+            meta.notes = [
+                *(getattr(meta, "notes", None) or []),
+                f"{path.name}: this pyreadstat reads user-missing codes of portable files as "
+                "plain missing, without their reason; export .sav to keep them",
+            ]
+            return data, meta
     # user_missing=True keeps "9 = refused" as the value 9 (with its declaration) instead of
     # turning it into NaN, so the engine can keep the reason.
     # One process: readstat decodes every row before the ones asked for, so splitting rows over
@@ -49,13 +62,7 @@ def read(path: Path) -> Table:
 
 
 def _notes(path: Path, meta) -> list[str]:
-    notes = list(getattr(meta, "notes", None) or [])
-    if path.suffix.lower() == ".por":
-        notes.append(
-            f"{path.name}: SPSS portable file: user-missing codes (e.g. 9 = refused) are read as "
-            "plain missing, without their reason; export .sav to keep them"
-        )
-    return notes
+    return list(getattr(meta, "notes", None) or [])
 
 
 def _sav_safe(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[float, str]]]:
