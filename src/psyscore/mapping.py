@@ -30,6 +30,11 @@ class ColumnMap:
     def __bool__(self) -> bool:
         return bool(self.items or self.recodes)
 
+    def items_of(self, item_ids) -> dict[str, str]:
+        """The column -> item entries for one instrument's items (a file may map several)."""
+        wanted = set(item_ids)
+        return {c: i for c, i in self.items.items() if i in wanted}
+
 
 def parse_mapping(data: object, source: str = "mapping") -> ColumnMap:
     """Validate a loaded mapping document; errors name the entry that is wrong."""

@@ -90,7 +90,7 @@ def _loose_matches(inst: Instrument, columns: list[str]) -> dict[str, str]:
 def _check(inst: Instrument, table: Table, file_missing, mapping: ColumnMap) -> dict:
     columns = [str(c) for c in table.data.columns]
     report: dict = {"id": inst.id, "items": len(inst.items), "ambiguous": [], "problems": []}
-    inst_map = {c: i for c, i in mapping.items.items() if i in set(inst.item_ids)}
+    inst_map = mapping.items_of(inst.item_ids)
     try:
         matched, _ = match_columns(inst, columns, inst_map)
     except UsageError:

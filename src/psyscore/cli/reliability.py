@@ -111,7 +111,7 @@ def reliability(
         if excluded.counts:
             warnings.append(exclusion_note(excluded.counts, excluded.column, "left out"))
         for inst in instruments:
-            inst_map = {c: i for c, i in mapping.items.items() if i in set(inst.item_ids)}
+            inst_map = mapping.items_of(inst.item_ids)
             items, found = resolve(
                 inst,
                 table.data,
