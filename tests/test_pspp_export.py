@@ -435,8 +435,8 @@ def test_edge_definition_in_pspp(tmp_path):
             edge_avg_band=1,
             edge_pro=-3.0,
             edge_pro_band=1,
-            edge_pro_z=-0.38,
-            edge_pro_t=46.2,
+            edge_pro_z=-0.38,  # -3 / 8 = -0.375: half away from zero
+            edge_pro_t=46.3,  # 46.25 -> 46.3
             edge_pro_pct=35.4,
             edge_combo=-1.69,
             edge_combo_status=2,
@@ -448,8 +448,8 @@ def test_edge_definition_in_pspp(tmp_path):
             edge_avg_band=2,
             edge_pro=1.0,
             edge_pro_status=1,
-            edge_pro_z=0.12,
-            edge_pro_t=51.2,
+            edge_pro_z=0.13,  # 0.125 -> 0.13 (numpy's half-to-even would give 0.12)
+            edge_pro_t=51.3,
             edge_pro_pct=55.0,
             edge_combo=0.57,
             edge_critical=0,

@@ -23,6 +23,15 @@ def normal_cdf(z: np.ndarray) -> np.ndarray:
     return ndtr(z)
 
 
+def round_half_up(values: np.ndarray, decimals: int | None) -> np.ndarray:
+    """Round half away from zero (clinical convention: 11.5 -> 12), not numpy's half-to-even."""
+    if decimals is None:
+        return values
+    factor = 10.0**decimals
+    # the tiny nudge keeps 2.675 (stored as 2.67499999...) rounding the way a person expects
+    return np.sign(values) * np.floor(np.abs(values) * factor + 0.5 + 1e-9) / factor
+
+
 def standard_scores(values: np.ndarray, mean: float, sd: float) -> tuple[np.ndarray, ...]:
     """z, T (mean 50, SD 10) and percentile, assuming the norm group's scores are normal.
 
@@ -32,7 +41,8 @@ def standard_scores(values: np.ndarray, mean: float, sd: float) -> tuple[np.ndar
     z = (values - mean) / sd
     t = 50.0 + 10.0 * z
     pct = normal_cdf(z) * 100.0
-    return np.round(z, 2), np.round(t, 1), np.round(pct, 1)
+    # half up, as every other number psyscore rounds (z 0.125 -> 0.13, T 51.25 -> 51.3)
+    return round_half_up(z, 2), round_half_up(t, 1), round_half_up(pct, 1)
 
 
 def sem(sd: float, reliability: float) -> float:

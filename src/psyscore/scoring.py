@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import columns as cols
 from .instrument import Instrument, Score
-from .norms import standard_scores
+from .norms import round_half_up, standard_scores  # noqa: F401 (round_half_up re-exported)
 from .responses import ItemMatrix
 
 
@@ -25,15 +25,6 @@ def reverse_keyed(items: ItemMatrix) -> np.ndarray:
         return items.codes
     lo_hi = np.array([inst.scale_of(it).min + inst.scale_of(it).max for it in inst.items])
     return np.where(rev, lo_hi - items.codes, items.codes)
-
-
-def round_half_up(values: np.ndarray, decimals: int | None) -> np.ndarray:
-    """Round half away from zero (clinical convention: 11.5 -> 12), not numpy's half-to-even."""
-    if decimals is None:
-        return values
-    factor = 10.0**decimals
-    # the tiny nudge keeps 2.675 (stored as 2.67499999...) rounding the way a person expects
-    return np.sign(values) * np.floor(np.abs(values) * factor + 0.5 + 1e-9) / factor
 
 
 def status_categories(k: int, needed: int) -> tuple[list[str], np.ndarray]:

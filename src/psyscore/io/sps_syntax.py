@@ -14,7 +14,7 @@ and formats:
   rounding half up with psyscore's 1e-9 nudge, before banding;
 - `_n` (`NVALID`), `_status` (numeric codes with psyscore's value labels), bands (`RECODE` of the
   rounded score, with value labels), `_z` / `_t` / `_pct` against the default norm group (rounded
-  half to even, as numpy does), `_critical` and `_critical_items`.
+  half up, as the scores), `_critical` and `_critical_items`.
 
 What the syntax does not do: it reads numeric codes only. Answers given as text (anchor labels,
 aliases, "Refused") are matched by psyscore but not here; a text item column is converted with
@@ -369,26 +369,22 @@ class _InstrumentSyntax:
         self.lines += _comment(
             f"Standard scores against {group.group} (mean {_num(group.mean)}, SD "
             f"{_num(group.sd)}): z to 2 decimals, T = 50 + 10z and the normal-approximation "
-            "percentile to 1 decimal, each from the unrounded z and rounded half to even (as "
-            "psyscore, which uses numpy.round here)."
+            "percentile to 1 decimal, each from the unrounded z and rounded half away from zero "
+            "with the same 1e-9 nudge as the scores."
         )
         self.lines.append(f"COMPUTE {z} = ({base} - {_num(group.mean)}) / {_num(group.sd)}.")
-        self._round_half_even(f"{base}_z", z, 2)
+        self._round_half_up(f"{base}_z", z, 2)
         self.lines.append(f"COMPUTE {z}_t = 50 + 10 * {z}.")
-        self._round_half_even(f"{base}_t", f"{z}_t", 1)
+        self._round_half_up(f"{base}_t", f"{z}_t", 1)
         self.lines.append(f"COMPUTE {z}_p = CDF.NORMAL({z}, 0, 1) * 100.")
-        self._round_half_even(f"{base}_pct", f"{z}_p", 1)
+        self._round_half_up(f"{base}_pct", f"{z}_p", 1)
 
-    def _round_half_even(self, target: str, source: str, d: int) -> None:
+    def _round_half_up(self, target: str, source: str, d: int) -> None:
         f = _num(10.0**d)
-        y, fl = f"#{self.p}_y", f"#{self.p}_f"
-        self.lines += [
-            f"COMPUTE {y} = {source} * {f}.",
-            f"COMPUTE {fl} = TRUNC({y}).",
-            f"IF ({fl} > {y}) {fl} = {fl} - 1.",
-            f"COMPUTE {y} = {y} - {fl}.",
-            f"COMPUTE {target} = ({fl} + ({y} > 0.5) + ({y} = 0.5) * ABS(MOD({fl}, 2))) / {f}.",
-        ]
+        self.lines.append(
+            f"COMPUTE {target} = (({source} > 0) - ({source} < 0)) * "
+            f"TRUNC(ABS({source}) * {f} + 0.5 + 1E-9) / {f}."
+        )
 
     def _critical(self) -> None:
         inst = self.inst
