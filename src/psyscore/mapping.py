@@ -77,7 +77,10 @@ def _recode(table: object, where: str) -> dict[object, float]:
     return out
 
 
-def load_mapping(path: Path) -> ColumnMap:
+def load_mapping(path: Path | None) -> ColumnMap:
+    """The mapping file at `path`; no file (None) maps nothing."""
+    if path is None:
+        return ColumnMap()
     import yaml
 
     try:

@@ -152,7 +152,7 @@ def inspect(
 
     with errors_to_exit():
         requested = resolve_instruments(instrument) if instrument else []
-        mapping = load_mapping(map_file) if map_file else ColumnMap()
+        mapping = load_mapping(map_file)
         table = read_table(data, sheet=sheet)
         columns = [str(c) for c in table.data.columns]
         detected = _detect(columns)

@@ -66,6 +66,19 @@ def exclusion_note(counts: dict[str, int], column: str | None, done: str = "not 
 
 
 @contextlib.contextmanager
+def about(path) -> Iterator[None]:
+    """Name the input file in data errors raised inside (the engine does not know file names)."""
+    from ..errors import DataError
+
+    try:
+        yield
+    except DataError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise DataError(f"{path}: {exc}") from None
+
+
+@contextlib.contextmanager
 def errors_to_exit() -> Iterator[None]:
     """Turn psyscore errors into one clear message and the documented exit code, no traceback."""
     try:

@@ -15,6 +15,7 @@ from .options import (
     INSTRUMENT,
     JSON,
     MAP,
+    about,
     err,
     errors_to_exit,
     exclusion_note,
@@ -88,7 +89,7 @@ def reliability(
     from ..batch import stop_on_recode_mismatch
     from ..io import read_table
     from ..library import resolve_instruments
-    from ..mapping import ColumnMap, load_mapping
+    from ..mapping import load_mapping
     from ..problems import with_file
     from ..psychometrics.instruments import analyse_instrument
     from ..report.problems import print_problems
@@ -103,7 +104,7 @@ def reliability(
         if html is not None:
             check_html_output(html, data, force=force)
         instruments = resolve_instruments(instrument)
-        mapping = load_mapping(map_file) if map_file else ColumnMap()
+        mapping = load_mapping(map_file)
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
         fm = table_file_missing(table)
         excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
@@ -120,7 +121,8 @@ def reliability(
                 recodes=mapping.recodes,
                 value_labels=table.value_labels,
             )
-            stop_on_recode_mismatch(found)
+            with about(data):
+                stop_on_recode_mismatch(found)
             if excluded.reasons is not None:
                 # previews and spam are not respondents: they leave every statistic and every n
                 keep = pd.isna(excluded.reasons)

@@ -69,7 +69,7 @@ def retest(
     from ..errors import UsageError
     from ..io import read_table
     from ..library import resolve_instruments
-    from ..mapping import ColumnMap, load_mapping
+    from ..mapping import load_mapping
     from ..psychometrics.retest import ICC_TYPES, icc_type_name
     from ..report.problems import print_problems
     from ..retest_table import Wave, retest_long, retest_two
@@ -108,7 +108,7 @@ def retest(
                 "or give two files, one per wave"
             )
         instruments = resolve_instruments(instrument)
-        mapping = load_mapping(map_file) if map_file else ColumnMap()
+        mapping = load_mapping(map_file)
         kw = {
             "id_column": id_column,
             "icc_type": icc_type,

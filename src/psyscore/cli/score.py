@@ -15,7 +15,7 @@ from ..errors import UsageError
 from ..instrument import definition_hash
 from ..io import Table, check_output, read_table, write_table
 from ..library import resolve_instruments
-from ..mapping import ColumnMap, load_mapping
+from ..mapping import load_mapping
 from ..problems import with_file
 from ..report.problems import print_problems, write_problems_csv
 from .options import (
@@ -25,6 +25,7 @@ from .options import (
     INSTRUMENT,
     JSON,
     MAP,
+    about,
     err,
     errors_to_exit,
     exclusion_note,
@@ -101,21 +102,22 @@ def score(
             check_output(syntax_file.with_suffix(".csv"), [], force=True)  # the folder exists
             if syntax_file.exists() and not force:
                 raise UsageError(f"{syntax_file}: already exists; use --force to replace it")
-        mapping = load_mapping(map_file) if map_file else ColumnMap()
+        mapping = load_mapping(map_file)
         with _progress(f"reading {data.name}", quiet=as_json):
             table = read_table(data, sheet=sheet)
         excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
-        result = score_table(
-            table.data,
-            instruments,
-            id_column=id_column,
-            mapping=mapping.items,
-            recodes=mapping.recodes,
-            value_labels=table.value_labels,
-            file_missing=table_file_missing(table),
-            replace_scores=replace_scores,
-            exclude=excluded.reasons,
-        )
+        with about(data):
+            result = score_table(
+                table.data,
+                instruments,
+                id_column=id_column,
+                mapping=mapping.items,
+                recodes=mapping.recodes,
+                value_labels=table.value_labels,
+                file_missing=table_file_missing(table),
+                replace_scores=replace_scores,
+                exclude=excluded.reasons,
+            )
         if excluded.counts:
             result.warnings.append(
                 exclusion_note(excluded.counts, excluded.column, "not scored (rows kept)")
