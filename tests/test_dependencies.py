@@ -58,8 +58,9 @@ def test_every_third_party_import_is_declared():
         for top, where in _imports().items()
         if not {_norm(d) for d in owners.get(top, [top])} & declared
     }
-    assert not undeclared, "imports whose distribution pyproject.toml does not declare: " + "; ".join(
-        f"{top} ({', '.join(where[:3])})" for top, where in sorted(undeclared.items())
+    assert not undeclared, (
+        "imports whose distribution pyproject.toml does not declare: "
+        + "; ".join(f"{top} ({', '.join(where[:3])})" for top, where in sorted(undeclared.items()))
     )
 
 
