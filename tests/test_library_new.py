@@ -20,7 +20,8 @@ from psyscore.instrument import Bundle
 from psyscore.responses import resolve
 from psyscore.scoring import score
 
-NEW = ["k6", "pss-10", "who-5", "audit", "audit-c", "brs", "pcl-5"]
+NEW = ["k6", "pss-10", "who-5", "audit", "audit-c", "brs", "pcl-5", "ders-16", "teq", "ucla-3"]
+UNVERIFIED = ["grcs-sf", "wleis"]
 
 
 def run(ref: str, rows: list[dict] | pd.DataFrame):
@@ -40,7 +41,15 @@ def test_new_definition_is_verified_with_sources(ref):
     assert inst.warnings == []
 
 
-@pytest.mark.parametrize("ref", NEW)
+@pytest.mark.parametrize("ref", UNVERIFIED)
+def test_unverified_definition_warns_on_every_use(ref):
+    inst = library.load(ref)
+    assert not inst.key.verified
+    assert inst.warnings and all("not verified" in w for w in inst.warnings)
+    assert not inst.licence.item_text_shipped
+
+
+@pytest.mark.parametrize("ref", NEW + UNVERIFIED)
 def test_new_definition_has_a_missing_answer_example(ref):
     inst = library.load(ref)
     assert any(None in ex.answers.values() for ex in inst.examples)
@@ -225,3 +234,74 @@ def test_pcl5_total_is_the_sum_of_its_clusters(answers):
     assert out["pcl5_avoidance"].iloc[0] == sum(answers[5:7])
     assert out["pcl5_cognition_mood"].iloc[0] == sum(answers[7:14])
     assert out["pcl5_arousal"].iloc[0] == sum(answers[14:20])
+
+
+# ---- DERS-16, TEQ, UCLA-3, GRCS-SF, WLEIS --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ref", "subscales"),
+    [
+        ("ders-16", ["clarity", "goals", "impulse", "strategies", "nonacceptance"]),
+        (
+            "grcs-sf",
+            [
+                "restrictive_emotionality",
+                "success_power_competition",
+                "affection_between_men",
+                "work_family",
+            ],
+        ),
+        (
+            "wleis",
+            [
+                "self_emotion_appraisal",
+                "others_emotion_appraisal",
+                "use_of_emotion",
+                "regulation_of_emotion",
+            ],
+        ),
+    ],
+)
+def test_subscales_partition_the_items(ref, subscales):
+    inst = library.load(ref)
+    members = [i for name in subscales for i in inst.scores[name].items]
+    assert sorted(members) == sorted(inst.item_ids)
+    assert len(members) == len(set(members))
+
+
+@given(st.lists(st.integers(1, 5), min_size=16, max_size=16))
+def test_ders16_total_is_the_sum_of_its_subscales(answers):
+    out, _ = run("ders-16", [{f"ders16_{i + 1}": a for i, a in enumerate(answers)}])
+    parts = ["clarity", "goals", "impulse", "strategies", "nonacceptance"]
+    assert out["ders16_total"].iloc[0] == sum(answers)
+    assert out[[f"ders16_{p}" for p in parts]].iloc[0].sum() == sum(answers)
+
+
+@given(st.lists(st.integers(0, 4), min_size=16, max_size=16))
+def test_teq_mirror_answers_sum_to_64(answers):
+    row = {f"teq_{i + 1}": a for i, a in enumerate(answers)}
+    mirror = {f"teq_{i + 1}": 4 - a for i, a in enumerate(answers)}
+    out, _ = run("teq", [row, mirror])
+    assert out["teq_total"].sum() == 64
+
+
+def test_teq_reverse_items():
+    inst = library.load("teq")
+    assert [i + 1 for i, it in enumerate(inst.items) if it.reverse] == [2, 4, 7, 10, 11, 12, 14, 15]
+
+
+def test_ucla3_rejects_zero_coded_answers():
+    # 0-2 coded exports must be recoded first: a 0 is invalid, never read as "hardly ever"
+    out, problems = run("ucla-3", [{"ucla3_1": 0, "ucla3_2": 1, "ucla3_3": 1}])
+    assert np.isnan(out["ucla3_total"].iloc[0])
+    assert [p.kind for p in problems if p.column == "ucla3_1"] == ["out_of_range"]
+
+
+def test_wleis_declares_the_seven_point_version():
+    inst = library.load("wleis")
+    scale = inst.response_scales["agree7"]
+    assert (scale.min, scale.max) == (1, 7)
+    out, problems = run("wleis", [{f"wleis_{i}": 8 if i == 1 else 4 for i in range(1, 17)}])
+    assert [p.kind for p in problems if p.column == "wleis_1"] == ["out_of_range"]
+    assert np.isnan(out["wleis_self_emotion_appraisal"].iloc[0])
