@@ -129,6 +129,31 @@ def test_who5_raw_bands_match_the_percentage_cutoffs():
             assert band == "above screening cut-off"
 
 
+def test_who5_bands_follow_the_exact_percentage_for_every_answer_vector():
+    # every complete vector and every vector with one item missing (prorated): the band must follow the
+    # published percentage rule on the exact (unrounded) prorated raw score x 4
+    complete = np.array(list(itertools.product(range(6), repeat=5)), dtype=float)
+    one_missing = []
+    for gap in range(5):
+        for vals in itertools.product(range(6), repeat=4):
+            row = list(map(float, vals))
+            row.insert(gap, np.nan)
+            one_missing.append(row)
+    answers = np.vstack([complete, np.array(one_missing)])
+    table = pd.DataFrame(answers, columns=[f"who5_{i}" for i in range(1, 6)]).astype(object)
+    table = table.where(table.notna(), None)
+    out, problems = run("who-5", table)
+    assert problems == []
+    percentage = np.nanmean(answers, axis=1) * 5 * 4
+    expected = np.where(
+        percentage <= 28,
+        "likely depression",
+        np.where(percentage <= 50, "poor well-being", "above screening cut-off"),
+    )
+    got = [b.split(",")[0] for b in out["who5_raw_band"].astype(str)]
+    assert got == expected.tolist()
+
+
 # ---- AUDIT and AUDIT-C ------------------------------------------------------------------------
 
 
