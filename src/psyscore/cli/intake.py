@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from rich.markup import escape
 
 from ..errors import UsageError
 from ..instrument import Bundle, Instrument
-from .options import err, errors_to_exit, out, print_json
+from .options import MAP, about, err, errors_to_exit, out, print_json, warn
 
 EPILOG = """Examples:
 
@@ -95,6 +98,7 @@ def intake(
     resume: Path = typer.Option(
         None, "--resume", help="Continue an interrupted interactive form from its progress file."
     ),
+    map_file: Path = MAP,
 ) -> None:
     """Score ONE client's intake form: critical alerts first, then scores, bands, norms and change."""
     with errors_to_exit():
@@ -104,6 +108,11 @@ def intake(
             _check_html(html, force)
         if pdf is not None:
             _check_pdf(pdf, force)  # before anything is asked or scored
+        if map_file is not None and answers is None:
+            raise UsageError("--map applies to an --answers file (its column names and codes)")
+        from ..mapping import load_mapping
+
+        mapping = load_mapping(map_file)
         prev_payload = _read_previous(previous) if previous else None
         progress: dict[str, Any] | None = None
         if resume is not None:
@@ -126,13 +135,15 @@ def intake(
                 f"{resume} was started with {', '.join(progress['instruments'])}; "
                 "leave out --instrument/--bundle to continue it"
             )
+        if prev_payload is not None:  # before anything is asked or scored
+            _check_previous_client(previous, prev_payload, client_id)
 
     progress_path: Path | None = None
     if answers is not None:
         with errors_to_exit():
             if resume is not None:
                 raise UsageError("give either --answers or --resume, not both")
-            form = _read_answers(answers, instruments)
+            form = _read_answers(answers, instruments, mapping.items)
     else:
         progress_path = resume or save_progress or _default_progress(client_id)
         with errors_to_exit():
@@ -150,38 +161,42 @@ def intake(
             "answers": {},
         }
         ui = err if as_json else out
-        form = _ask(instruments, state, progress_path, ui, as_json)
+        form = _Form(_ask(instruments, state, progress_path, ui, as_json))
 
     from ..intake import compare, score_form
 
-    with errors_to_exit():
-        fm = None
-        if isinstance(form, tuple):
-            form, fm = form
-        result = score_form(instruments, form, client_id=client_id, date=when, file_missing=fm)
-        if prev_payload is not None:
-            if (
-                client_id
-                and prev_payload.get("client_id")
-                and prev_payload["client_id"] != client_id
-            ):
-                raise UsageError(
-                    f"--previous is for client {prev_payload['client_id']!r}, not {client_id!r}"
-                )
-            compare(result, prev_payload, instruments)
-        if html is not None or pdf is not None:
-            _write_reports(result, html, pdf, page_size)
+    with errors_to_exit(), about(answers) if answers is not None else contextlib.nullcontext():
+        result = score_form(
+            instruments,
+            form.answers,
+            client_id=client_id,
+            date=when,
+            mapping=mapping.items,
+            recodes=mapping.recodes,
+            file_missing=form.file_missing,
+            value_labels=form.value_labels,
+        )
 
     from ..report.intake_terminal import print_alerts, render
 
-    if as_json:
-        print_alerts(err, result)  # unmissable even when stdout goes to a file
-        print_json(result.to_dict())
-    else:
-        render(out, result)
-        for path in (html, pdf):
-            if path is not None:
-                out.print(f"wrote {escape(str(path))}")
+    # From here on there is a result: whatever fails, its critical alerts are printed first.
+    with errors_to_exit(), _alerts_survive(result) as alerts_shown:
+        if prev_payload is not None:
+            compare(result, prev_payload, instruments)
+        if html is not None or pdf is not None:
+            _write_reports(result, html, pdf, page_size)
+        if as_json:
+            print_alerts(err, result)  # unmissable even when stdout goes to a file
+            alerts_shown()
+            for note in result.change_notes():
+                warn(f"--previous {previous}: {note}")
+            print_json(result.to_dict())
+        else:
+            render(out, result)
+            alerts_shown()
+            for path in (html, pdf):
+                if path is not None:
+                    out.print(f"wrote {escape(str(path))}")
     if progress_path is not None:
         progress_path.unlink(missing_ok=True)
     raise typer.Exit(1 if result.problems else 0)
@@ -240,10 +255,8 @@ def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str |
         try:
             html_to_pdf(render_html(result, page_size=page_size or "A4"), pdf)
         except BrowserError as exc:
-            _alerts_before_error(result)
             raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
         except OSError as exc:
-            _alerts_before_error(result)
             raise UsageError(f"{pdf}: could not write: {exc.strerror or exc}") from None
     if html is not None:
         from ..report.intake_html import write_html
@@ -253,15 +266,33 @@ def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str |
         except OSError as exc:
             if pdf is not None:
                 pdf.unlink(missing_ok=True)
-            _alerts_before_error(result)
             raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
 
 
-def _alerts_before_error(result) -> None:
-    # no report will be printed after the error: critical alerts must still be seen
-    from ..report.intake_terminal import print_alerts
+@contextlib.contextmanager
+def _alerts_survive(result) -> Iterator[Any]:
+    """Print `result`'s critical alerts on stderr if anything fails before they were shown.
 
-    print_alerts(err, result)
+    Yields a callable to call once the alerts have been printed. An error after scoring (a PDF
+    that cannot be written, a bad --previous, a bug) must never hide an alert: the clinician sees
+    it before the error message (or the traceback).
+    """
+    shown = False
+
+    def mark_shown() -> None:
+        nonlocal shown
+        shown = True
+
+    try:
+        yield mark_shown
+    except BaseException as exc:
+        if isinstance(exc, typer.Exit) and exc.exit_code == 0:
+            raise
+        if not shown:
+            from ..report.intake_terminal import print_alerts
+
+            print_alerts(err, result)
+        raise
 
 
 def _check_bundle(ref: str) -> None:
@@ -287,10 +318,19 @@ def _load_mapping(path: Path, what: str) -> Any:
 
 
 def _read_previous(path: Path) -> dict[str, Any]:
+    from ..intake import check_previous
+
     data = _load_mapping(path, "JSON")
     if not isinstance(data, dict) or "psyscore_intake" not in data:
         raise UsageError(f"{path}: not the JSON of `psyscore intake --json`")
+    check_previous(data, source=str(path))
     return data
+
+
+def _check_previous_client(path: Path, previous: dict[str, Any], client_id: str | None) -> None:
+    earlier = previous.get("client_id")
+    if client_id and earlier and earlier != client_id:
+        raise UsageError(f"{path}: --previous is for client {earlier!r}, not {client_id!r}")
 
 
 def _read_progress(path: Path) -> dict[str, Any]:
@@ -305,7 +345,41 @@ def _default_progress(client_id: str | None) -> Path:
     return Path(f".psyscore-intake-{safe}.json")
 
 
-def _read_answers(path: Path, instruments: list[Instrument]):
+@dataclass
+class _Form:
+    """The answers of one form and what the file they came from says about its codes."""
+
+    answers: Any  # item id -> answer, or a one-row DataFrame
+    file_missing: Any = None  # responses.FileMissing of an SPSS file
+    value_labels: dict | None = None  # column -> code -> label (SPSS)
+
+
+SCALAR = (str, int, float, bool, type(None))
+
+
+def _flat_answers(path: Path, data: dict) -> dict[str, Any]:
+    """'item: answer' lines, optionally grouped by instrument; anything else is a usage error."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):  # grouped by instrument
+            for item, answer in value.items():
+                flat[str(item)] = _one_answer(path, f"{key}.{item}", answer)
+        else:
+            flat[str(key)] = _one_answer(path, str(key), value)
+    return flat
+
+
+def _one_answer(path: Path, field: str, value: Any) -> Any:
+    if isinstance(value, SCALAR):
+        return value
+    kind = "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+    raise UsageError(
+        f"{path}: {field}: an answer is one value (the code or the answer text), not {kind}; "
+        "leave it empty (null) for an unanswered item"
+    )
+
+
+def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, str]) -> _Form:
     suffix = path.suffix.lower()
     if suffix in {".yaml", ".yml", ".json"}:
         data = _load_mapping(path, "YAML" if suffix != ".json" else "JSON")
@@ -313,40 +387,34 @@ def _read_answers(path: Path, instruments: list[Instrument]):
             data = data.get("answers", {})
         if not isinstance(data, dict):
             raise UsageError(f"{path}: answers are a mapping 'item id: answer', e.g. 'phq9_1: 2'")
-        flat: dict[str, Any] = {}
-        for key, value in data.items():
-            if isinstance(value, dict):  # grouped by instrument
-                flat.update({str(k): v for k, v in value.items()})
-            else:
-                flat[str(key)] = value
+        flat = _flat_answers(path, data)
         columns = list(flat)
-        form: Any = flat
+        form = _Form(flat)
     else:
         from ..io import read_table
         from .options import table_file_missing
 
         full = read_table(path)
         table = full.data
-        file_missing = table_file_missing(full)
         if len(table) != 1:
             raise UsageError(
                 f"{path}: an intake form is one row; this file has {len(table)} rows "
                 "(use `psyscore score` for a batch)"
             )
         columns = [str(c) for c in table.columns]
-        form = (table, file_missing)
+        form = _Form(table, table_file_missing(full), full.value_labels)
     from ..intake import matched_items
 
     used: set[str] = set()
     for inst in instruments:
-        found = matched_items(inst, columns)
+        found = matched_items(inst, columns, mapping)
         if not found:
             raise UsageError(
                 f"{path}: no answer matches an item of {inst.id} (expected names like "
-                f"{', '.join(inst.item_ids[:3])})"
+                f"{', '.join(inst.item_ids[:3])}; or map yours with --map)"
             )
         used.update(found.values())
-    if isinstance(form, dict):
+    if isinstance(form.answers, dict):
         unknown = [c for c in columns if c not in used]
         if unknown:
             raise UsageError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..intake import InstrumentResult, IntakeResult
+from ..intake import InstrumentResult, IntakeResult, instrument_change_notes
 from .intake_terminal import alert_text
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def notes_of(inst: InstrumentResult) -> list[tuple[str, str]]:
             notes.append(
                 ("", f"Change since {c.previous_date}: {c.text}. Criterion: {c.criterion}.")
             )
+    notes.extend(("warn", f"Change: {note}.") for note in instrument_change_notes(inst))
     notes.extend(("warn", f"Problem: {p['message']} ({p['hint']})") for p in inst.problems)
     return notes
 

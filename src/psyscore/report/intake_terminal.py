@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..intake import Alert, IntakeResult, ScoreResult
+from ..intake import Alert, IntakeResult, ScoreResult, instrument_change_notes
 
 
 def alert_text(alert: Alert) -> str:
@@ -94,6 +94,8 @@ def render(console: Console, result: IntakeResult) -> None:
                     f"{escape(sc.change.text)}"
                 )
                 console.print(f"    criterion: {escape(sc.change.criterion)}")
+        for note in instrument_change_notes(inst):
+            console.print(f"  [yellow]change:[/] {escape(note)}")
         for p in inst.problems:
             console.print(
                 f"  [red]problem:[/] {escape(p.get('message', ''))} ({escape(p.get('hint', ''))})"
