@@ -86,14 +86,12 @@ def reliability(
     """Reliability and item analysis of every score of each instrument in DATA."""
     import pandas as pd
 
-    from ..batch import stop_on_recode_mismatch
     from ..io import read_table
     from ..library import resolve_instruments
     from ..mapping import load_mapping
     from ..problems import with_file
-    from ..psychometrics.instruments import analyse_instrument
+    from ..psychometrics.instruments import reliability_of
     from ..report.problems import print_problems
-    from ..responses import ItemMatrix, resolve
     from .options import table_file_missing
 
     with errors_to_exit():
@@ -111,29 +109,25 @@ def reliability(
         report, problems, warnings = [], [], []
         if excluded.counts:
             warnings.append(exclusion_note(excluded.counts, excluded.column, "left out"))
+        # previews and spam are not respondents: they leave every statistic and every n
+        keep = None if excluded.reasons is None else pd.isna(excluded.reasons)
         for inst in instruments:
-            inst_map = mapping.items_of(inst.item_ids)
-            items, found = resolve(
-                inst,
-                table.data,
-                mapping=inst_map,
-                file_missing=fm,
-                recodes=mapping.recodes,
-                value_labels=table.value_labels,
-            )
             with about(data):
-                stop_on_recode_mismatch(found)
-            if excluded.reasons is not None:
-                # previews and spam are not respondents: they leave every statistic and every n
-                keep = pd.isna(excluded.reasons)
-                items = ItemMatrix(
-                    inst, items.codes[keep], items.reason[keep], items.reasons, items.columns
+                results, found = reliability_of(  # the same checks as psyscore.reliability()
+                    table.data,
+                    inst,
+                    mapping=mapping.items,
+                    recodes=mapping.recodes,
+                    value_labels=table.value_labels,
+                    file_missing=fm,
+                    keep=keep,
+                    policy=policy,
+                    omega=not no_omega,
+                    n_boot=bootstrap,
+                    seed=seed,
                 )
             problems.extend(with_file(found, data.name, table.row_numbers))
             warnings.extend(inst.warnings)
-            results = analyse_instrument(
-                items, policy=policy, omega=not no_omega, n_boot=bootstrap, seed=seed
-            )
             scores = []
             for r in results:
                 d = r.to_dict()
