@@ -29,6 +29,7 @@ from .errors import UsageError
 from .instrument import Instrument, Item, Score, definition_hash
 from .norms import reliable_change_threshold, sem
 from .norms import standard_scores as _standard_scores
+from .report import formatting
 from .responses import ANSWERED, FileMissing, ItemMatrix, match_columns
 from .scoring import score as score_engine
 
@@ -179,11 +180,12 @@ def _short(inst: Instrument) -> str:
 
 
 def fmt_value(value: float | None, rounding: int | None) -> str:
+    """A score as the reports show it: its definition's decimals, else up to two."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "not scored"
     if rounding is not None:
-        return f"{value:.{rounding}f}"
-    return f"{round(value, 2):g}"
+        return formatting.number(value, rounding)
+    return formatting.compact(value, 2)
 
 
 def _or_list(labels: Sequence[str]) -> str:
@@ -618,15 +620,16 @@ def _change(inst: Instrument, sc: ScoreResult, prev: Mapping[str, Any], prev_dat
             + (f" ({first.source})" if first.source else "")
             + "; Jacobson-Truax criterion c needs clinical and functional norms, not available"
         )
-    sign = "+" if diff > 0 else ""
-    parts = [f"{sc.column} {fmt_value(x1, spec.rounding)} -> {sc.display} ({sign}{diff:g})"]
+    digits = spec.rounding if spec.rounding is not None else 2
+    shown_diff = formatting.signed(diff, digits)
+    parts = [f"{sc.column} {fmt_value(x1, spec.rounding)} -> {sc.display} ({shown_diff})"]
     if rci is None:
         parts.append("reliability of change not assessable (no norm SD and published alpha)")
     else:
         parts.append(
-            f"RCI {rci:+.2f}: "
+            f"RCI {formatting.signed(rci, 2, trim=False)}: "
             + ("reliable change" if reliable else "not a reliable change")
-            + f" (|RCI| > 1.96, i.e. a difference of at least {threshold:g})"
+            + f" (|RCI| > 1.96, i.e. a difference of at least {formatting.compact(threshold)})"
         )
     if band_changed is not None:
         parts.append(

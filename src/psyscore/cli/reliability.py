@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import typer
 from rich.table import Table as RichTable
 
+from ..report.formatting import apa_sentence  # noqa: F401 (part of this module's API)
 from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
@@ -41,23 +41,10 @@ Exit codes: 0 ok; 1 data problems found in the items (see the table); 2 usage er
 
 
 def _apa(value: float | None) -> str:
-    """APA style drops the leading zero of statistics bounded by 1: .84"""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return (
-        f"{value:.2f}".replace("0.", ".", 1)
-        if value >= 0
-        else f"{value:.2f}".replace("-0.", "-.", 1)
-    )
+    """APA style drops the leading zero of statistics bounded by 1: .84 (see report.formatting)."""
+    from ..report.formatting import apa
 
-
-def apa_sentence(d: dict) -> str:
-    ci = d.get("alpha_ci") or [None, None]
-    text = f"Cronbach's alpha = {_apa(d.get('alpha'))}, 95% CI [{_apa(ci[0])}, {_apa(ci[1])}]"
-    omega = d.get("omega_total") if d.get("omega_total") is not None else d.get("omega_total_1f")
-    if omega is not None:
-        text += f"; McDonald's omega = {_apa(omega)}"
-    return text + f" (n = {d.get('n')}, {d.get('n_items')} items)"
+    return apa(value)
 
 
 def reliability(
