@@ -284,3 +284,10 @@ def test_html_report_shows_why_there_is_no_change(tmp_path):
     compare(now, before, PHQ)
     html = render_html(now)
     assert html.count("different definition") == 1  # once per instrument, not once per score
+
+
+def test_an_intake_result_given_as_answers_is_a_clear_error(tmp_path):
+    result_file = _form(tmp_path, score_form(PHQ, ITEM_9).to_dict(), name="visit.json")
+    result = invoke("intake", "-i", "phq-9", "--answers", result_file)
+    assert result.exit_code == 2
+    assert "give it as --previous" in " ".join(result.output.split())

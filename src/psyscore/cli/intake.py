@@ -29,6 +29,10 @@ EPILOG = """Examples:
 
   psyscore intake -i phq-9 -i gad-7 --answers form.yaml --pdf report.pdf --paper letter
 
+  psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
+
+An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output).
+
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
 item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \
 to the --save-progress file, by default .psyscore-intake-CLIENT.json in the current folder \
@@ -385,6 +389,11 @@ def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, 
         data = _load_mapping(path, "YAML" if suffix != ".json" else "JSON")
         if isinstance(data, dict) and data.get("psyscore_intake_progress"):
             data = data.get("answers", {})
+        if isinstance(data, dict) and "psyscore_intake" in data:
+            raise UsageError(
+                f"{path}: this is the result of `psyscore intake --json`, not a form's answers; "
+                "give it as --previous"
+            )
         if not isinstance(data, dict):
             raise UsageError(f"{path}: answers are a mapping 'item id: answer', e.g. 'phq9_1: 2'")
         flat = _flat_answers(path, data)

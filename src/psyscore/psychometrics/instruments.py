@@ -128,7 +128,8 @@ def reliability_of(
     if all(c is None for c in items.columns):
         raise UsageError(
             f"no column of the data matches an item of {instrument.id} (expected names like "
-            f"{', '.join(instrument.item_ids[:3])}). Rename the columns or give a mapping."
+            f"{', '.join(instrument.item_ids[:3])}). Rename the columns or give a mapping "
+            "(--map FILE; from Python, mapping={column: item id})."
         )
     stop_on_recode_mismatch(problems)
     if keep is not None:
