@@ -291,3 +291,12 @@ def test_an_intake_result_given_as_answers_is_a_clear_error(tmp_path):
     result = invoke("intake", "-i", "phq-9", "--answers", result_file)
     assert result.exit_code == 2
     assert "give it as --previous" in " ".join(result.output.split())
+
+
+def test_malformed_answer_does_not_hide_an_endorsed_critical_item(tmp_path):
+    form = _form(tmp_path, {**ITEM_9, "phq9_3": [1, 2]})
+    result = invoke("intake", "-i", "phq-9", "--answers", form)
+    assert result.exit_code == 2
+    assert "CRITICAL ALERT" in result.stderr  # item 9 = 2 is still seen, before the error
+    assert result.stderr.index("CRITICAL ALERT") < result.stderr.index("error:")
+    assert "phq9_3 is a list" in " ".join(result.stderr.split())

@@ -147,7 +147,11 @@ def intake(
         with errors_to_exit():
             if resume is not None:
                 raise UsageError("give either --answers or --resume, not both")
-            form = _read_answers(answers, instruments, mapping.items)
+            try:
+                form = _read_answers(answers, instruments, mapping.items)
+            except MalformedAnswers as exc:
+                _alerts_of_wellformed(instruments, exc.wellformed, mapping)
+                raise
     else:
         progress_path = resume or save_progress or _default_progress(client_id)
         with errors_to_exit():
@@ -273,6 +277,24 @@ def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str |
             raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
 
 
+def _alerts_of_wellformed(instruments, answers: dict[str, Any], mapping) -> None:
+    """Print the critical alerts of the well-formed answers of a file that is refused."""
+    from ..intake import score_form
+    from ..report.intake_terminal import print_alerts
+
+    try:
+        result = score_form(instruments, answers, mapping=mapping.items, recodes=mapping.recodes)
+    except Exception:  # the refusal that follows is the message; nothing to add here
+        return
+    endorsed = [
+        inst for inst in result.instruments if any(a.kind == "endorsed" for a in inst.alerts)
+    ]
+    if endorsed:
+        for inst in result.instruments:
+            inst.alerts = [a for a in inst.alerts if a.kind == "endorsed"]
+        print_alerts(err, result)
+
+
 @contextlib.contextmanager
 def _alerts_survive(result) -> Iterator[Any]:
     """Print `result`'s critical alerts on stderr if anything fails before they were shown.
@@ -361,26 +383,38 @@ class _Form:
 SCALAR = (str, int, float, bool, type(None))
 
 
+class MalformedAnswers(UsageError):
+    """An answers file with values that are not one answer each (exit 2).
+
+    `wellformed` holds the other answers, so that the critical alerts they raise can still be
+    printed before the error: a malformed item 3 must not hide an endorsed item 9.
+    """
+
+    def __init__(self, message: str, wellformed: dict[str, Any]):
+        super().__init__(message)
+        self.wellformed = wellformed
+
+
 def _flat_answers(path: Path, data: dict) -> dict[str, Any]:
     """'item: answer' lines, optionally grouped by instrument; anything else is a usage error."""
     flat: dict[str, Any] = {}
+    wrong: list[str] = []
     for key, value in data.items():
-        if isinstance(value, dict):  # grouped by instrument
-            for item, answer in value.items():
-                flat[str(item)] = _one_answer(path, f"{key}.{item}", answer)
-        else:
-            flat[str(key)] = _one_answer(path, str(key), value)
+        group = value if isinstance(value, dict) else {key: value}  # grouped by instrument
+        for item, answer in group.items():
+            field = f"{key}.{item}" if group is value else str(key)
+            if isinstance(answer, SCALAR):
+                flat[str(item)] = answer
+            else:
+                kind = "a list" if isinstance(answer, list) else f"a {type(answer).__name__}"
+                wrong.append(f"{field} is {kind}")
+    if wrong:
+        raise MalformedAnswers(
+            f"{path}: {'; '.join(wrong[:8])}: an answer is one value (the code or the answer "
+            "text); leave it empty (null) for an unanswered item",
+            flat,
+        )
     return flat
-
-
-def _one_answer(path: Path, field: str, value: Any) -> Any:
-    if isinstance(value, SCALAR):
-        return value
-    kind = "a list" if isinstance(value, list) else f"a {type(value).__name__}"
-    raise UsageError(
-        f"{path}: {field}: an answer is one value (the code or the answer text), not {kind}; "
-        "leave it empty (null) for an unanswered item"
-    )
 
 
 def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, str]) -> _Form:
