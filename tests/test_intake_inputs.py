@@ -30,6 +30,20 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
+def _row_sav(path: Path, index: int) -> Path:
+    full = read_table(QUALTRICS)
+    row = Table(
+        data=full.data.iloc[index : index + 1].reset_index(drop=True),
+        labels=full.labels,
+        value_labels=full.value_labels,
+        missing_ranges=full.missing_ranges,
+        measure=full.measure,
+        formats=full.formats,
+    )
+    write_table(row, path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def one_row(tmp_path_factory) -> Path:
     """Row 1 of the Qualtrics export, as a .sav with its value labels (GAD-7 1 = 'Not at all').
@@ -300,3 +314,13 @@ def test_malformed_answer_does_not_hide_an_endorsed_critical_item(tmp_path):
     assert "CRITICAL ALERT" in result.stderr  # item 9 = 2 is still seen, before the error
     assert result.stderr.index("CRITICAL ALERT") < result.stderr.index("error:")
     assert "phq9_3 is a list" in " ".join(result.stderr.split())
+
+
+def test_a_survey_preview_row_is_scored_with_a_warning(tmp_path):
+    full = read_table(QUALTRICS)
+    preview = int(full.data.index[full.data["Status"] == 1][0])
+    path = _row_sav(tmp_path / "preview.sav", preview)
+    result = invoke("intake", "-i", "gad-7", "--answers", path, "--map", QUALTRICS_MAP, "--json")
+    assert result.exit_code == 0, result.output
+    assert "survey preview" in " ".join(result.stderr.split())
+    assert json.loads(result.stdout)["instruments"][0]["scores"][0]["value"] is not None

@@ -417,6 +417,18 @@ def _flat_answers(path: Path, data: dict) -> dict[str, Any]:
     return flat
 
 
+def _warn_if_not_a_response(path: Path, table) -> None:
+    """A Qualtrics preview, test or spam row is scored as asked (its alerts still show), but said."""
+    from .options import qualtrics_exclusions
+
+    excluded = qualtrics_exclusions(table, previews=False, spam=False)
+    if excluded.reasons is not None and excluded.reasons[0] is not None:
+        warn(
+            f"{path}: this row is a {excluded.reasons[0]} (by the {excluded.column} column of the "
+            "Qualtrics export), not a respondent's answers; `psyscore score` leaves such rows out"
+        )
+
+
 def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, str]) -> _Form:
     suffix = path.suffix.lower()
     if suffix in {".yaml", ".yml", ".json"}:
@@ -446,6 +458,7 @@ def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, 
             )
         columns = [str(c) for c in table.columns]
         form = _Form(table, table_file_missing(full), full.value_labels)
+        _warn_if_not_a_response(path, full)
     from ..intake import matched_items
 
     used: set[str] = set()
