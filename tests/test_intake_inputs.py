@@ -324,3 +324,29 @@ def test_a_survey_preview_row_is_scored_with_a_warning(tmp_path):
     assert result.exit_code == 0, result.output
     assert "survey preview" in " ".join(result.stderr.split())
     assert json.loads(result.stdout)["instruments"][0]["scores"][0]["value"] is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"instruments": None, "answers": {}}, None),  # null: take the instruments from options
+        ({"instruments": "phq-9"}, "instruments"),
+        ({"position": "3"}, "position"),
+        ({"answers": {"phq-9": [1, 2]}}, "answers"),
+        ({"answers": {"phq-9": {"phq9_1": [1]}}}, "answers.phq-9.phq9_1"),
+    ],
+)
+def test_malformed_progress_file_is_a_usage_error(tmp_path, change, field):
+    progress = tmp_path / "progress.json"
+    state = {"psyscore_intake_progress": 1, "client_id": None, "date": "2026-01-05",
+             "instruments": ["phq-9"], "position": 0, "answers": {}}  # fmt: skip
+    state.update(change)
+    progress.write_text(json.dumps(state))
+    result = invoke("intake", "--resume", progress)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    if field is None:
+        assert "--instrument" in flat
+    else:
+        assert progress.name in flat and field in flat

@@ -128,7 +128,7 @@ def intake(
             refs.append(bundle)
             _check_bundle(bundle)
         if not refs and progress is not None:
-            refs = list(progress.get("instruments", []))
+            refs = list(progress.get("instruments") or [])
         if not refs:
             raise UsageError("name the instruments: --instrument ID (repeatable) or --bundle ID")
         from ..library import resolve_instruments
@@ -363,6 +363,26 @@ def _read_progress(path: Path) -> dict[str, Any]:
     data = _load_mapping(path, "JSON")
     if not isinstance(data, dict) or data.get("psyscore_intake_progress") != PROGRESS_FORMAT:
         raise UsageError(f"{path}: not a psyscore intake progress file")
+
+    def fail(field: str, what: str) -> None:
+        raise UsageError(f"{path}: {field}: {what} (is it a psyscore intake progress file?)")
+
+    for key in ("client_id", "date"):
+        if not isinstance(data.get(key), str | None):
+            fail(key, "must be text or null")
+    refs = data.get("instruments")
+    if refs is not None and not (isinstance(refs, list) and all(isinstance(r, str) for r in refs)):
+        fail("instruments", "must be a list of instrument ids")
+    position = data.get("position", 0)
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        fail("position", "must be a whole number of items, 0 or more")
+    answers = data.get("answers", {})
+    if not isinstance(answers, dict) or not all(isinstance(a, dict) for a in answers.values()):
+        fail("answers", "must map each instrument id to its answers")
+    for inst_id, given in answers.items():
+        for item, value in given.items():
+            if not isinstance(value, SCALAR):
+                fail(f"answers.{inst_id}.{item}", "an answer is one value (the code or the text)")
     return data
 
 
