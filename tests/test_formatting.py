@@ -62,6 +62,13 @@ def test_number_digits_and_counts():
     assert count(None) == "\u2013"
 
 
+def test_huge_and_tiny_numbers():
+    assert number(1e30, 2) == "1," + "000," * 9 + "000.00"  # the digits repr shows
+    assert number(1.7976931348623157e308, 0).count(",") == 102
+    assert number(5e-324) == "0.00"
+    assert apa(1e-9) == ".00"
+
+
 @given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
 def test_number_reads_back_as_the_rounded_value(value):
     text = number(value, 3).replace(",", "").replace(MINUS, "-")

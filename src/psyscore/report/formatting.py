@@ -20,7 +20,7 @@ the infinity sign.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 MINUS = "\u2212"
@@ -42,7 +42,9 @@ def _finite(value: Any) -> float | None:
 def _digits(v: float, digits: int, thousands: bool) -> tuple[bool, str]:
     """(negative, absolute value rounded half up to `digits` decimals, as text)."""
     # repr gives the shortest decimal that reads back as v: the digits a person sees
-    rounded = Decimal(repr(v)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    # precision for every digit of the largest float (1.8e308) plus the decimals asked for
+    context = Context(prec=330 + digits, rounding=ROUND_HALF_UP)
+    rounded = Decimal(repr(v)).quantize(Decimal(1).scaleb(-digits), context=context)
     negative = rounded < 0
     spec = f"{',' if thousands else ''}.{digits}f"
     return negative, format(abs(rounded), spec)
