@@ -154,3 +154,89 @@ def test_retest_two_frames_and_dropping():
     json.dumps(res.to_dict(), allow_nan=False)
     with pytest.raises(ValueError):
         retest_reliability(d.assign(wave=d.wave.replace({2: 3})).iloc[:5])
+
+
+# ---- psyscore.reliability: the checks of `psyscore reliability`, and problems reported --------
+
+
+def _gad7(shift: int = 0, n: int = 60, seed: int = 3) -> pd.DataFrame:
+    """GAD-7 answers coded 0-3 (or 1-4 with shift=1, as Qualtrics' default recode values)."""
+    rng = np.random.default_rng(seed)
+    trait = rng.normal(size=(n, 1))
+    codes = np.clip(np.round(1.5 + trait + rng.normal(scale=0.7, size=(n, 7))), 0, 3)
+    codes[0] = 3  # every column uses the top code at least once
+    return pd.DataFrame(codes + shift, columns=[f"gad7_{i}" for i in range(1, 8)])
+
+
+def test_api_refuses_shifted_codes_like_the_cli():
+    import psyscore
+    from psyscore.errors import DataError
+
+    with pytest.raises(DataError, match="do not match the definition's scale"):
+        psyscore.reliability(_gad7(shift=1), psyscore.load("gad-7"))
+
+
+def test_api_recode_fixes_shifted_codes():
+    import psyscore
+
+    recodes = {f"gad7_{i}": {1: 0, 2: 1, 3: 2, 4: 3} for i in range(1, 8)}
+    shifted, _ = psyscore.reliability(_gad7(shift=1), psyscore.load("gad-7"), recodes=recodes)
+    plain, _ = psyscore.reliability(_gad7(), psyscore.load("gad-7"))
+    assert shifted["alpha"].tolist() == pytest.approx(plain["alpha"].tolist(), abs=1e-12)
+
+
+def test_api_checks_value_labels():
+    import psyscore
+    from psyscore.errors import DataError
+
+    labels = {f"gad7_{i}": {1.0: "Not at all", 4.0: "Nearly every day"} for i in range(1, 8)}
+    data = _gad7(shift=1)
+    data.loc[1:, "gad7_1"] = 2  # a column that alone would not look shifted
+    with pytest.raises(DataError, match="value labels of gad7_1"):
+        psyscore.reliability(data, psyscore.load("gad-7"), value_labels=labels)
+
+
+def test_api_warns_about_problems_and_keeps_the_tuple():
+    import warnings
+
+    import psyscore
+    from psyscore.psychometrics.instruments import DataProblemWarning
+
+    data = _gad7()
+    data.loc[5, "gad7_3"] = 7  # out of range: missing, and said so
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary, items = psyscore.reliability(data, psyscore.load("gad-7"))
+    (warning,) = [w for w in caught if issubclass(w.category, DataProblemWarning)]
+    assert "gad7_3" in str(warning.message) and "1 " in str(warning.message)
+    assert "7" not in str(warning.message).replace("gad-7", "").replace("gad7", "")  # no data
+    (problem,) = warning.message.problems
+    assert (problem.kind, problem.column, problem.row, problem.value) == (
+        "out_of_range",
+        "gad7_3",
+        6,
+        "7",
+    )
+    assert summary.loc[0, "n"] == 60
+    assert isinstance(items, pd.DataFrame)
+
+
+def test_reliability_report_returns_problems():
+    import psyscore
+
+    data = _gad7()
+    data.loc[5, "gad7_3"] = 7
+    report = psyscore.reliability_report(data, psyscore.load("gad-7"))
+    summary, items = report  # unpacks like psyscore.reliability
+    assert summary.equals(report.summary) and items.equals(report.items)
+    assert [p.column for p in report.problems] == ["gad7_3"]
+    clean = psyscore.reliability_report(_gad7(), psyscore.load("gad-7"))
+    assert clean.problems == []
+
+
+def test_api_without_any_item_column_is_a_usage_error():
+    import psyscore
+    from psyscore.errors import UsageError
+
+    with pytest.raises(UsageError, match="no column of the data matches an item of gad-7"):
+        psyscore.reliability(pd.DataFrame({"x": [1, 2, 3]}), psyscore.load("gad-7"))

@@ -6,6 +6,10 @@ Python API (pure functions; DataFrames in, DataFrames out)::
     inst = psyscore.load("phq-9")
     result = psyscore.score_table(df, [inst])      # result.table, result.problems
     summary, items = psyscore.reliability(df, inst)  # tidy DataFrames, numbers as R psych
+    report = psyscore.reliability_report(df, inst)  # the same, plus report.problems
+
+`reliability` refuses shifted codes (DataError) as the command does, and warns with a
+`DataProblemWarning` (records in `.problems`) when answers were not valid and count as missing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ __all__ = [
     "BatchResult",
     "__version__",
     "load",
+    "DataProblemWarning",
     "reliability",
+    "reliability_report",
     "resolve_instruments",
     "score_table",
 ]
@@ -27,8 +33,8 @@ __all__ = [
 
 def __getattr__(name: str):
     # reliability pulls in more of scipy; load it only when asked for
-    if name == "reliability":
-        from .psychometrics.instruments import reliability
+    if name in {"reliability", "reliability_report", "DataProblemWarning"}:
+        from .psychometrics import instruments
 
-        return reliability
+        return getattr(instruments, name)
     raise AttributeError(f"module 'psyscore' has no attribute {name!r}")

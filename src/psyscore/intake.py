@@ -1,7 +1,8 @@
 """Score ONE intake form for a clinician: alerts first, then every score with what is and is not known.
 
-Pure logic, no I/O. `score_form(instruments, answers)` builds a one-row table, runs the same
-`responses.resolve` + `scoring.score` as batch scoring, and returns an `IntakeResult`:
+Pure logic, no I/O. `score_form(instruments, answers)` builds a one-row table, scores it through
+`batch.score_table` like any batch (so a one-row file gets every check `psyscore score` makes:
+mapping and recodes, value labels, user-missing codes, shifted codes), and returns an `IntakeResult`:
 
 - critical alerts (and critical items left unanswered) per instrument, before anything else;
 - per score: value, status, n answered of k, band label(s), T-score and percentile against the
@@ -25,10 +26,11 @@ import pandas as pd
 
 from . import __version__
 from .errors import UsageError
-from .instrument import Instrument, Item, Score
+from .instrument import Instrument, Item, Score, definition_hash
 from .norms import reliable_change_threshold, sem
 from .norms import standard_scores as _standard_scores
-from .responses import ANSWERED, FileMissing, ItemMatrix, match_columns, resolve
+from .report import formatting
+from .responses import ANSWERED, FileMissing, ItemMatrix, match_columns
 from .scoring import score as score_engine
 
 NOT_A_DIAGNOSIS = "Screening result, not a diagnosis: interpret with a clinical interview and the client's context."
@@ -108,6 +110,7 @@ class ScoreResult:
     range: Range | None = None
     change: Change | None = None
     reliability_note: str | None = None
+    change_note: str | None = None  # why there is no change, or a caveat about it
 
 
 @dataclass
@@ -125,6 +128,13 @@ class InstrumentResult:
     timeframe: str | None
     answered: dict[str, Any]  # item id -> {"code", "anchor"} or {"missing": reason}
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # instrument.definition_hash: scores from another version of the definition are not compared
+    definition_sha256: str | None = None
+
+
+def instrument_change_notes(inst: InstrumentResult) -> list[str]:
+    """Distinct change notes of one instrument, in score order (one line, not one per score)."""
+    return list(dict.fromkeys(sc.change_note for sc in inst.scores if sc.change_note))
 
 
 @dataclass
@@ -143,6 +153,11 @@ class IntakeResult:
     @property
     def problems(self) -> list[dict[str, Any]]:
         return [p for inst in self.instruments for p in inst.problems]
+
+    def change_notes(self) -> list[str]:
+        """Each distinct note on a comparison with --previous (why not compared, or a caveat)."""
+        notes = (sc.change_note for inst in self.instruments for sc in inst.scores)
+        return list(dict.fromkeys(n for n in notes if n))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,11 +180,12 @@ def _short(inst: Instrument) -> str:
 
 
 def fmt_value(value: float | None, rounding: int | None) -> str:
+    """A score as the reports show it: its definition's decimals, else up to two."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "not scored"
     if rounding is not None:
-        return f"{value:.{rounding}f}"
-    return f"{round(value, 2):g}"
+        return formatting.number(value, rounding)
+    return formatting.compact(value, 2)
 
 
 def _or_list(labels: Sequence[str]) -> str:
@@ -213,6 +229,16 @@ def _fill(items: ItemMatrix, high: bool) -> np.ndarray:
             want_max = high != item.reverse  # a reverse item reaches its keyed max at raw min
             row[j] = scale.max if want_max else scale.min
     return row
+
+
+def _bounds(items: ItemMatrix) -> pd.DataFrame:
+    """Scores of row 0 with every missing item at its keyed minimum (row 0) and maximum (row 1)."""
+    inst = items.instrument
+    codes = np.empty((2, len(inst.items)), order="F")
+    codes[0] = _fill(items, high=False)
+    codes[1] = _fill(items, high=True)
+    reason = np.full(codes.shape, ANSWERED, dtype=items.reason.dtype, order="F")
+    return score_engine(ItemMatrix(inst, codes, reason, items.reasons, items.columns))
 
 
 def _bands_of(frame: pd.DataFrame, inst: Instrument, name: str, spec: Score, row: int):
@@ -274,34 +300,63 @@ def score_form(
     date: str | None = None,
     mapping: Mapping[str, str] | None = None,
     file_missing: FileMissing | None = None,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
 ) -> IntakeResult:
-    """Score one form. `answers`: item id -> answer, or a one-row DataFrame (e.g. a CSV row)."""
+    """Score one form through the same path as a batch (`psyscore.batch.score_table`).
+
+    Parameters
+    ----------
+    instruments
+        The instruments of the form.
+    answers
+        Item id (or any accepted column spelling) -> answer, or a one-row DataFrame (a CSV row).
+    mapping, recodes
+        Column -> item id and column -> {file value: code}, as from a ``--map`` file.
+    file_missing, value_labels
+        User-missing declarations and value labels of the file the row came from (SPSS). Value
+        labels are the evidence that codes are shifted ("1 = Not at all" where the definition
+        codes "Not at all" as 0).
+
+    Raises
+    ------
+    DataError
+        When the codes disagree with an instrument's scale, exactly as `psyscore score` refuses
+        them: a plausible but shifted score is never reported.
+    """
+    from .batch import score_table
+
     table = answers if isinstance(answers, pd.DataFrame) else answers_frame(answers)
     if len(table) != 1:
         raise UsageError(f"an intake form is one respondent; the data has {len(table)} rows")
     table = table.reset_index(drop=True)
-    results = []
-    for inst in instruments:
-        inst_map = {c: i for c, i in (mapping or {}).items() if i in set(inst.item_ids)}
-        results.append(_score_instrument(inst, table, inst_map, file_missing))
+    batch = score_table(
+        table,
+        instruments,
+        mapping=mapping,
+        file_missing=file_missing,
+        recodes=recodes,
+        value_labels=value_labels,
+        replace_scores=True,  # a row of an already scored file: its old scores are not used
+    )
+    results = [
+        _score_instrument(
+            inst,
+            batch.items[inst.id],
+            batch.scores[inst.id],
+            [p for p in batch.problems if p.instrument == inst.id],
+        )
+        for inst in instruments
+    ]
     return IntakeResult(client_id=client_id, date=date, instruments=results)
 
 
 def _score_instrument(
-    inst: Instrument, table: pd.DataFrame, mapping, file_missing=None
+    inst: Instrument, items: ItemMatrix, scored: pd.DataFrame, problems: list
 ) -> InstrumentResult:
-    items, problems = resolve(inst, table, mapping=mapping, file_missing=file_missing)
     # an item with no column is simply unanswered on a single form
     problems = [p for p in problems if p.kind != "missing_column"]
-    k = len(inst.items)
-    codes = np.empty((3, k), order="F")
-    codes[0] = items.codes[0]
-    codes[1] = _fill(items, high=False)
-    codes[2] = _fill(items, high=True)
-    reason = np.repeat(items.reason[:1], 3, axis=0)
-    reason[1:] = ANSWERED
-    tripled = ItemMatrix(inst, codes, np.asfortranarray(reason), items.reasons, items.columns)
-    frame = score_engine(tripled)
+    frame = pd.concat([scored.reset_index(drop=True), _bounds(items)], ignore_index=True)
 
     by_id = {it.id: it for it in inst.items}
     answered: dict[str, Any] = {}
@@ -388,6 +443,7 @@ def _score_instrument(
         timeframe=inst.timeframe,
         answered=answered,
         problems=[_problem_dict(p) for p in problems],
+        definition_sha256=definition_hash(inst),
     )
 
 
@@ -431,27 +487,110 @@ def _range(inst, name, spec: Score, frame, missing, by_id) -> Range:
 # ---- change since a previous visit ------------------------------------------------------------
 
 
-def compare(result: IntakeResult, previous: Mapping[str, Any], instruments: Sequence[Instrument]):
-    """Attach a `Change` to every score that has a value now and in `previous` (an intake JSON)."""
-    if previous.get("psyscore_intake") != FORMAT_VERSION:
+def check_previous(previous: Any, source: str = "--previous") -> None:
+    """Raise UsageError naming `source` and the field unless `previous` is an intake JSON.
+
+    Only the fields that `compare` reads are checked, each for its type: a malformed file is a
+    clear error before anything is scored, never a traceback or a comparison of wrong values.
+    """
+
+    def fail(where: str, what: str) -> None:
         raise UsageError(
-            "--previous must be the JSON written by `psyscore intake --json` "
-            f"(format {FORMAT_VERSION})"
+            f"{source}: {where}: {what} (is it the JSON written by `psyscore intake --json`?)"
         )
+
+    if not isinstance(previous, Mapping):
+        fail("top level", "not a JSON object")
+    version = previous.get("psyscore_intake")
+    if isinstance(version, bool) or version != FORMAT_VERSION:
+        fail("psyscore_intake", f"format {version!r}, expected {FORMAT_VERSION}")
+    for key in ("client_id", "date"):
+        if not isinstance(previous.get(key), str | None):
+            fail(key, "must be text or null")
+    instruments = previous.get("instruments")
+    if not isinstance(instruments, list):
+        fail("instruments", "must be a list of instruments")
+    for i, inst in enumerate(instruments):
+        where = f"instruments[{i}]"
+        if not isinstance(inst, Mapping):
+            fail(where, "must be an object")
+        if not isinstance(inst.get("id"), str):
+            fail(f"{where}.id", "must be an instrument id (text)")
+        if not isinstance(inst.get("definition_sha256"), str | None):
+            fail(f"{where}.definition_sha256", "must be a hash (text)")
+        scores = inst.get("scores")
+        if not isinstance(scores, list):
+            fail(f"{where}.scores", "must be a list of scores")
+        for j, score in enumerate(scores):
+            at = f"{where}.scores[{j}]"
+            if not isinstance(score, Mapping):
+                fail(at, "must be an object")
+            if not isinstance(score.get("name"), str):
+                fail(f"{at}.name", "must be a score name (text)")
+            value = score.get("value")
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
+                fail(f"{at}.value", f"must be a number or null, not {value!r}")
+            bands = score.get("bands")
+            if bands is not None and (
+                not isinstance(bands, Mapping)
+                or not all(isinstance(b, str | None) for b in bands.values())
+            ):
+                fail(f"{at}.bands", "must map band set names to band labels")
+
+
+def compare(result: IntakeResult, previous: Mapping[str, Any], instruments: Sequence[Instrument]):
+    """Attach a `Change` to every score that has a comparable value now and in `previous`.
+
+    `previous` is an intake JSON (`IntakeResult.to_dict()`). Scores are compared only when the
+    instrument was scored with the same definition (same `definition_sha256`); otherwise, or when
+    a score is missing on either side, `change` stays None and `change_note` says why. A previous
+    result that predates the hash is compared, with that caveat in `change_note`.
+    """
+    check_previous(previous)
     result.previous_date = previous.get("date")
     by_id = {i.id: i for i in instruments}
-    prev_scores = {
-        (pi.get("id"), ps.get("name")): ps
-        for pi in previous.get("instruments", [])
-        for ps in pi.get("scores", [])
-    }
+    earlier = {pi["id"]: pi for pi in previous["instruments"]}
     for inst_res in result.instruments:
         inst = by_id[inst_res.id]
+        prev_inst = earlier.get(inst_res.id)
+        if prev_inst is None:
+            _note_all(inst_res, f"not compared: the previous result has no {inst.id} scores")
+            continue
+        prev_hash = prev_inst.get("definition_sha256")
+        if prev_hash is not None and prev_hash != inst_res.definition_sha256:
+            _note_all(
+                inst_res,
+                f"not compared: the previous {inst.id} result was scored with a different "
+                f"definition (sha256 {prev_hash[:12]}, now {str(inst_res.definition_sha256)[:12]}), "
+                "so the two scores are not comparable",
+            )
+            continue
+        caveat = (
+            None
+            if prev_hash is not None
+            else "the previous result does not record its definition's hash: compared on the "
+            "assumption that it was scored with this definition"
+        )
+        prev_scores = {ps["name"]: ps for ps in prev_inst["scores"]}
         for sc in inst_res.scores:
-            prev = prev_scores.get((inst_res.id, sc.name))
-            if prev is None or sc.value is None or _float(prev.get("value")) is None:
-                continue
-            sc.change = _change(inst, sc, prev, result.previous_date)
+            prev = prev_scores.get(sc.name)
+            if prev is None:
+                sc.change_note = f"not compared: the previous result has no {sc.column}"
+            elif sc.value is None or prev.get("value") is None:
+                when = "now" if sc.value is None else "in the previous result"
+                sc.change_note = f"not compared: {sc.column} is not scored {when}"
+            else:
+                sc.change = _change(inst, sc, prev, result.previous_date)
+                sc.change_note = caveat
+
+
+def _note_all(inst_res: InstrumentResult, note: str) -> None:
+    for sc in inst_res.scores:
+        sc.change_note = note
 
 
 def _change(inst: Instrument, sc: ScoreResult, prev: Mapping[str, Any], prev_date) -> Change:
@@ -481,15 +620,16 @@ def _change(inst: Instrument, sc: ScoreResult, prev: Mapping[str, Any], prev_dat
             + (f" ({first.source})" if first.source else "")
             + "; Jacobson-Truax criterion c needs clinical and functional norms, not available"
         )
-    sign = "+" if diff > 0 else ""
-    parts = [f"{sc.column} {fmt_value(x1, spec.rounding)} -> {sc.display} ({sign}{diff:g})"]
+    digits = spec.rounding if spec.rounding is not None else 2
+    shown_diff = formatting.signed(diff, digits)
+    parts = [f"{sc.column} {fmt_value(x1, spec.rounding)} -> {sc.display} ({shown_diff})"]
     if rci is None:
         parts.append("reliability of change not assessable (no norm SD and published alpha)")
     else:
         parts.append(
-            f"RCI {rci:+.2f}: "
+            f"RCI {formatting.signed(rci, 2, trim=False)}: "
             + ("reliable change" if reliable else "not a reliable change")
-            + f" (|RCI| > 1.96, i.e. a difference of at least {threshold:g})"
+            + f" (|RCI| > 1.96, i.e. a difference of at least {formatting.compact(threshold)})"
         )
     if band_changed is not None:
         parts.append(
@@ -530,7 +670,14 @@ def check_answer(inst: Instrument, item: Item, text: str) -> tuple[str, Any]:
     return "missing", text.strip()
 
 
-def matched_items(inst: Instrument, columns: Sequence[str]) -> dict[str, str]:
-    """Item id -> column of the answers that match this instrument (as `psyscore score` matches)."""
-    found, _ = match_columns(inst, list(columns))
+def matched_items(
+    inst: Instrument, columns: Sequence[str], mapping: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Item id -> column of the answers that match this instrument (as `psyscore score` matches).
+
+    `mapping` (column -> item id, from ``--map``) may name items of other instruments too.
+    """
+    wanted = set(inst.item_ids)
+    own = {c: i for c, i in (mapping or {}).items() if i in wanted}
+    found, _ = match_columns(inst, list(columns), own)
     return found

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from rich.markup import escape
 
 from ..errors import UsageError
 from ..instrument import Bundle, Instrument
-from .options import err, errors_to_exit, out, print_json
+from .options import MAP, about, err, errors_to_exit, out, print_json, warn
 
 EPILOG = """Examples:
 
@@ -25,6 +28,10 @@ EPILOG = """Examples:
   psyscore intake -i phq-9 --client-id C17 --previous visit1.json --html report.html
 
   psyscore intake -i phq-9 -i gad-7 --answers form.yaml --pdf report.pdf --paper letter
+
+  psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
+
+An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output).
 
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
 item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \
@@ -95,6 +102,7 @@ def intake(
     resume: Path = typer.Option(
         None, "--resume", help="Continue an interrupted interactive form from its progress file."
     ),
+    map_file: Path = MAP,
 ) -> None:
     """Score ONE client's intake form: critical alerts first, then scores, bands, norms and change."""
     with errors_to_exit():
@@ -104,6 +112,11 @@ def intake(
             _check_html(html, force)
         if pdf is not None:
             _check_pdf(pdf, force)  # before anything is asked or scored
+        if map_file is not None and answers is None:
+            raise UsageError("--map applies to an --answers file (its column names and codes)")
+        from ..mapping import load_mapping
+
+        mapping = load_mapping(map_file)
         prev_payload = _read_previous(previous) if previous else None
         progress: dict[str, Any] | None = None
         if resume is not None:
@@ -115,7 +128,7 @@ def intake(
             refs.append(bundle)
             _check_bundle(bundle)
         if not refs and progress is not None:
-            refs = list(progress.get("instruments", []))
+            refs = list(progress.get("instruments") or [])
         if not refs:
             raise UsageError("name the instruments: --instrument ID (repeatable) or --bundle ID")
         from ..library import resolve_instruments
@@ -126,13 +139,19 @@ def intake(
                 f"{resume} was started with {', '.join(progress['instruments'])}; "
                 "leave out --instrument/--bundle to continue it"
             )
+        if prev_payload is not None:  # before anything is asked or scored
+            _check_previous_client(previous, prev_payload, client_id)
 
     progress_path: Path | None = None
     if answers is not None:
         with errors_to_exit():
             if resume is not None:
                 raise UsageError("give either --answers or --resume, not both")
-            form = _read_answers(answers, instruments)
+            try:
+                form = _read_answers(answers, instruments, mapping.items)
+            except MalformedAnswers as exc:
+                _alerts_of_wellformed(instruments, exc.wellformed, mapping)
+                raise
     else:
         progress_path = resume or save_progress or _default_progress(client_id)
         with errors_to_exit():
@@ -150,38 +169,42 @@ def intake(
             "answers": {},
         }
         ui = err if as_json else out
-        form = _ask(instruments, state, progress_path, ui, as_json)
+        form = _Form(_ask(instruments, state, progress_path, ui, as_json))
 
     from ..intake import compare, score_form
 
-    with errors_to_exit():
-        fm = None
-        if isinstance(form, tuple):
-            form, fm = form
-        result = score_form(instruments, form, client_id=client_id, date=when, file_missing=fm)
-        if prev_payload is not None:
-            if (
-                client_id
-                and prev_payload.get("client_id")
-                and prev_payload["client_id"] != client_id
-            ):
-                raise UsageError(
-                    f"--previous is for client {prev_payload['client_id']!r}, not {client_id!r}"
-                )
-            compare(result, prev_payload, instruments)
-        if html is not None or pdf is not None:
-            _write_reports(result, html, pdf, page_size)
+    with errors_to_exit(), about(answers) if answers is not None else contextlib.nullcontext():
+        result = score_form(
+            instruments,
+            form.answers,
+            client_id=client_id,
+            date=when,
+            mapping=mapping.items,
+            recodes=mapping.recodes,
+            file_missing=form.file_missing,
+            value_labels=form.value_labels,
+        )
 
     from ..report.intake_terminal import print_alerts, render
 
-    if as_json:
-        print_alerts(err, result)  # unmissable even when stdout goes to a file
-        print_json(result.to_dict())
-    else:
-        render(out, result)
-        for path in (html, pdf):
-            if path is not None:
-                out.print(f"wrote {escape(str(path))}")
+    # From here on there is a result: whatever fails, its critical alerts are printed first.
+    with errors_to_exit(), _alerts_survive(result) as alerts_shown:
+        if prev_payload is not None:
+            compare(result, prev_payload, instruments)
+        if html is not None or pdf is not None:
+            _write_reports(result, html, pdf, page_size)
+        if as_json:
+            print_alerts(err, result)  # unmissable even when stdout goes to a file
+            alerts_shown()
+            for note in result.change_notes():
+                warn(f"--previous {previous}: {note}")
+            print_json(result.to_dict())
+        else:
+            render(out, result)
+            alerts_shown()
+            for path in (html, pdf):
+                if path is not None:
+                    out.print(f"wrote {escape(str(path))}")
     if progress_path is not None:
         progress_path.unlink(missing_ok=True)
     raise typer.Exit(1 if result.problems else 0)
@@ -240,10 +263,8 @@ def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str |
         try:
             html_to_pdf(render_html(result, page_size=page_size or "A4"), pdf)
         except BrowserError as exc:
-            _alerts_before_error(result)
             raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
         except OSError as exc:
-            _alerts_before_error(result)
             raise UsageError(f"{pdf}: could not write: {exc.strerror or exc}") from None
     if html is not None:
         from ..report.intake_html import write_html
@@ -253,15 +274,51 @@ def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str |
         except OSError as exc:
             if pdf is not None:
                 pdf.unlink(missing_ok=True)
-            _alerts_before_error(result)
             raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
 
 
-def _alerts_before_error(result) -> None:
-    # no report will be printed after the error: critical alerts must still be seen
+def _alerts_of_wellformed(instruments, answers: dict[str, Any], mapping) -> None:
+    """Print the critical alerts of the well-formed answers of a file that is refused."""
+    from ..intake import score_form
     from ..report.intake_terminal import print_alerts
 
-    print_alerts(err, result)
+    try:
+        result = score_form(instruments, answers, mapping=mapping.items, recodes=mapping.recodes)
+    except Exception:  # the refusal that follows is the message; nothing to add here
+        return
+    endorsed = [
+        inst for inst in result.instruments if any(a.kind == "endorsed" for a in inst.alerts)
+    ]
+    if endorsed:
+        for inst in result.instruments:
+            inst.alerts = [a for a in inst.alerts if a.kind == "endorsed"]
+        print_alerts(err, result)
+
+
+@contextlib.contextmanager
+def _alerts_survive(result) -> Iterator[Any]:
+    """Print `result`'s critical alerts on stderr if anything fails before they were shown.
+
+    Yields a callable to call once the alerts have been printed. An error after scoring (a PDF
+    that cannot be written, a bad --previous, a bug) must never hide an alert: the clinician sees
+    it before the error message (or the traceback).
+    """
+    shown = False
+
+    def mark_shown() -> None:
+        nonlocal shown
+        shown = True
+
+    try:
+        yield mark_shown
+    except BaseException as exc:
+        if isinstance(exc, typer.Exit) and exc.exit_code == 0:
+            raise
+        if not shown:
+            from ..report.intake_terminal import print_alerts
+
+            print_alerts(err, result)
+        raise
 
 
 def _check_bundle(ref: str) -> None:
@@ -287,16 +344,45 @@ def _load_mapping(path: Path, what: str) -> Any:
 
 
 def _read_previous(path: Path) -> dict[str, Any]:
+    from ..intake import check_previous
+
     data = _load_mapping(path, "JSON")
     if not isinstance(data, dict) or "psyscore_intake" not in data:
         raise UsageError(f"{path}: not the JSON of `psyscore intake --json`")
+    check_previous(data, source=str(path))
     return data
+
+
+def _check_previous_client(path: Path, previous: dict[str, Any], client_id: str | None) -> None:
+    earlier = previous.get("client_id")
+    if client_id and earlier and earlier != client_id:
+        raise UsageError(f"{path}: --previous is for client {earlier!r}, not {client_id!r}")
 
 
 def _read_progress(path: Path) -> dict[str, Any]:
     data = _load_mapping(path, "JSON")
     if not isinstance(data, dict) or data.get("psyscore_intake_progress") != PROGRESS_FORMAT:
         raise UsageError(f"{path}: not a psyscore intake progress file")
+
+    def fail(field: str, what: str) -> None:
+        raise UsageError(f"{path}: {field}: {what} (is it a psyscore intake progress file?)")
+
+    for key in ("client_id", "date"):
+        if not isinstance(data.get(key), str | None):
+            fail(key, "must be text or null")
+    refs = data.get("instruments")
+    if refs is not None and not (isinstance(refs, list) and all(isinstance(r, str) for r in refs)):
+        fail("instruments", "must be a list of instrument ids")
+    position = data.get("position", 0)
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        fail("position", "must be a whole number of items, 0 or more")
+    answers = data.get("answers", {})
+    if not isinstance(answers, dict) or not all(isinstance(a, dict) for a in answers.values()):
+        fail("answers", "must map each instrument id to its answers")
+    for inst_id, given in answers.items():
+        for item, value in given.items():
+            if not isinstance(value, SCALAR):
+                fail(f"answers.{inst_id}.{item}", "an answer is one value (the code or the text)")
     return data
 
 
@@ -305,48 +391,106 @@ def _default_progress(client_id: str | None) -> Path:
     return Path(f".psyscore-intake-{safe}.json")
 
 
-def _read_answers(path: Path, instruments: list[Instrument]):
+@dataclass
+class _Form:
+    """The answers of one form and what the file they came from says about its codes."""
+
+    answers: Any  # item id -> answer, or a one-row DataFrame
+    file_missing: Any = None  # responses.FileMissing of an SPSS file
+    value_labels: dict | None = None  # column -> code -> label (SPSS)
+
+
+SCALAR = (str, int, float, bool, type(None))
+
+
+class MalformedAnswers(UsageError):
+    """An answers file with values that are not one answer each (exit 2).
+
+    `wellformed` holds the other answers, so that the critical alerts they raise can still be
+    printed before the error: a malformed item 3 must not hide an endorsed item 9.
+    """
+
+    def __init__(self, message: str, wellformed: dict[str, Any]):
+        super().__init__(message)
+        self.wellformed = wellformed
+
+
+def _flat_answers(path: Path, data: dict) -> dict[str, Any]:
+    """'item: answer' lines, optionally grouped by instrument; anything else is a usage error."""
+    flat: dict[str, Any] = {}
+    wrong: list[str] = []
+    for key, value in data.items():
+        group = value if isinstance(value, dict) else {key: value}  # grouped by instrument
+        for item, answer in group.items():
+            field = f"{key}.{item}" if group is value else str(key)
+            if isinstance(answer, SCALAR):
+                flat[str(item)] = answer
+            else:
+                kind = "a list" if isinstance(answer, list) else f"a {type(answer).__name__}"
+                wrong.append(f"{field} is {kind}")
+    if wrong:
+        raise MalformedAnswers(
+            f"{path}: {'; '.join(wrong[:8])}: an answer is one value (the code or the answer "
+            "text); leave it empty (null) for an unanswered item",
+            flat,
+        )
+    return flat
+
+
+def _warn_if_not_a_response(path: Path, table) -> None:
+    """A Qualtrics preview, test or spam row is scored as asked (its alerts still show), but said."""
+    from .options import qualtrics_exclusions
+
+    excluded = qualtrics_exclusions(table, previews=False, spam=False)
+    if excluded.reasons is not None and excluded.reasons[0] is not None:
+        warn(
+            f"{path}: this row is a {excluded.reasons[0]} (by the {excluded.column} column of the "
+            "Qualtrics export), not a respondent's answers; `psyscore score` leaves such rows out"
+        )
+
+
+def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, str]) -> _Form:
     suffix = path.suffix.lower()
     if suffix in {".yaml", ".yml", ".json"}:
         data = _load_mapping(path, "YAML" if suffix != ".json" else "JSON")
         if isinstance(data, dict) and data.get("psyscore_intake_progress"):
             data = data.get("answers", {})
+        if isinstance(data, dict) and "psyscore_intake" in data:
+            raise UsageError(
+                f"{path}: this is the result of `psyscore intake --json`, not a form's answers; "
+                "give it as --previous"
+            )
         if not isinstance(data, dict):
             raise UsageError(f"{path}: answers are a mapping 'item id: answer', e.g. 'phq9_1: 2'")
-        flat: dict[str, Any] = {}
-        for key, value in data.items():
-            if isinstance(value, dict):  # grouped by instrument
-                flat.update({str(k): v for k, v in value.items()})
-            else:
-                flat[str(key)] = value
+        flat = _flat_answers(path, data)
         columns = list(flat)
-        form: Any = flat
+        form = _Form(flat)
     else:
         from ..io import read_table
         from .options import table_file_missing
 
         full = read_table(path)
         table = full.data
-        file_missing = table_file_missing(full)
         if len(table) != 1:
             raise UsageError(
                 f"{path}: an intake form is one row; this file has {len(table)} rows "
                 "(use `psyscore score` for a batch)"
             )
         columns = [str(c) for c in table.columns]
-        form = (table, file_missing)
+        form = _Form(table, table_file_missing(full), full.value_labels)
+        _warn_if_not_a_response(path, full)
     from ..intake import matched_items
 
     used: set[str] = set()
     for inst in instruments:
-        found = matched_items(inst, columns)
+        found = matched_items(inst, columns, mapping)
         if not found:
             raise UsageError(
                 f"{path}: no answer matches an item of {inst.id} (expected names like "
-                f"{', '.join(inst.item_ids[:3])})"
+                f"{', '.join(inst.item_ids[:3])}; or map yours with --map)"
             )
         used.update(found.values())
-    if isinstance(form, dict):
+    if isinstance(form.answers, dict):
         unknown = [c for c in columns if c not in used]
         if unknown:
             raise UsageError(

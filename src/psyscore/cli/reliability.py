@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import typer
 from rich.table import Table as RichTable
 
+from ..report.formatting import apa_sentence  # noqa: F401 (part of this module's API)
 from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
@@ -41,23 +41,10 @@ Exit codes: 0 ok; 1 data problems found in the items (see the table); 2 usage er
 
 
 def _apa(value: float | None) -> str:
-    """APA style drops the leading zero of statistics bounded by 1: .84"""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return (
-        f"{value:.2f}".replace("0.", ".", 1)
-        if value >= 0
-        else f"{value:.2f}".replace("-0.", "-.", 1)
-    )
+    """APA style drops the leading zero of statistics bounded by 1: .84 (see report.formatting)."""
+    from ..report.formatting import apa
 
-
-def apa_sentence(d: dict) -> str:
-    ci = d.get("alpha_ci") or [None, None]
-    text = f"Cronbach's alpha = {_apa(d.get('alpha'))}, 95% CI [{_apa(ci[0])}, {_apa(ci[1])}]"
-    omega = d.get("omega_total") if d.get("omega_total") is not None else d.get("omega_total_1f")
-    if omega is not None:
-        text += f"; McDonald's omega = {_apa(omega)}"
-    return text + f" (n = {d.get('n')}, {d.get('n_items')} items)"
+    return apa(value)
 
 
 def reliability(
@@ -86,14 +73,12 @@ def reliability(
     """Reliability and item analysis of every score of each instrument in DATA."""
     import pandas as pd
 
-    from ..batch import stop_on_recode_mismatch
     from ..io import read_table
     from ..library import resolve_instruments
     from ..mapping import load_mapping
     from ..problems import with_file
-    from ..psychometrics.instruments import analyse_instrument
+    from ..psychometrics.instruments import reliability_of
     from ..report.problems import print_problems
-    from ..responses import ItemMatrix, resolve
     from .options import table_file_missing
 
     with errors_to_exit():
@@ -111,29 +96,25 @@ def reliability(
         report, problems, warnings = [], [], []
         if excluded.counts:
             warnings.append(exclusion_note(excluded.counts, excluded.column, "left out"))
+        # previews and spam are not respondents: they leave every statistic and every n
+        keep = None if excluded.reasons is None else pd.isna(excluded.reasons)
         for inst in instruments:
-            inst_map = mapping.items_of(inst.item_ids)
-            items, found = resolve(
-                inst,
-                table.data,
-                mapping=inst_map,
-                file_missing=fm,
-                recodes=mapping.recodes,
-                value_labels=table.value_labels,
-            )
             with about(data):
-                stop_on_recode_mismatch(found)
-            if excluded.reasons is not None:
-                # previews and spam are not respondents: they leave every statistic and every n
-                keep = pd.isna(excluded.reasons)
-                items = ItemMatrix(
-                    inst, items.codes[keep], items.reason[keep], items.reasons, items.columns
+                results, found = reliability_of(  # the same checks as psyscore.reliability()
+                    table.data,
+                    inst,
+                    mapping=mapping.items,
+                    recodes=mapping.recodes,
+                    value_labels=table.value_labels,
+                    file_missing=fm,
+                    keep=keep,
+                    policy=policy,
+                    omega=not no_omega,
+                    n_boot=bootstrap,
+                    seed=seed,
                 )
             problems.extend(with_file(found, data.name, table.row_numbers))
             warnings.extend(inst.warnings)
-            results = analyse_instrument(
-                items, policy=policy, omega=not no_omega, n_boot=bootstrap, seed=seed
-            )
             scores = []
             for r in results:
                 d = r.to_dict()

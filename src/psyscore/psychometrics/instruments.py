@@ -6,10 +6,18 @@ alpha) and the statistics in this package, which know nothing about instruments.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 
+from ..batch import stop_on_recode_mismatch
+from ..errors import UsageError
 from ..instrument import Instrument
-from ..responses import ItemMatrix, resolve
+from ..problems import Problem
+from ..responses import FileMissing, ItemMatrix, resolve
 from ..scoring import reverse_keyed
 from .scale import ScaleReliability, analyse_scale, tidy_items, tidy_summaries
 
@@ -52,14 +60,172 @@ def analyse_instrument(
     return results
 
 
+class DataProblemWarning(UserWarning):
+    """Answers that were not valid and count as missing; the records are in ``.problems``."""
+
+    def __init__(self, message: str, problems: list[Problem]):
+        super().__init__(message)
+        self.problems = problems
+
+
+@dataclass
+class InstrumentReliability:
+    """Reliability of an instrument's scores, with the data problems found on the way.
+
+    Unpacks as ``summary, items`` (the tuple of :func:`reliability`).
+    """
+
+    summary: pd.DataFrame
+    items: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    results: list[ScaleReliability] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. an unverified key
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter((self.summary, self.items))
+
+
+def reliability_of(
+    table: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
+    file_missing: FileMissing | None = None,
+    keep: np.ndarray | None = None,
+    policy: str = "pairwise",
+    omega: bool = True,
+    n_boot: int = 0,
+    seed: int | None = None,
+) -> tuple[list[ScaleReliability], list[Problem]]:
+    """Resolve `table` with every check `psyscore score` makes, then analyse each score.
+
+    The one path behind ``psyscore reliability`` and :func:`reliability`. `mapping` (column ->
+    item id; other instruments' entries are ignored) and `recodes` come from a ``--map`` file,
+    `value_labels` and `file_missing` from an SPSS file; `keep` (a boolean mask over rows) leaves
+    out rows that are not respondents (survey previews).
+
+    Raises
+    ------
+    DataError
+        When the codes disagree with the definition's scale (value labels, or codes shifted by
+        one as a survey tool's default recode values): alpha of shifted codes with a quarter of
+        the answers out of range would look plausible and be wrong.
+    UsageError
+        When no column of `table` matches an item of the instrument.
+    """
+    wanted = set(instrument.item_ids)
+    own = {c: i for c, i in (mapping or {}).items() if i in wanted}
+    items, problems = resolve(
+        instrument,
+        table,
+        mapping=own,
+        file_missing=file_missing,
+        recodes=recodes,
+        value_labels=value_labels,
+    )
+    if all(c is None for c in items.columns):
+        raise UsageError(
+            f"no column of the data matches an item of {instrument.id} (expected names like "
+            f"{', '.join(instrument.item_ids[:3])}). Rename the columns or give a mapping "
+            "(--map FILE; from Python, mapping={column: item id})."
+        )
+    stop_on_recode_mismatch(problems)
+    if keep is not None:
+        # previews and spam are not respondents: they leave every statistic and every n
+        items = ItemMatrix(
+            instrument, items.codes[keep], items.reason[keep], items.reasons, items.columns
+        )
+    results = analyse_instrument(items, policy=policy, omega=omega, n_boot=n_boot, seed=seed)
+    return results, problems
+
+
+def reliability_report(
+    df: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    policy: str = "pairwise",
+    omega: bool = True,
+    mapping: Mapping[str, str] | None = None,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
+    file_missing: FileMissing | None = None,
+) -> InstrumentReliability:
+    """Reliability of every score of `instrument` in `df`, with the problems found.
+
+    Parameters as :func:`reliability_of`. Returns an :class:`InstrumentReliability`
+    (``.summary``, ``.items``, ``.problems``: one record per answer that was not valid and
+    counts as missing, or per item with no column).
+
+    >>> import psyscore  # doctest: +SKIP
+    >>> report = psyscore.reliability_report(df, psyscore.load("phq-9"))  # doctest: +SKIP
+    >>> report.summary, report.problems  # doctest: +SKIP
+    """
+    results, problems = reliability_of(
+        df,
+        instrument,
+        mapping=mapping,
+        recodes=recodes,
+        value_labels=value_labels,
+        file_missing=file_missing,
+        policy=policy,
+        omega=omega,
+    )
+    return InstrumentReliability(
+        tidy_summaries(results), tidy_items(results), problems, results, list(instrument.warnings)
+    )
+
+
 def reliability(
-    df: pd.DataFrame, instrument: Instrument, *, policy: str = "pairwise", omega: bool = True
+    df: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    policy: str = "pairwise",
+    omega: bool = True,
+    mapping: Mapping[str, str] | None = None,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
+    file_missing: FileMissing | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Notebook entry point: (summary per score, item statistics) as tidy DataFrames.
+
+    Runs the checks of ``psyscore reliability``: shifted codes raise ``DataError``; answers that
+    are not valid count as missing and are reported with a :class:`DataProblemWarning` (its
+    ``.problems`` holds the records). :func:`reliability_report` returns them instead.
 
     >>> import psyscore  # doctest: +SKIP
     >>> summary, items = psyscore.reliability(df, psyscore.load("phq-9"))  # doctest: +SKIP
     """
-    items, _ = resolve(instrument, df)
-    results = analyse_instrument(items, policy=policy, omega=omega)
-    return tidy_summaries(results), tidy_items(results)
+    report = reliability_report(
+        df,
+        instrument,
+        policy=policy,
+        omega=omega,
+        mapping=mapping,
+        recodes=recodes,
+        value_labels=value_labels,
+        file_missing=file_missing,
+    )
+    if report.problems:
+        warnings.warn(
+            DataProblemWarning(problem_summary(instrument, report.problems), report.problems),
+            stacklevel=2,
+        )
+    return report.summary, report.items
+
+
+def problem_summary(instrument: Instrument, problems: list[Problem]) -> str:
+    """One line per kind of problem with its columns, without any respondent's value."""
+    by_kind: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_kind.setdefault(p.kind, []).append(p)
+    parts = []
+    for kind, found in by_kind.items():
+        columns = ", ".join(dict.fromkeys(str(p.column) for p in found if p.column))
+        what = kind.replace("_", " ")
+        parts.append(f"{len(found)} {what}" + (f" in {columns}" if columns else ""))
+    return (
+        f"{instrument.id}: {'; '.join(parts)}; these answers count as missing "
+        "(the records are in this warning's .problems, or use psyscore.reliability_report)"
+    )

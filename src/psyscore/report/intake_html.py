@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..intake import InstrumentResult, IntakeResult
+from ..intake import InstrumentResult, IntakeResult, instrument_change_notes
+from .formatting import apa, compact, number
 from .intake_terminal import alert_text
 
 if TYPE_CHECKING:
@@ -98,8 +99,8 @@ TEMPLATE = """<!DOCTYPE html>
   <td>{{ s.status }}</td>
   <td class="num">{{ s.n }} of {{ s.k }}</td>
   <td>{% if s.range and s.bands and not (s.range.settled.values()|list)[0] %}<span class="undetermined">not determined</span>{% else %}{{ s.bands.values()|select|join("; ") }}{% endif %}</td>
-  <td class="num">{% if s.norm %}{{ "%.1f"|format(s.norm.t) }}{% if s.norm.t_ci95 %} ({{ "%.1f"|format(s.norm.t_ci95[0]) }}-{{ "%.1f"|format(s.norm.t_ci95[1]) }}){% endif %}{% endif %}</td>
-  <td class="num">{% if s.norm %}{{ "%.1f"|format(s.norm.percentile) }}{% endif %}</td>
+  <td class="num">{% if s.norm %}{{ s.norm.t|num(1) }}{% if s.norm.t_ci95 %} ({{ s.norm.t_ci95[0]|num(1) }}-{{ s.norm.t_ci95[1]|num(1) }}){% endif %}{% endif %}</td>
+  <td class="num">{% if s.norm %}{{ s.norm.percentile|num(1) }}{% endif %}</td>
 </tr>
 {% endfor %}
 </tbody>
@@ -149,9 +150,9 @@ def notes_of(inst: InstrumentResult) -> list[tuple[str, str]]:
             notes.append(
                 (
                     "",
-                    f"{s.name}: 95% CI {n.ci95[0]}-{n.ci95[1]} (SEM {n.sem} from published alpha "
-                    f"{n.alpha}, {n.alpha_source}); norms: {n.group} ({n.source}); percentile from "
-                    "the normal approximation.",
+                    f"{s.name}: 95% CI {compact(n.ci95[0])}-{compact(n.ci95[1])} (SEM "
+                    f"{compact(n.sem, 3)} from published alpha {apa(n.alpha)}, {n.alpha_source}); "
+                    f"norms: {n.group} ({n.source}); percentile from the normal approximation.",
                 )
             )
         if s.change is not None:
@@ -159,6 +160,7 @@ def notes_of(inst: InstrumentResult) -> list[tuple[str, str]]:
             notes.append(
                 ("", f"Change since {c.previous_date}: {c.text}. Criterion: {c.criterion}.")
             )
+    notes.extend(("warn", f"Change: {note}.") for note in instrument_change_notes(inst))
     notes.extend(("warn", f"Problem: {p['message']} ({p['hint']})") for p in inst.problems)
     return notes
 
@@ -178,6 +180,7 @@ def render_html(result: IntakeResult, page_size: str | None = None) -> str:
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["css_string"] = css_string
+    env.filters["num"] = number
     alerts = [
         {
             "tag": "CRITICAL ALERT" if a.kind == "endorsed" else "CRITICAL ITEM NOT ANSWERED",

@@ -7,18 +7,28 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..intake import Alert, IntakeResult, ScoreResult
+from ..intake import Alert, IntakeResult, ScoreResult, instrument_change_notes
+from .formatting import apa, compact, number
 
 
 def alert_text(alert: Alert) -> str:
     if alert.kind == "unanswered":
         return f"{alert.instrument.upper()} {alert.item}: {alert.message}"
-    code = f"{alert.code:g}" if alert.code is not None else "?"
+    code = compact(alert.code, 3) if alert.code is not None else "?"
     anchor = f" = {alert.anchor}" if alert.anchor else ""
     return (
         f"{alert.instrument.upper()} {alert.item} ({alert.label}): answer {code}{anchor}. "
         f"{alert.message}"
     )
+
+
+def ci_note(sc: ScoreResult) -> str:
+    """'95% CI 9.72-14.28 (SEM 1.161 from alpha .89)' of a score with norms and a published alpha."""
+    n = sc.norm
+    return (
+        f"95% CI {compact(n.ci95[0])}-{compact(n.ci95[1])} "
+        f"(SEM {compact(n.sem, 3)} from alpha {apa(n.alpha)}"
+    ) + ")"
 
 
 def print_alerts(console: Console, result: IntakeResult) -> None:
@@ -37,10 +47,10 @@ def print_alerts(console: Console, result: IntakeResult) -> None:
 def _norm_text(sc: ScoreResult) -> tuple[str, str]:
     if sc.norm is None:
         return "", ""
-    t = f"{sc.norm.t:.1f}"
+    t = number(sc.norm.t, 1)
     if sc.norm.t_ci95:
-        t += f" ({sc.norm.t_ci95[0]:.1f}-{sc.norm.t_ci95[1]:.1f})"
-    return t, f"{sc.norm.percentile:.1f}"
+        t += f" ({number(sc.norm.t_ci95[0], 1)}-{number(sc.norm.t_ci95[1], 1)})"
+    return t, number(sc.norm.percentile, 1)
 
 
 def render(console: Console, result: IntakeResult) -> None:
@@ -84,8 +94,7 @@ def render(console: Console, result: IntakeResult) -> None:
                 console.print(f"  [bold]{escape(sc.range.text)}[/]")
             if sc.norm is not None and sc.norm.ci95:
                 console.print(
-                    f"  {escape(sc.name)}: 95% CI {sc.norm.ci95[0]:g}-{sc.norm.ci95[1]:g} "
-                    f"(SEM {sc.norm.sem:g} from alpha {sc.norm.alpha:g}); norms: "
+                    f"  {escape(sc.name)}: {escape(ci_note(sc))}; norms: "
                     f"{escape(sc.norm.group)} (percentile from the normal approximation)"
                 )
             if sc.change is not None:
@@ -94,6 +103,8 @@ def render(console: Console, result: IntakeResult) -> None:
                     f"{escape(sc.change.text)}"
                 )
                 console.print(f"    criterion: {escape(sc.change.criterion)}")
+        for note in instrument_change_notes(inst):
+            console.print(f"  [yellow]change:[/] {escape(note)}")
         for p in inst.problems:
             console.print(
                 f"  [red]problem:[/] {escape(p.get('message', ''))} ({escape(p.get('hint', ''))})"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..instrument import Instrument
+from . import formatting
 
 MAX_PROBLEM_ROWS = 100
 
@@ -48,16 +49,16 @@ SHORT_WARNING = {
 
 
 def fmt(value: Any, digits: int = 2, *, apa: bool = True) -> str:
-    """Numbers as in the terminal table: ``.84`` (APA, no leading zero); missing as an en dash."""
-    if value is None or isinstance(value, str):
-        return "\u2013" if value is None else value
-    v = float(value)
-    if math.isnan(v) or math.isinf(v):
-        return "\u2013"
-    text = f"{v:.{digits}f}"
+    """Numbers as in the terminal table: ``.84`` (APA, no leading zero); missing as an en dash.
+
+    ``apa=True`` is for statistics that cannot exceed 1 (alpha, r, omega); everything else
+    (means, SDs, percentages, signal/noise) is a plain number. See `report.formatting`.
+    """
+    if isinstance(value, str):
+        return value
     if apa:
-        text = text.replace("-0.", "-.", 1) if v < 0 else text.replace("0.", ".", 1)
-    return text
+        return formatting.apa(value, digits, missing=formatting.MISSING)
+    return formatting.number(value, digits)
 
 
 def _num(value: Any) -> str:
@@ -134,12 +135,19 @@ def _n_text(s: dict) -> str:
     k = s.get("n_items")
     if s.get("policy") == "listwise":
         return (
-            f"n = {s.get('n')} complete cases of {s.get('n_rows')} rows, {k} items; every "
+            f"n = {formatting.count(s.get('n'))} complete cases of "
+            f"{formatting.count(s.get('n_rows'))} rows, {k} items; every "
             "statistic uses these rows."
         )
-    text = f"n = {s.get('n')} rows, {k} items ({s.get('n_complete')} rows answered every item"
+    text = (
+        f"n = {formatting.count(s.get('n'))} rows, {k} items "
+        f"({formatting.count(s.get('n_complete'))} rows answered every item"
+    )
     if s.get("min_pairwise_n") is not None:
-        text += f"; every item pair was answered by at least {s['min_pairwise_n']} rows"
+        text += (
+            f"; every item pair was answered by at least "
+            f"{formatting.count(s['min_pairwise_n'])} rows"
+        )
     return text + "). Per-item n is in the item table."
 
 
@@ -161,7 +169,8 @@ def _further(s: dict) -> str:
         ("signal_noise", "signal/noise"),
     ):
         if s.get(key) is not None:
-            parts.append(f"{name} {fmt(s[key])}")
+            # signal/noise is alpha / (1 - alpha): not bounded by 1, so it keeps its zero
+            parts.append(f"{name} {fmt(s[key], apa=key != 'signal_noise')}")
     if s.get("mean") is not None:
         parts.append(f"mean item score {fmt(s['mean'], apa=False)} (SD {fmt(s['sd'], apa=False)})")
     return "; ".join(parts)
@@ -189,7 +198,7 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
                 "id": item_id,
                 "label": defn.label if defn else "",
                 "reverse": bool(defn and defn.reverse),
-                "n": it.get("n"),
+                "n": formatting.count(it.get("n")),
                 "mean": fmt(it.get("mean"), apa=False),
                 "sd": fmt(it.get("sd"), apa=False),
                 "missing": fmt(it.get("pct_missing"), 1, apa=False),
@@ -211,9 +220,7 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
         published = f"{fmt(pr.alpha)} ({pr.source})"
     apa = s.get("apa")
     if apa is None:
-        from ..cli.reliability import apa_sentence
-
-        apa = apa_sentence(s)
+        apa = formatting.apa_sentence(s)
     return {
         "name": s["score"],
         "anchor": f"score-{s['score']}",
@@ -234,7 +241,7 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
             + (f"; flagged: {', '.join(sorted(flagged))}" if flagged else "")
         ),
         "summary": {
-            "n": s.get("n"),
+            "n": formatting.count(s.get("n")),
             "k": s.get("n_items"),
             "cells": [
                 ("alpha", fmt(alpha), _num(alpha)),
