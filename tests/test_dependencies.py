@@ -65,5 +65,6 @@ def test_every_third_party_import_is_declared():
 
 
 def test_the_check_sees_lazy_imports():
-    # the click import that broke fresh installs sat inside a function
-    assert "click" in _imports()
+    # the click import that once broke fresh installs sat inside a function; matplotlib is
+    # imported only inside functions (for the HTML report), so the check must still see it
+    assert "matplotlib" in _imports()

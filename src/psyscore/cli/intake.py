@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import sys
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -519,9 +520,26 @@ def _shown(value: Any, inst: Instrument, item) -> str:
     return f"{value} (missing)"
 
 
-def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
-    import click  # the prompt; typer runs on its own copy, so this is loaded only to ask
+class _Interrupted(Exception):
+    """Ctrl-C or the end of input while a form is being asked."""
 
+
+def _prompt(to_err: bool) -> str:
+    """One typed answer. The end of input (Ctrl-D, a closed pipe) is an interruption, never an
+    empty answer: read as "", it used to re-ask the same item forever."""
+    stream = sys.stderr if to_err else sys.stdout
+    stream.write("answer: ")
+    stream.flush()
+    try:
+        line = sys.stdin.readline()
+    except KeyboardInterrupt:
+        raise _Interrupted from None
+    if not line:
+        raise _Interrupted
+    return line.strip()
+
+
+def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
     from ..intake import check_answer
 
     sequence = [(inst, item) for inst in instruments for item in inst.items]
@@ -552,7 +570,7 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 )
             if item.id in given:
                 ui.print(f"  current answer: {escape(_shown(given[item.id], inst, item))}")
-            raw = click.prompt("answer", default="", show_default=False, err=to_err).strip()
+            raw = _prompt(to_err)
             low = raw.lower()
             if low == "b":
                 if pos == 0:
@@ -583,7 +601,7 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 pos += 1
             state["position"] = pos
             _save(path, state)
-    except click.exceptions.Abort:
+    except (_Interrupted, KeyboardInterrupt):
         state["position"] = pos
         _save(path, state)
         err.print(

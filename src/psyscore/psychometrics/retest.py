@@ -109,7 +109,7 @@ class RetestReliability:
             "icc": {
                 row["Type"]: {
                     "icc": float(row["ICC"]),
-                    "ci95": [float(v) for v in row[_ci_col(self.icc)]],
+                    "ci95": [float(v) for v in row["CI95"]],
                     "F": float(row["F"]),
                     "pval": float(row["pval"]),
                 }
@@ -129,10 +129,6 @@ class RetestReliability:
             "sd2": self.sd2,
             "sd_change": self.sd_change,
         }
-
-
-def _ci_col(icc: pd.DataFrame) -> str:
-    return "CI95" if "CI95" in icc.columns else "CI95%"  # pingouin >= 0.7 / older
 
 
 def retest_reliability(
@@ -193,14 +189,15 @@ def retest_reliability(
     with _full_precision(), np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         icc = pg.intraclass_corr(data=long, targets=id, raters="_wave", ratings="_s")
-    icc = icc.reset_index(drop=True)
+    # pingouin >= 0.7 names the interval column CI95, older versions CI95%: one name for callers
+    icc = icc.reset_index(drop=True).rename(columns={"CI95%": "CI95"})
     # pingouin < 0.7 labels ICC1..ICC3k (as psych); >= 0.7 uses ICC(1,1), ICC(A,1), ...
     # Both list the six types in the same (Shrout-Fleiss) order: use psych's labels.
     icc.insert(1, "label", icc["Type"])
     icc["Type"] = _PSYCH_TYPES[: len(icc)]
     sel = icc.loc[icc["Type"] == icc_type]
     r = float(sel["ICC"].iloc[0])
-    lo, hi = (float(v) for v in sel[_ci_col(icc)].iloc[0])
+    lo, hi = (float(v) for v in sel["CI95"].iloc[0])
     s1 = wide["s1"].to_numpy(float)
     s2 = wide["s2"].to_numpy(float)
     sd1, sd2 = float(s1.std(ddof=1)), float(s2.std(ddof=1))
