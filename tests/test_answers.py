@@ -155,9 +155,7 @@ def test_k10_us_coded_1_5_stops_with_the_australian_fix():
 def test_plus_one_codings_are_caught_with_two_respondents(ref, lo, hi):
     inst = load(ref)
     rng = np.random.default_rng(3)
-    data = pd.DataFrame(
-        {it.id: rng.integers(lo + 1, hi, 2).astype(float) for it in inst.items}
-    )
+    data = pd.DataFrame({it.id: rng.integers(lo + 1, hi, 2).astype(float) for it in inst.items})
     data.iloc[0, 0] = hi  # the top shifted code occurs twice, the bottom code 0 never
     data.iloc[1, 1] = hi
     with pytest.raises(DataError, match="coding"):
@@ -295,7 +293,12 @@ def test_critical_is_three_state_in_batch_output():
     phq = load("phq-9")
     base = {f"phq9_{i}": 1 for i in range(1, 9)}
     table = pd.DataFrame(
-        [{**base, "phq9_9": 2}, {**base, "phq9_9": 0}, {**base, "phq9_9": None}, {**base, "phq9_9": -99}]
+        [
+            {**base, "phq9_9": 2},
+            {**base, "phq9_9": 0},
+            {**base, "phq9_9": None},
+            {**base, "phq9_9": -99},
+        ]
     )
     out = score_table(table, [phq]).table
     flags = out["phq9_critical"].tolist()
@@ -335,7 +338,11 @@ def test_erq_means_are_stored_at_full_precision():
 
 
 def test_bands_use_the_full_value():
-    text = TOY_TEXT.replace("    rounding: 2\n", "    bands: [{name: lvl, bands: [{upto: 2.66, label: a}, {upto: 5, label: b}]}]\n", 1)
+    text = TOY_TEXT.replace(
+        "    rounding: 2\n",
+        "    bands: [{name: lvl, bands: [{upto: 2.66, label: a}, {upto: 5, label: b}]}]\n",
+        1,
+    )
     inst = parse_definition(text, "x.yaml")
     # part = (2 + 4 + 2) / 3 = 2.6667: above 2.66 (rounding to 2.67 first would agree, 2.66 not)
     out = score(resolve(inst, pd.DataFrame([{"toy_1": 2, "toy_2": 2, "toy_3": 2}]))[0])

@@ -144,7 +144,9 @@ def _composite(
     for p in parts:
         if p.invalid_item is None:
             continue
-        first = p.invalid_item.copy() if first is None else np.where(first >= 0, first, p.invalid_item)
+        first = (
+            p.invalid_item.copy() if first is None else np.where(first >= 0, first, p.invalid_item)
+        )
     if first is not None:
         position = np.zeros(len(inst.items), dtype=np.int64)
         position[part_items] = np.arange(len(part_items))

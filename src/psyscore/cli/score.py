@@ -227,7 +227,7 @@ def _summary(result: BatchResult, instruments) -> list[dict]:
                 }
             )
         crit = f"{inst.output_prefix}_critical"
-        flags = frame[crit] if crit in frame else None
+        flags = frame.get(crit)
         rows.append(
             {
                 "id": inst.id,
