@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from psyscore import load
 from psyscore.batch import score_table
@@ -427,3 +429,52 @@ def test_prorated_and_composite_values_stay_in_range():
             lo, hi = inst.score_range(name)
             values = out[f"{inst.output_prefix}_{name}"].dropna()
             assert ((values >= lo - 1e-9) & (values <= hi + 1e-9)).all(), (ref, name)
+
+
+def test_cli_stops_on_a_shifted_coding_and_writes_nothing(tmp_path):
+    from typer.testing import CliRunner
+
+    from psyscore.cli import app
+
+    data = tmp_path / "k10.csv"
+    k10_rows([[0, 1, 0, 2, 1, 0, 0, 1, 3, 0], [1, 1, 2, 0, 4, 1, 0, 0, 2, 1]]).to_csv(
+        data, index=False
+    )
+    out = tmp_path / "scored.csv"
+    result = CliRunner().invoke(app, ["score", str(data), "-i", "k10", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "US 0-4 coding" in result.output and "k10-us" in result.output
+    assert not out.exists()
+
+
+def _builtin_anchors() -> list[tuple[str, str, str, float]]:
+    from psyscore import library
+
+    out = []
+    for ref in library.builtin_ids():
+        inst = load(ref)
+        if not hasattr(inst, "items"):
+            continue
+        for item in inst.items:
+            for code, label in inst.scale_of(item).values.items():
+                if not label.strip().lstrip("-").replace(".", "").isdigit():
+                    out.append((ref, item.id, label, float(code)))
+    return out
+
+
+ANCHORS = _builtin_anchors()
+
+
+@given(
+    st.sampled_from(ANCHORS),
+    st.lists(st.booleans(), min_size=40, max_size=40),
+    st.sampled_from(["", ".", "!", " ", "  ", "\u00a0"]),
+)
+@settings(max_examples=150)
+def test_any_spelling_of_an_anchor_gives_its_code(anchor, upper, tail):
+    ref, item_id, label, code = anchor
+    spelled = "".join(c.upper() if u else c.lower() for c, u in zip(label, upper * 4, strict=False))
+    spelled = "  " + spelled.replace(" and ", " & ").replace(" ", "   ") + tail
+    items, problems = resolve(load(ref), pd.DataFrame({item_id: [spelled]}))
+    j = items.instrument.item_ids.index(item_id)
+    assert items.codes[0, j] == code, spelled
