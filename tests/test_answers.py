@@ -380,6 +380,36 @@ def test_scores_keep_the_callers_index(toy):
     assert list(result.items["toy-4"].reasons_frame().index) == [12, 13, 14]
     joined = subset.join(result.scores["toy-4"])
     assert joined["toy_total"].tolist() == [12.0, 13.0, 14.0]
+    # repeated labels stay as they are, also with excluded rows
+    repeated = table.set_axis([5, 5, 7, 7, 9])
+    result = score_table(repeated, [toy], exclude=[None, "survey preview", None, None, None])
+    assert list(result.scores["toy-4"].index) == [5, 5, 7, 7, 9]
+    assert result.table["toy_total_status"].iloc[1] == "excluded: survey preview"
+
+
+def test_range_of_a_rounded_score_is_rounded_too():
+    # a complete mean over 1-5, 1-5 and 0-6 items spans 0.67-5.33; rounded to integers, 1-5
+    text = """
+id: mixed
+name: mixed
+construct: other
+citation: test
+licence: {status: public-domain}
+key: {source: test, verified: true}
+response_scales:
+  five: {values: {1: low, 2: b, 3: c, 4: d, 5: high}}
+  seven: {values: {0: none, 1: "1", 2: "2", 3: "3", 4: "4", 5: "5", 6: all}}
+items:
+  - {id: m_1, label: one, scale: five}
+  - {id: m_2, label: two, scale: five}
+  - {id: m_3, label: three, scale: seven}
+scores:
+  avg: {label: average, items: [m_1, m_2, m_3], method: mean, rounding: 0}
+"""
+    inst = parse_definition(text, "x.yaml")
+    assert inst.score_range("avg") == (1.0, 5.0)
+    out = score(resolve(inst, pd.DataFrame({"m_1": [1, 5], "m_2": [1, 5], "m_3": [0, 6]}))[0])
+    assert out["mixed_avg"].tolist() == [1.0, 5.0]
 
 
 # ---- 7. unknown norm group ------------------------------------------------------------------

@@ -498,8 +498,18 @@ class Instrument(_Model):
             ranges = [self.score_range(m) for m in score.scores or []]
             lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
         if score.method == "mean":
-            return sum(lows) / len(lows), sum(highs) / len(highs)
-        return float(sum(lows)), float(sum(highs))
+            lo, hi = sum(lows) / len(lows), sum(highs) / len(highs)
+        else:
+            lo, hi = float(sum(lows)), float(sum(highs))
+        if score.rounding is None:
+            return lo, hi
+        # the stored value is rounded: so is its range, or a value could sit outside it
+        import numpy as np
+
+        from .norms import round_half_up
+
+        bounds = round_half_up(np.array([lo, hi]), score.rounding)
+        return float(bounds[0]), float(bounds[1])
 
     @property
     def warnings(self) -> list[str]:
