@@ -141,6 +141,9 @@ def test_k10_coded_0_4_stops_with_the_us_fix():
     text = str(err.value)
     assert "US 0-4 coding" in text and "-i k10-us" in text and "--map" in text
     assert "k10_1: {recode: &r1 {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}}" in text
+    # and the advice works as given: the same columns score with -i k10-us
+    us = score_table(k10_rows(rows), [load("k10-us")]).table["k10us_total"]
+    assert us.tolist() == [8.0, 12.0]
 
 
 def test_k10_us_coded_1_5_stops_with_the_australian_fix():
