@@ -152,6 +152,7 @@ def test_k10_us_coded_1_5_stops_with_the_australian_fix():
     with pytest.raises(DataError) as err:
         score_table(data, [load("k10-us")])
     assert "-i k10" in str(err.value)
+    assert score_table(data, [load("k10")]).table["k10_total"].tolist() == [22.0, 22.0]
 
 
 @pytest.mark.parametrize(
