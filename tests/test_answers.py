@@ -176,6 +176,13 @@ def test_minus_one_with_labels_that_are_not_anchors():
         score_table(k10_rows(rows), [load("k10")], value_labels=labels)
 
 
+def test_numbers_shifted_under_agreeing_labels_are_caught():
+    rows = [[0, 1, 0, 2, 1, 0, 0, 1, 3, 0], [1, 1, 2, 0, 4, 1, 0, 0, 2, 1]]
+    labels = {f"k10_{i}": {1: "None of the time", 5: "All of the time"} for i in range(1, 11)}
+    with pytest.raises(DataError, match="US 0-4 coding"):
+        score_table(k10_rows(rows), [load("k10")], value_labels=labels)
+
+
 def test_labels_shifted_down_name_the_alternative_coding():
     rows = [[1, 1, 1, 2, 1, 1, 1, 1, 3, 1]]
     anchors = ["None of the time", "A little of the time", "Some of the time", "Most of the time"]

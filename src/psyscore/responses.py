@@ -491,9 +491,9 @@ def recode_mismatches(
     """Columns whose codes disagree with the definition's scale (after any recode).
 
     With value labels (SPSS, Qualtrics .sav): a label that is one of the scale's anchors but sits
-    on another code ("1 = Not at all" where the definition has 0), in either direction. Labels
-    that are anchors on their own codes confirm the column; labels that are no anchors at all
-    (another language) leave it to the numbers.
+    on another code ("1 = Not at all" where the definition has 0), in either direction. Columns
+    whose labels raise no such problem (labels that agree, or are no anchors at all: another
+    language) are checked by their numbers as well.
 
     The numbers: the data look like the definition's codes plus a shift s (+1: 1-4 data for a 0-3
     scale; -1: 0-4 data for 1-5; or a shift declared in `alternative_codings`) when, over all
@@ -521,12 +521,11 @@ def recode_mismatches(
         recode = {_value_key(k): v for k, v in recodes.get(column, {}).items()}
         labels = value_labels.get(column) or {}
         if labels:
-            wrong, agree = _label_disagreements(scale, labels, recode)
+            wrong = _label_disagreements(scale, labels, recode)
             if wrong:
                 problems.append(_label_problem(inst, column, wrong))
                 continue
-            if agree:
-                continue  # the labels confirm that the codes are the definition's
+        # labels that agree are no proof the numbers do: 0-4 data under 1-5 labels still count
         if column in recodes:
             continue
         seen = _observe(inst, item, column, table[column], file_missing)
@@ -536,25 +535,20 @@ def recode_mismatches(
     return problems
 
 
-def _label_disagreements(scale, labels: Mapping, recode: Mapping) -> tuple[dict, bool]:
-    """{file code: (definition code, label)} for anchors on other codes; whether any agree."""
+def _label_disagreements(scale, labels: Mapping, recode: Mapping) -> dict:
+    """{file code: (definition code, label)} for labels that are anchors on another code."""
     anchors = {_text_key(lab): float(c) for c, lab in scale.values.items()}
     anchors.update({_text_key(a): float(c) for a, c in scale.aliases.items()})
     wrong: dict[float, tuple[float, str]] = {}
-    agree = False
     for code, label in labels.items():
         number = _as_number(code)
         if number is None or _as_number(label) is not None:
             continue  # a label "2" says nothing about an anchor
         now = recode.get(number, number)
         want = anchors.get(_text_key(label))
-        if want is None:
-            continue
-        if want != now:
+        if want is not None and want != now:
             wrong[number] = (want, str(label))
-        else:
-            agree = True
-    return wrong, agree
+    return wrong
 
 
 def _label_problem(inst: Instrument, column: str, wrong: dict) -> Problem:
