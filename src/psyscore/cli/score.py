@@ -123,6 +123,10 @@ def score(
                 exclusion_note(excluded.counts, excluded.column, "not scored (rows kept)")
             )
         problems = with_file(result.problems, data.name, table.row_numbers)
+        if syntax_file is not None:  # before anything is written: the syntax may be refused
+            syntax = _syntax(
+                result, instruments, data, table, mapping, include_previews, include_spam
+            )
         scored = _output_table(table, result, instruments, data)
         for target in targets:
             with _progress(f"writing {target.name}", quiet=as_json):
@@ -130,11 +134,9 @@ def score(
         if problems_file is not None:
             write_problems_csv(problems, problems_file)
         if syntax_file is not None:
-            from ..io.sps_syntax import spss_syntax_for, write_spss_syntax
+            from ..io.sps_syntax import write_spss_syntax
 
-            write_spss_syntax(
-                spss_syntax_for(result, instruments, source_name=data.name), syntax_file
-            )
+            write_spss_syntax(syntax, syntax_file)
             targets.append(syntax_file)
     summary = _summary(result, instruments)
     if as_json:
@@ -157,6 +159,20 @@ def score(
         shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
         out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
     raise typer.Exit(1 if problems else 0)
+
+
+def _syntax(result, instruments, data: Path, table: Table, mapping, previews: bool, spam: bool):
+    """SPSS syntax for this run: the same columns, recodes, user-missing values and exclusions."""
+    from ..io.sps_syntax import exclusion_rule, spss_syntax_for
+
+    return spss_syntax_for(
+        result,
+        instruments,
+        source_name=data.name,
+        recodes=mapping.recodes,
+        file_missing=table_file_missing(table),
+        exclusions=exclusion_rule(table.data, table.value_labels, previews=previews, spam=spam),
+    )
 
 
 def _progress(what: str, *, quiet: bool):

@@ -5,6 +5,11 @@ run in SPSS Statistics or GNU PSPP on the (unscored) data, adds the same columns
 writes to a .sav, with the same names, values, variable labels, value labels, measurement levels
 and formats:
 
+- rows not scored: Qualtrics previews, tests and spam, by the `Status` column (then
+  `DistributionChannel`), as `psyscore score` leaves them out (`exclusion_rule`); their scores,
+  bands and standard scores are empty and the status says why (`excluded: survey preview`);
+- recodes from the mapping file (`--map`): `RECODE col (MISSING=SYSMIS) (1=0) ... (ELSE=COPY) INTO
+  #gad7_r1`, into a scratch variable, so the data keep their own values;
 - items: each item's column is recoded into a scratch variable (`#phq9_i1`) that holds the answer
   only when it is a code of the item's response scale; user-missing values, the definition's
   missing codes and any other value become system-missing (`RECODE ... (ELSE=SYSMIS) INTO`);
@@ -21,27 +26,42 @@ aliases, "Refused") are matched by psyscore but not here; a text item column is 
 `RECODE (CONVERT)` (numbers typed as text still count) and the syntax says so in a comment and
 an `ECHO` at run time. It does not report data problems (psyscore's problem list), does not pick
 a non-default norm group, and must be run on data that has not been scored yet (the `STRING`
-declaration of `_critical_items` fails when the column exists).
+declaration of `_critical_items` fails when the column exists). What it cannot reproduce is
+refused with a `UsageError` (recodes of words, infinite recode values, a recode touching the
+file's user-missing values, exclusions it was not told about), never written as syntax that
+silently disagrees.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..columns import ColumnInfo, band_column, output_columns, score_column
+from ..errors import UsageError
 from ..instrument import Instrument, Score, definition_hash
+from ..responses import FileMissing, _as_number, _value_key
 from ..scoring import status_categories
 from . import atomic_write
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..batch import BatchResult
 
-__all__ = ["spss_syntax", "spss_syntax_for", "write_spss_syntax"]
+__all__ = [
+    "ExclusionRule",
+    "exclusion_rule",
+    "spss_syntax",
+    "spss_syntax_for",
+    "write_spss_syntax",
+]
 
 # The format `psyscore score` gives code columns (bands, statuses, the critical flag) in a .sav.
 _DEFAULT_NUMERIC_FORMAT = "F8.0"
@@ -52,6 +72,10 @@ _NAME = re.compile(r"^[^\W\d_@#$][\w@#$.]*$|^@[\w@#$.]*$")
 _OPS = {">=": ">=", "<=": "<=", "==": "=", ">": ">", "<": "<"}
 _CRITICAL = re.compile(r"^\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 _WIDTH = 78
+# scratch variables of the exclusion step: the reason a row is not scored, as a fixed id, and as
+# the position of "excluded: REASON" among the status codes that follow the scoring statuses
+_REASON = "#qx_reason"
+_EXCLUDED = "#qx_excluded"
 
 
 # ---- small formatting helpers ------------------------------------------------------------------
@@ -135,13 +159,210 @@ def _valid_name(name: str) -> bool:
     )
 
 
+def _spss_value(value: float) -> str:
+    """A recode target: a number, or SYSMIS for a recode to NaN (psyscore: unanswered)."""
+    return "SYSMIS" if math.isnan(value) else _num(value)
+
+
+def _recode_table(
+    column: str,
+    recode: Mapping[object, float],
+    file_missing: FileMissing,
+    instrument: str,
+    *,
+    text: bool,
+) -> dict[float, float]:
+    """The numeric part of a mapping-file recode, as psyscore matches it (numbers also written as
+    text compare as numbers); refuses what the syntax cannot do the same way."""
+    where = f"--syntax: the recode of column {column} ({instrument}) in the mapping file"
+    table: dict[float, float] = {}
+    for old, new in recode.items():
+        key = _value_key(old)
+        if isinstance(key, str):
+            if text:
+                raise UsageError(
+                    f"{where} maps the text {old!r}; SPSS syntax from psyscore reads numeric "
+                    "codes only, so it cannot recode words. Recode the column to numbers first, "
+                    "or score without --syntax."
+                )
+            continue  # a numeric column never holds text: the entry recodes nothing
+        if not math.isfinite(key) or math.isinf(new):
+            raise UsageError(
+                f"{where} maps {old!r} to {new!r}; SPSS has no infinite values. Use finite codes."
+            )
+        table[key] = float(new)
+    declared = [
+        (float(v), float(v))
+        for v in file_missing.values.get(column, {})
+        if _as_number(v) is not None
+    ]
+    declared += [(lo, hi) for lo, hi, _ in file_missing.ranges.get(column, [])]
+    for old, new in table.items():
+        for value in (old, new):
+            hit = next((r for r in declared if r[0] <= value <= r[1]), None)
+            if hit is not None:
+                shown = _num(hit[0]) if hit[0] == hit[1] else f"{_num(hit[0])} thru {_num(hit[1])}"
+                raise UsageError(
+                    f"{where} maps {_num(old)} -> {_spss_value(new)}, and {shown} is a "
+                    f"user-missing value of {column} in the data file. psyscore checks the "
+                    "file's user-missing values after the recode, SPSS before it, so the syntax "
+                    "could give other scores. Leave user-missing values out of the recode (or "
+                    "declare them on the recoded codes), or score without --syntax."
+                )
+    return table
+
+
+# ---- Qualtrics exclusions ----------------------------------------------------------------------
+
+_REASON_IDS = {"survey preview": 1, "survey test": 2, "spam": 3}
+
+
+@dataclass(frozen=True)
+class ExclusionRule:
+    """Which rows of a Qualtrics export are not scored, as SPSS can test it.
+
+    `status_values` gives the reason of each value of the Status column (numeric codes, or the
+    texts found in the data), `channel_values` the reason of each DistributionChannel text found
+    (used where Status gives none); `order` lists the reasons excluded, in the order of their
+    status codes (after the scoring statuses); reasons not in it (let in with
+    --include-previews / --include-spam) are scored.
+    """
+
+    status_column: str
+    status_values: dict[float | str, str]
+    channel_column: str | None
+    channel_values: dict[str, str]
+    order: tuple[str, ...]
+
+    def reasons(self, data: pd.DataFrame):
+        """Per row of `data` the reason it is excluded, or None: the rule applied in Python."""
+        import numpy as np
+        import pandas as pd
+
+        status = data[self.status_column]
+        why = status.map(self.status_values) if len(self.status_values) else None
+        if why is None:
+            why = pd.Series([None] * len(data), index=data.index, dtype=object)
+        why = why.astype(object).where(why.notna(), None)
+        if self.channel_column is not None and self.channel_values:
+            by_channel = data[self.channel_column].map(self.channel_values)
+            why = why.where(why.notna(), by_channel)
+        why = why.where(why.isin(self.order), None)
+        return np.asarray(why, dtype=object)
+
+
+def exclusion_rule(
+    data: pd.DataFrame,
+    value_labels: Mapping[str, Mapping] | None,
+    *,
+    previews: bool = False,
+    spam: bool = False,
+) -> ExclusionRule | None:
+    """The rule `psyscore score` uses to leave out Qualtrics previews, tests and spam (see
+    `psyscore.io.qualtrics.response_exclusions`), for `spss_syntax`; None when the data is no
+    Qualtrics export or nothing is excluded."""
+    import pandas as pd
+
+    from .qualtrics import CHANNELS, KINDS, STATUS_CODES, _status_reason, looks_like_qualtrics
+
+    if not looks_like_qualtrics(data.columns):
+        return None
+    let_in = {r for r, kind in KINDS.items() if {"preview": previews, "spam": spam}[kind]}
+    order = tuple(r for r in _REASON_IDS if r not in let_in)
+    if not order:
+        return None
+    by_lower = {str(c).lower(): c for c in data.columns}
+    status_column = str(by_lower["status"])
+    status = data[status_column]
+    labels = (value_labels or {}).get(status_column) or {}
+    numeric = pd.api.types.is_numeric_dtype(status.dtype) and not pd.api.types.is_bool_dtype(
+        status.dtype
+    )
+    if numeric:
+        # every code that can give a reason: Qualtrics' response types and the labelled codes
+        candidates = set(STATUS_CODES) | {n for n in map(_as_number, labels) if n is not None}
+        values = {v: _status_reason(v, labels) for v in sorted(candidates)}
+    else:
+        values = {v: _status_reason(v, labels) for v in pd.unique(status.dropna())}
+    status_values = {v: r for v, r in values.items() if r is not None}
+    channel_column = by_lower.get("distributionchannel")
+    channel_values: dict[str, str] = {}
+    if channel_column is not None and not pd.api.types.is_numeric_dtype(data[channel_column].dtype):
+        for value in pd.unique(data[channel_column].dropna()):
+            reason = CHANNELS.get(str(value).strip().lower())
+            if reason is not None:
+                channel_values[value] = reason
+    return ExclusionRule(
+        status_column,
+        status_values,
+        None if channel_column is None else str(channel_column),
+        channel_values,
+        order,
+    )
+
+
+def _text_literal(value: object, column: str) -> str:
+    if not isinstance(value, str) or not value.isprintable():
+        raise UsageError(
+            f"--syntax: column {column} holds the value {value!r}, which SPSS syntax cannot "
+            "match as text; score without --syntax, or clean the column first."
+        )
+    return _quote(value)
+
+
+def _exclusion_lines(rule: ExclusionRule) -> list[str]:
+    """Syntax that sets `#qx_excluded` to the position of the row's reason in `rule.order`."""
+    for column in filter(None, (rule.status_column, rule.channel_column)):
+        if not _valid_name(column):
+            raise UsageError(
+                f"--syntax: column {column!r} is not a valid SPSS variable name; rename it"
+            )
+    lines = [""] + _comment(
+        f"Step 0, rows not scored: Qualtrics previews, tests and spam by the "
+        f"{rule.status_column} column (response type)"
+        + (f" and {rule.channel_column}" if rule.channel_values else "")
+        + ", as psyscore score leaves them out. Excluded here: "
+        + ", ".join(rule.order)
+        + " (--include-previews / --include-spam let them in)."
+    )
+    by_reason: dict[str, list[str]] = {}
+    for value, reason in rule.status_values.items():
+        literal = _num(value) if isinstance(value, float) else _text_literal(value, "Status")
+        by_reason.setdefault(reason, []).append(literal)
+    specs = [f"({', '.join(v)}={_REASON_IDS[r]})" for r, v in by_reason.items()]
+    lines += _command(
+        f"RECODE {rule.status_column}", [*specs, "(ELSE=SYSMIS)"], f" INTO {_REASON}."
+    )
+    by_channel: dict[str, list[str]] = {}
+    for value, reason in rule.channel_values.items():
+        by_channel.setdefault(reason, []).append(_text_literal(value, rule.channel_column or ""))
+    for reason, values in by_channel.items():
+        lines += _call(
+            f"IF (MISSING({_REASON}) AND ",
+            "ANY",
+            [rule.channel_column or "", *values],
+            f") {_REASON} = {_REASON_IDS[reason]}.",
+        )
+    positions = [f"({_REASON_IDS[r]}={i + 1})" for i, r in enumerate(rule.order)]
+    lines += _command(f"RECODE {_REASON}", [*positions, "(ELSE=SYSMIS)"], f" INTO {_EXCLUDED}.")
+    return lines
+
+
 # ---- the syntax --------------------------------------------------------------------------------
 
 
 class _InstrumentSyntax:
     """Syntax lines for one instrument."""
 
-    def __init__(self, inst: Instrument, columns: Sequence[str | None], text_columns: set[str]):
+    def __init__(
+        self,
+        inst: Instrument,
+        columns: Sequence[str | None],
+        text_columns: set[str],
+        recodes: Mapping[str, Mapping[object, float]] | None = None,
+        file_missing: FileMissing | None = None,
+        exclusions: ExclusionRule | None = None,
+    ):
         if len(columns) != len(inst.items):
             raise ValueError(
                 f"{inst.id}: item_columns has {len(columns)} entries, the definition "
@@ -150,6 +371,9 @@ class _InstrumentSyntax:
         self.inst = inst
         self.columns = list(columns)
         self.text_columns = text_columns
+        self.recodes = recodes or {}
+        self.file_missing = file_missing or FileMissing()
+        self.exclusions = exclusions
         self.p = inst.output_prefix
         self.info: dict[str, ColumnInfo] = output_columns(inst)
         self.lines: list[str] = []
@@ -178,6 +402,8 @@ class _InstrumentSyntax:
         self._reverse()
         for name in inst.scores:
             self._score(name)
+        if self.exclusions is not None:
+            self._exclude()
         self._critical()
         return self.lines
 
@@ -229,12 +455,40 @@ class _InstrumentSyntax:
                 )
                 source = f"{target}_num"
                 self.lines.append(f"RECODE {column} (CONVERT) INTO {source}.")
+            if column in self.recodes:
+                source = self._recode(j, column, source)
             specs = ["(MISSING=SYSMIS)"]
             if numeric_missing:
                 specs.append(f"({', '.join(_num(c) for c in numeric_missing)}=SYSMIS)")
             specs.append(f"({', '.join(_num(c) for c in codes)}=COPY)")
             specs.append("(ELSE=SYSMIS)")
             self.lines += _command(f"RECODE {source}", specs, f" INTO {target}.")
+
+    def _recode(self, j: int, column: str, source: str) -> str:
+        """The mapping file's recode of `column` into a scratch variable; returns its name.
+
+        psyscore recodes first and checks the answer after (values the recode does not list are
+        kept, so -99 is still a missing code). User-missing values of the file are taken out
+        before the recode here; `_recode_table` refuses the recodes for which that order matters.
+        """
+        table = _recode_table(
+            column,
+            self.recodes[column],
+            self.file_missing,
+            self.inst.id,
+            text=column in self.text_columns,
+        )
+        target = f"#{self.p}_r{j + 1}"
+        self.lines += _comment(
+            f"{column}: recoded as the mapping file says (the data keep their own values): "
+            + ", ".join(f"{_num(a)} -> {_spss_value(b)}" for a, b in table.items())
+            + "; other values are kept."
+        )
+        specs = ["(MISSING=SYSMIS)"] if source == column else []
+        specs += [f"({_num(a)}={_spss_value(b)})" for a, b in table.items()]
+        specs.append("(ELSE=COPY)")
+        self.lines += _command(f"RECODE {source}", specs, f" INTO {target}.")
+        return target
 
     def _reverse(self) -> None:
         inst = self.inst
@@ -386,6 +640,29 @@ class _InstrumentSyntax:
             f"TRUNC(ABS({source}) * {f} + 0.5 + 1E-9) / {f}."
         )
 
+    def _exclude(self) -> None:
+        """Excluded rows (Qualtrics previews, spam): scores, bands and standard scores empty, the
+        status says why; `_n` and the critical flags stay (they describe the answers)."""
+        rule = self.exclusions
+        assert rule is not None
+        self.lines += _comment(
+            f"Rows excluded by the {rule.status_column} column (" + ", ".join(rule.order) + "): "
+            "no scores, bands or standard scores; the status says why. Items answered (_n) and "
+            "critical items stay."
+        )
+        self.lines.append(f"DO IF (NOT MISSING({_EXCLUDED})).")
+        for name in self.inst.scores:
+            base = score_column(self.inst, name)
+            blank = [c for c in self._columns_of(name) if c not in (f"{base}_n", f"{base}_status")]
+            self.lines += [f"COMPUTE {c} = $SYSMIS." for c in blank]
+            labels = self.value_labels[f"{base}_status"]
+            self.lines.append(f"COMPUTE {base}_status = {len(labels)} + {_EXCLUDED}.")
+        self.lines.append("END IF.")
+        for name in self.inst.scores:
+            labels = self.value_labels[f"{score_column(self.inst, name)}_status"]
+            first = len(labels) + 1
+            labels.update({float(first + i): f"excluded: {r}" for i, r in enumerate(rule.order)})
+
     def _critical(self) -> None:
         inst = self.inst
         critical = [(j, it) for j, it in enumerate(inst.items) if it.critical is not None]
@@ -482,13 +759,20 @@ def spss_syntax(
     *,
     source_name: str,
     text_columns: Collection[str] = (),
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    file_missing: FileMissing | None = None,
+    exclusions: ExclusionRule | None = None,
 ) -> str:
     """SPSS/PSPP syntax that adds psyscore's score columns to the active dataset.
 
     `item_columns` maps each instrument id to the data column of each of its items, in the
     definition's item order (None: no column), as `BatchResult.items[id].columns` has it.
     `text_columns` names the item columns that hold text rather than numbers (the syntax warns
-    about them). Pure: no I/O.
+    about them). `recodes` are the mapping file's (column -> file value -> code), applied into
+    scratch variables so the data keep their values; `file_missing` the file's user-missing
+    declarations (a recode that touches them is refused); `exclusions` the rows not scored
+    (Qualtrics previews, spam). Pure: no I/O. Raises `UsageError` for what the syntax cannot
+    reproduce.
     """
     text = set(text_columns)
     stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
@@ -509,16 +793,21 @@ def spss_syntax(
         "names, values, labels, measurement levels and formats. Run it on data not scored yet."
     )
     lines += _comment(
-        "Covered: valid codes, missing codes and user-missing values, reverse keying, sum, mean "
-        "and prorated sum with the missing rule, rounding, _n, _status, bands, _z/_t/_pct, "
-        "critical items. Not covered: answers given as text (numeric codes only) and psyscore's "
-        "list of data problems."
+        "Covered: the mapping file's columns and recodes, Qualtrics previews and spam, valid "
+        "codes, missing codes and user-missing values, reverse keying, sum, mean and prorated "
+        "sum with the missing rule, rounding, _n, _status, bands, _z/_t/_pct, critical items. "
+        "Not covered: answers given as text (numeric codes only) and psyscore's list of data "
+        "problems."
     )
     parts = []
     for inst in instruments:
         if inst.id not in item_columns:
             raise ValueError(f"item_columns has no entry for instrument {inst.id}")
-        parts.append(_InstrumentSyntax(inst, item_columns[inst.id], text))
+        parts.append(
+            _InstrumentSyntax(inst, item_columns[inst.id], text, recodes, file_missing, exclusions)
+        )
+    if exclusions is not None:
+        lines += _exclusion_lines(exclusions)
     for part in parts:
         lines += part.build()
     lines += ["", "EXECUTE."]
@@ -533,9 +822,21 @@ def spss_syntax(
 
 
 def spss_syntax_for(
-    result: BatchResult, instruments: Sequence[Instrument], *, source_name: str
+    result: BatchResult,
+    instruments: Sequence[Instrument],
+    *,
+    source_name: str,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    file_missing: FileMissing | None = None,
+    exclusions: ExclusionRule | None = None,
 ) -> str:
-    """`spss_syntax` for a `BatchResult`: item columns and text columns taken from the result."""
+    """`spss_syntax` for a `BatchResult`: item columns and text columns taken from the result.
+
+    Give the same `recodes` and `file_missing` the result was scored with, and the
+    `exclusion_rule` of the data when rows were excluded. The exclusions are checked against the
+    result: rows psyscore left out that the syntax would score (or the other way round) are a
+    `UsageError`, never a syntax that silently disagrees.
+    """
     import pandas as pd
 
     item_columns = {inst.id: result.items[inst.id].columns for inst in instruments}
@@ -546,7 +847,63 @@ def spss_syntax_for(
         if not pd.api.types.is_numeric_dtype(result.table[c].dtype)
         or pd.api.types.is_bool_dtype(result.table[c].dtype)
     }
-    return spss_syntax(instruments, item_columns, source_name=source_name, text_columns=text)
+    exclusions = _checked_exclusions(result, instruments, exclusions)
+    return spss_syntax(
+        instruments,
+        item_columns,
+        source_name=source_name,
+        text_columns=text,
+        recodes=recodes,
+        file_missing=file_missing,
+        exclusions=exclusions,
+    )
+
+
+def _checked_exclusions(
+    result: BatchResult, instruments: Sequence[Instrument], rule: ExclusionRule | None
+) -> ExclusionRule | None:
+    """The rule with its reasons in the order of psyscore's status codes, after checking that it
+    excludes exactly the rows psyscore excluded."""
+    import dataclasses
+
+    import numpy as np
+    import pandas as pd
+
+    wanted = rule.reasons(result.table) if rule is not None else None
+    order: list[str] = []
+    for inst in instruments:
+        for name in inst.scores:
+            status = result.scores[inst.id][f"{score_column(inst, name)}_status"]
+            excluded = [c for c in status.cat.categories if str(c).startswith("excluded: ")]
+            reasons = [str(c).removeprefix("excluded: ") for c in excluded]
+            got = np.asarray(status.astype(object), dtype=object)
+            hit = np.isin(got, excluded)
+            if wanted is None:
+                if hit.any():
+                    raise UsageError(
+                        "--syntax: psyscore left out rows (" + ", ".join(reasons) + ") but "
+                        "no exclusion rule was given, so the syntax would score them"
+                    )
+                continue
+            expected = pd.Series(wanted, dtype="string")
+            expected = ("excluded: " + expected).astype(object)
+            same = np.where(hit, got, None) == np.where(expected.isna(), None, expected)
+            if not same.all():
+                row = int(np.flatnonzero(~same)[0])
+                raise UsageError(
+                    f"--syntax: the syntax would not exclude the same rows as psyscore (first "
+                    f"difference: data row {row + 1}); score without --syntax and report this"
+                )
+            if not order:
+                order = reasons
+            elif order != reasons:
+                raise UsageError("--syntax: scores disagree on the order of exclusion statuses")
+    if rule is None:
+        return None
+    unseen = [r for r in rule.order if r not in order]
+    if any(r not in rule.order for r in order):
+        raise UsageError("--syntax: psyscore excluded rows for a reason the rule does not have")
+    return dataclasses.replace(rule, order=tuple(order + unseen))
 
 
 def write_spss_syntax(text: str, path: str | Path) -> None:
