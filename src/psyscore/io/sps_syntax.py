@@ -212,6 +212,77 @@ def _recode_table(
     return table
 
 
+# ---- what the engine in use does ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineRules:
+    """The scoring rules of the psyscore engine in use that the syntax must follow.
+
+    `invalid_statuses`: score statuses list `not scored: invalid answer in ITEM` after the
+    count statuses (one per item under the score); `invalid_not_scored`: an invalid answer (out
+    of range, unrecognised) leaves every score using the item unscored, instead of counting as
+    missing (False: `--invalid-as-missing`, or an engine without the rule);
+    `critical_three_state`: `_critical` is missing when no critical item is endorsed but one is
+    unanswered, and `_critical_unanswered` names those (None: ask the engine per instrument);
+    `standard_decimals`: decimals of z, T and percentile (None: not rounded).
+    """
+
+    invalid_statuses: bool
+    invalid_not_scored: bool
+    critical_three_state: bool | None
+    standard_decimals: tuple[int | None, int | None, int | None]
+
+
+def engine_rules(*, invalid_as_missing: bool | None = None) -> EngineRules:
+    """The rules of the installed engine, found by asking it (no version numbers to keep in
+    step): `scoring.invalid_status` exists once invalid answers are "not scored", and
+    `standard_scores` is run on a value whose decimals show how it rounds."""
+    from .. import scoring
+
+    invalid_statuses = hasattr(scoring, "invalid_status")
+    not_scored = invalid_statuses and not invalid_as_missing
+    return EngineRules(invalid_statuses, not_scored, None, _standard_decimals())
+
+
+def _standard_decimals() -> tuple[int | None, int | None, int | None]:
+    import numpy as np
+
+    from ..norms import normal_cdf, round_half_up, standard_scores
+
+    z = np.array([1.0 / 3.0])  # z 0.3333..., T 53.333..., percentile 63.055...: never round
+    exact = (z, 50.0 + 10.0 * z, normal_cdf(z) * 100.0)
+    decimals: list[int | None] = []
+    for got, want in zip(standard_scores(z, 0.0, 1.0), exact, strict=True):
+        hit = [d for d in range(7) if float(got[0]) == float(round_half_up(want, d)[0])]
+        decimals.append(hit[0] if hit else None)
+    return decimals[0], decimals[1], decimals[2]
+
+
+def _critical_three_state(inst: Instrument) -> bool:
+    """Ask the engine: is `_critical` missing for a respondent who answered no critical item?"""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from ..scoring import critical_flags
+
+    probe = SimpleNamespace(
+        instrument=inst, n=1, codes=np.full((1, len(inst.items)), np.nan, order="F")
+    )
+    flags = critical_flags(probe)  # type: ignore[arg-type]
+    flag = flags.get(f"{inst.output_prefix}_critical")
+    return flag is not None and bool(np.isnan(np.asarray(flag, dtype=float)[0]))
+
+
+def _invalid_status(item_id: str) -> str:
+    """The engine's status for a score not given because of an invalid answer to `item_id`."""
+    from .. import scoring
+
+    named = getattr(scoring, "invalid_status", None)
+    return named(item_id) if named is not None else f"not scored: invalid answer in {item_id}"
+
+
 # ---- Qualtrics exclusions ----------------------------------------------------------------------
 
 _REASON_IDS = {"survey preview": 1, "survey test": 2, "spam": 3}
@@ -362,6 +433,7 @@ class _InstrumentSyntax:
         recodes: Mapping[str, Mapping[object, float]] | None = None,
         file_missing: FileMissing | None = None,
         exclusions: ExclusionRule | None = None,
+        rules: EngineRules | None = None,
     ):
         if len(columns) != len(inst.items):
             raise ValueError(
@@ -374,6 +446,9 @@ class _InstrumentSyntax:
         self.recodes = recodes or {}
         self.file_missing = file_missing or FileMissing()
         self.exclusions = exclusions
+        self.rules = rules or engine_rules()
+        three_state = self.rules.critical_three_state
+        self.three_state = _critical_three_state(inst) if three_state is None else three_state
         self.p = inst.output_prefix
         self.info: dict[str, ColumnInfo] = output_columns(inst)
         self.lines: list[str] = []
@@ -384,6 +459,14 @@ class _InstrumentSyntax:
     # names of the scratch variables
     def raw(self, j: int) -> str:
         return f"#{self.p}_i{j + 1}"
+
+    def invalid(self, j: int) -> str:
+        """1 when the answer to item j is invalid (not blank, not a missing code, not a code)."""
+        return f"#{self.p}_v{j + 1}"
+
+    def first_invalid(self, name: str) -> str:
+        """The instrument position (1-based) of the first invalid item under a score, else 0."""
+        return f"#{self.p}_f{list(self.inst.scores).index(name) + 1}"
 
     def keyed(self, j: int) -> str:
         return f"#{self.p}_k{j + 1}" if self.inst.items[j].reverse else self.raw(j)
@@ -429,6 +512,7 @@ class _InstrumentSyntax:
                     f"{item.id} ({item.label}): no column in the data; treated as unanswered."
                 )
                 self.lines.append(f"COMPUTE {target} = $SYSMIS.")
+                self._no_invalid(j)
                 continue
             if not _valid_name(column):
                 self.lines += _comment(
@@ -440,6 +524,7 @@ class _InstrumentSyntax:
                     "the item is treated as unanswered"
                 )
                 self.lines.append(f"COMPUTE {target} = $SYSMIS.")
+                self._no_invalid(j)
                 continue
             source = column
             if column in self.text_columns:
@@ -463,6 +548,18 @@ class _InstrumentSyntax:
             specs.append(f"({', '.join(_num(c) for c in codes)}=COPY)")
             specs.append("(ELSE=SYSMIS)")
             self.lines += _command(f"RECODE {source}", specs, f" INTO {target}.")
+            if self.rules.invalid_not_scored:
+                # an invalid answer is not a missing one: remember it (scores using it are not
+                # scored), apart from blanks, user-missing values and missing codes
+                flags = ["(MISSING=0)"]
+                if numeric_missing:
+                    flags.append(f"({', '.join(_num(c) for c in numeric_missing)}=0)")
+                flags += [f"({', '.join(_num(c) for c in codes)}=0)", "(ELSE=1)"]
+                self.lines += _command(f"RECODE {source}", flags, f" INTO {self.invalid(j)}.")
+
+    def _no_invalid(self, j: int) -> None:
+        if self.rules.invalid_not_scored:
+            self.lines.append(f"COMPUTE {self.invalid(j)} = 0.")
 
     def _recode(self, j: int, column: str, source: str) -> str:
         """The mapping file's recode of `column` into a scratch variable; returns its name.
@@ -566,7 +663,27 @@ class _InstrumentSyntax:
         self.lines.append(f"COMPUTE {base}_status = 3 + {base}_n.")
         self.lines.append(f"IF ({base}_n >= {needed}) {base}_status = 2.")
         self.lines.append(f"IF ({base}_n = {k}) {base}_status = 1.")
+        if self.rules.invalid_statuses:
+            offset = len(labels)
+            labels = labels + [_invalid_status(i) for i in spec.items or []]
+            if self.rules.invalid_not_scored:
+                self._invalid_item_score(base, spec, index, offset)
         self.value_labels[f"{base}_status"] = {float(i + 1): lab for i, lab in enumerate(labels)}
+
+    def _invalid_item_score(self, base: str, spec: Score, index: list[int], offset: int) -> None:
+        name = next(n for n, sc in self.inst.scores.items() if sc is spec)
+        first = self.first_invalid(name)
+        self.lines += _comment(
+            f"{base}: an invalid answer (not a code of the scale, not a missing code) is not a "
+            "missing one: the score is not scored, whatever the missing rule allows; the status "
+            "names the first such item."
+        )
+        self.lines.append(f"COMPUTE {first} = 0.")
+        for j in reversed(index):  # the earliest item wins
+            self.lines.append(f"IF ({self.invalid(j)} = 1) {first} = {j + 1}.")
+        self.lines.append(f"IF ({first} > 0) {base} = $SYSMIS.")
+        for pos, j in enumerate(index, start=1):
+            self.lines.append(f"IF ({first} = {j + 1}) {base}_status = {offset + pos}.")
 
     def _composite(self, base: str, spec: Score) -> None:
         members = [score_column(self.inst, m) for m in spec.scores or []]
@@ -574,7 +691,7 @@ class _InstrumentSyntax:
         func = "MEAN" if spec.method == "mean" else "SUM"
         what = "mean" if spec.method == "mean" else "sum"
         self.lines += _comment(
-            f"{base}: {what} of the (rounded) component scores; every component must be scored."
+            f"{base}: {what} of the component scores as stored; every component must be scored."
         )
         self.lines += _call(f"COMPUTE {base} = ", f"{func}.{m}", members, ".")
         self.lines += _command(f"COMPUTE {base}_n =", [f"{c}_n" for c in members], ".", " +")
@@ -586,7 +703,31 @@ class _InstrumentSyntax:
             ".",
         )
         labels = ["scored", "prorated", "not scored: a component score is missing"]
+        if self.rules.invalid_statuses:
+            under = self._items_under(spec)
+            labels = labels + [_invalid_status(self.inst.item_ids[j]) for j in under]
+            if self.rules.invalid_not_scored:
+                name = next(n for n, sc in self.inst.scores.items() if sc is spec)
+                first = self.first_invalid(name)
+                self.lines += _comment(
+                    f"{base}: a component not scored for an invalid answer names that item."
+                )
+                self.lines.append(f"COMPUTE {first} = 0.")
+                for member in reversed(spec.scores or []):  # the first component wins
+                    part = self.first_invalid(member)
+                    self.lines.append(f"IF ({part} > 0) {first} = {part}.")
+                for pos, j in enumerate(under, start=1):
+                    self.lines.append(f"IF ({first} = {j + 1}) {base}_status = {3 + pos}.")
         self.value_labels[f"{base}_status"] = {float(i + 1): lab for i, lab in enumerate(labels)}
+
+    def _items_under(self, spec: Score) -> list[int]:
+        """Instrument positions of the items a score rests on (through composites), each once."""
+        if spec.items is not None:
+            return [self.inst.item_ids.index(i) for i in spec.items]
+        out: list[int] = []
+        for member in spec.scores or []:
+            out += [j for j in self._items_under(self.inst.scores[member]) if j not in out]
+        return out
 
     def _round(self, base: str, spec: Score, name: str) -> None:
         d = spec.rounding
@@ -620,20 +761,28 @@ class _InstrumentSyntax:
     def _norms(self, base: str, spec: Score) -> None:
         group = spec.norms[0]
         z = f"#{self.p}_z"
+        dz, dt, dp = self.rules.standard_decimals
+
+        def shown(d: int | None) -> str:
+            return "unrounded" if d is None else f"to {d} decimal{'s' if d != 1 else ''}"
+
         self.lines += _comment(
             f"Standard scores against {group.group} (mean {_num(group.mean)}, SD "
-            f"{_num(group.sd)}): z to 2 decimals, T = 50 + 10z and the normal-approximation "
-            "percentile to 1 decimal, each from the unrounded z and rounded half away from zero "
-            "with the same 1e-9 nudge as the scores."
+            f"{_num(group.sd)}): z {shown(dz)}, T = 50 + 10z {shown(dt)} and the "
+            f"normal-approximation percentile {shown(dp)}, each from the unrounded z; rounding "
+            "is half away from zero with the same 1e-9 nudge as the scores."
         )
         self.lines.append(f"COMPUTE {z} = ({base} - {_num(group.mean)}) / {_num(group.sd)}.")
-        self._round_half_up(f"{base}_z", z, 2)
+        self._round_half_up(f"{base}_z", z, dz)
         self.lines.append(f"COMPUTE {z}_t = 50 + 10 * {z}.")
-        self._round_half_up(f"{base}_t", f"{z}_t", 1)
+        self._round_half_up(f"{base}_t", f"{z}_t", dt)
         self.lines.append(f"COMPUTE {z}_p = CDF.NORMAL({z}, 0, 1) * 100.")
-        self._round_half_up(f"{base}_pct", f"{z}_p", 1)
+        self._round_half_up(f"{base}_pct", f"{z}_p", dp)
 
-    def _round_half_up(self, target: str, source: str, d: int) -> None:
+    def _round_half_up(self, target: str, source: str, d: int | None) -> None:
+        if d is None:  # psyscore keeps full precision
+            self.lines.append(f"COMPUTE {target} = {source}.")
+            return
         f = _num(10.0**d)
         self.lines.append(
             f"COMPUTE {target} = (({source} > 0) - ({source} < 0)) * "
@@ -687,9 +836,29 @@ class _InstrumentSyntax:
             self.lines.append(
                 f"IF ({cond}) {names} = LTRIM(CONCAT(RTRIM({names}), {_quote(' ' + it.id)}))."
             )
+        if self.three_state:
+            self._critical_unanswered(critical, flag, width)
         self.value_labels[flag] = {float(k): v for k, v in self.info[flag].value_labels.items()}
         self.formats[flag] = _DEFAULT_NUMERIC_FORMAT
         self.strings[names] = width
+
+    def _critical_unanswered(self, critical, flag: str, width: int) -> None:
+        """`_critical` is not known (missing) when none is endorsed but one has no valid answer
+        (blank, missing code or invalid); `_critical_unanswered` names those items."""
+        unanswered = f"{self.p}_critical_unanswered"
+        self.lines += _comment(
+            f"{flag} is 1 when a critical item is endorsed, 0 when all are answered and none is, "
+            f"and missing (not known) otherwise; {unanswered} names the unanswered ones."
+        )
+        self.lines.append(f"STRING {unanswered} (A{width}).")
+        self.lines.append(f"COMPUTE {unanswered} = ''.")
+        for j, it in critical:
+            self.lines.append(
+                f"IF (MISSING({self.raw(j)})) {unanswered} = "
+                f"LTRIM(CONCAT(RTRIM({unanswered}), {_quote(' ' + it.id)}))."
+            )
+        self.lines.append(f"IF ({flag} = 0 AND {unanswered} <> '') {flag} = $SYSMIS.")
+        self.strings[unanswered] = width
 
     # ---- dictionary -----------------------------------------------------------------------
 
@@ -762,6 +931,7 @@ def spss_syntax(
     recodes: Mapping[str, Mapping[object, float]] | None = None,
     file_missing: FileMissing | None = None,
     exclusions: ExclusionRule | None = None,
+    rules: EngineRules | None = None,
 ) -> str:
     """SPSS/PSPP syntax that adds psyscore's score columns to the active dataset.
 
@@ -771,9 +941,34 @@ def spss_syntax(
     about them). `recodes` are the mapping file's (column -> file value -> code), applied into
     scratch variables so the data keep their values; `file_missing` the file's user-missing
     declarations (a recode that touches them is refused); `exclusions` the rows not scored
-    (Qualtrics previews, spam). Pure: no I/O. Raises `UsageError` for what the syntax cannot
-    reproduce.
+    (Qualtrics previews, spam); `rules` the engine's rules (default: `engine_rules()`, the
+    installed engine's). Pure: no I/O. Raises `UsageError` for what the syntax cannot reproduce.
     """
+    text, _ = _build(
+        instruments,
+        item_columns,
+        source_name=source_name,
+        text_columns=text_columns,
+        recodes=recodes,
+        file_missing=file_missing,
+        exclusions=exclusions,
+        rules=rules,
+    )
+    return text
+
+
+def _build(
+    instruments: Sequence[Instrument],
+    item_columns: Mapping[str, Sequence[str | None]],
+    *,
+    source_name: str,
+    text_columns: Collection[str],
+    recodes: Mapping[str, Mapping[object, float]] | None,
+    file_missing: FileMissing | None,
+    exclusions: ExclusionRule | None,
+    rules: EngineRules | None,
+) -> tuple[str, list[_InstrumentSyntax]]:
+    rules = rules or engine_rules()
     text = set(text_columns)
     stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
     lines = [
@@ -804,7 +999,9 @@ def spss_syntax(
         if inst.id not in item_columns:
             raise ValueError(f"item_columns has no entry for instrument {inst.id}")
         parts.append(
-            _InstrumentSyntax(inst, item_columns[inst.id], text, recodes, file_missing, exclusions)
+            _InstrumentSyntax(
+                inst, item_columns[inst.id], text, recodes, file_missing, exclusions, rules
+            )
         )
     if exclusions is not None:
         lines += _exclusion_lines(exclusions)
@@ -818,7 +1015,7 @@ def spss_syntax(
     lines += ["", "ADD DOCUMENT"] + [f"    {_quote(x, chunk=80)}" for x in doc]
     lines[-1] += "."
     lines += ["EXECUTE.", ""]
-    return "\n".join(wrapped for line in lines for wrapped in _wrap(line))
+    return "\n".join(wrapped for line in lines for wrapped in _wrap(line)), parts
 
 
 def spss_syntax_for(
@@ -829,13 +1026,15 @@ def spss_syntax_for(
     recodes: Mapping[str, Mapping[object, float]] | None = None,
     file_missing: FileMissing | None = None,
     exclusions: ExclusionRule | None = None,
+    invalid_as_missing: bool | None = None,
 ) -> str:
     """`spss_syntax` for a `BatchResult`: item columns and text columns taken from the result.
 
-    Give the same `recodes` and `file_missing` the result was scored with, and the
-    `exclusion_rule` of the data when rows were excluded. The exclusions are checked against the
-    result: rows psyscore left out that the syntax would score (or the other way round) are a
-    `UsageError`, never a syntax that silently disagrees.
+    Give the same `recodes` and `file_missing` the result was scored with, the `exclusion_rule`
+    of the data when rows were excluded, and `invalid_as_missing` as scored (None: read it from
+    the result where an invalid answer shows it, else the engine's default). The exclusions, the
+    treatment of invalid answers, the status labels and the critical columns are checked against
+    the result: a syntax that would disagree with it is a `UsageError`, never written.
     """
     import pandas as pd
 
@@ -848,7 +1047,8 @@ def spss_syntax_for(
         or pd.api.types.is_bool_dtype(result.table[c].dtype)
     }
     exclusions = _checked_exclusions(result, instruments, exclusions)
-    return spss_syntax(
+    rules = _checked_rules(result, instruments, invalid_as_missing)
+    syntax, parts = _build(
         instruments,
         item_columns,
         source_name=source_name,
@@ -856,7 +1056,77 @@ def spss_syntax_for(
         recodes=recodes,
         file_missing=file_missing,
         exclusions=exclusions,
+        rules=rules,
     )
+    for part in parts:
+        _check_dictionary(result, part)
+    return syntax
+
+
+def _checked_rules(
+    result: BatchResult, instruments: Sequence[Instrument], invalid_as_missing: bool | None
+) -> EngineRules:
+    """The engine's rules, with the treatment of invalid answers read from the result where a
+    row with an invalid answer shows it."""
+    import dataclasses
+
+    import pandas as pd
+
+    from ..responses import INVALID
+
+    rules = engine_rules(invalid_as_missing=invalid_as_missing)
+    shown: set[bool] = set()
+    for inst in instruments:
+        items = result.items[inst.id]
+        for name, spec in inst.scores.items():
+            if spec.items is None:
+                continue
+            index = [inst.item_ids.index(i) for i in spec.items]
+            invalid = (items.reason[:, index] == INVALID).any(axis=1)
+            if not invalid.any():
+                continue
+            status = result.scores[inst.id][f"{score_column(inst, name)}_status"]
+            text = pd.Series(status.to_numpy()[invalid]).astype("string")
+            text = text[~text.str.startswith("excluded: ").fillna(False)]
+            shown.update(text.str.startswith("not scored: invalid answer").fillna(False).tolist())
+    if len(shown) > 1:
+        raise UsageError(
+            "--syntax: some invalid answers left their scores unscored and others did not; the "
+            "syntax cannot follow that"
+        )
+    if shown:
+        (not_scored,) = shown
+        if not_scored != rules.invalid_not_scored:
+            if invalid_as_missing is not None:
+                raise UsageError(
+                    "--syntax: the scores treat invalid answers "
+                    + ("as not scored" if not_scored else "as missing")
+                    + f", but invalid_as_missing={invalid_as_missing} was given"
+                )
+            rules = dataclasses.replace(rules, invalid_not_scored=not_scored)
+    return rules
+
+
+def _check_dictionary(result: BatchResult, part: _InstrumentSyntax) -> None:
+    """The syntax's status labels and critical columns are psyscore's (excluded statuses last)."""
+    inst = part.inst
+    frame = result.scores[inst.id]
+    for name in inst.scores:
+        column = f"{score_column(inst, name)}_status"
+        want = [str(c) for c in frame[column].cat.categories]
+        ours = list(part.value_labels[column].values())
+        if ours[: len(want)] != want or any(
+            not c.startswith("excluded: ") for c in ours[len(want) :]
+        ):
+            raise UsageError(
+                f"--syntax: the syntax's statuses of {column} are not psyscore's "
+                f"({len(ours)} vs {len(want)} labels); score without --syntax and report this"
+            )
+    unanswered = f"{inst.output_prefix}_critical_unanswered"
+    if (unanswered in frame.columns) != (unanswered in part.strings):
+        raise UsageError(
+            f"--syntax: psyscore's and the syntax's critical-item columns differ ({unanswered})"
+        )
 
 
 def _checked_exclusions(
