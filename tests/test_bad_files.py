@@ -63,9 +63,8 @@ def test_free_text_where_codes_belong_is_reported_per_cell(corpus, tmp_path):
     assert payload["problems"][0]["file"] == "free_text.csv"
     scored = pd.read_csv(out)
     assert scored["phq9_total"].isna().all()
-    assert (
-        scored["phq9_total_status"].tolist() == ["not scored: 0 of 9 items answered, needs 7"] * 5
-    )
+    # text where codes belong is invalid, not missing: the status names the first such item
+    assert scored["phq9_total_status"].tolist() == ["not scored: invalid answer in phq9_1"] * 5
 
 
 @pytest.mark.parametrize("name", list(make_bad_files.GOOD), ids=lambda n: n)

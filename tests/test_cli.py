@@ -39,9 +39,13 @@ def test_score_keeps_every_input_row_and_column_in_order(small_csv, tmp_path):
     assert list(scored.columns[:6]) == ["rid", "site", "toy_1", "toy_2", "toy_3", "toy_4"]
     assert scored["rid"].tolist() == ["a", "b", "a"]
     assert scored["toy_3"].astype(str).tolist() == ["3", "", "33"]  # input values untouched
-    # row 1: 12; row 2: keyed 5,5,-,4 -> 14/3*4 = 18.7; row 3: 33 is invalid -> 9/3*4 = 12.0
-    assert scored["toy_total"].tolist() == [12.0, 18.7, 12.0]
-    assert scored["toy_total_status"].tolist() == ["scored", "prorated", "prorated"]
+    # row 1: 12; row 2: keyed 5,5,-,4 -> 14/3*4 = 18.7; row 3: 33 is invalid -> not scored
+    assert scored["toy_total"].tolist() == ["12.0", "18.7", ""]
+    assert scored["toy_total_status"].tolist() == [
+        "scored",
+        "prorated",
+        "not scored: invalid answer in toy_3",
+    ]
     assert "duplicate_id" in result.output and "out_of_range" in result.output
 
 
@@ -53,7 +57,8 @@ def test_score_json_lists_problems_with_row_column_value(small_csv, tmp_path):
     assert payload["problems"] == [
         {
             "kind": "out_of_range",
-            "message": "'33' is not an answer to toy_3; treated as missing",
+            "message": "'33' is not an answer to toy_3; no score that uses toy_3 is given "
+            "for this row",
             "hint": "allowed: 1=Strongly disagree, 2=Disagree, 3=Neutral, 4=Agree, 5=Strongly agree",
             "column": "toy_3",
             "row": 3,
@@ -67,8 +72,8 @@ def test_score_json_lists_problems_with_row_column_value(small_csv, tmp_path):
     assert (total["score"], total["scored"], total["prorated"], total["not_scored"]) == (
         "total",
         1,
-        2,
-        0,
+        1,
+        1,
     )
 
 

@@ -106,9 +106,12 @@ def test_out_of_range_is_reported_never_scored(toy):
         ("out_of_range", 2, "toy_3", "2.5"),
     ]
     assert "allowed: 1=Strongly disagree" in problems[0].hint
-    # the bad cell counts as missing: 3 + 3 + 3 over 3 items -> prorated 12.0
-    assert out["toy_total"].tolist() == [12.0, 12.0]
+    # an invalid answer is not a missing one: no total, and the status names the item
+    assert all(math.isnan(v) for v in out["toy_total"])
+    assert out["toy_total_status"].tolist() == ["not scored: invalid answer in toy_3"] * 2
     assert items.reasons_frame()["toy_3"].tolist() == ["invalid", "invalid"]
+    # on request (--invalid-as-missing) the bad cell counts as missing: 3 + 3 + 3 over 3 items
+    assert score(items, invalid_as_missing=True)["toy_total"].tolist() == [12.0, 12.0]
 
 
 def test_unrecognised_text_is_reported(toy):
@@ -125,8 +128,10 @@ def test_critical_flag_on_raw_answer(toy):
             {"toy_1": 1, "toy_2": 1, "toy_3": 1, "toy_4": None},
         ],
     )
-    assert out["toy_critical"].tolist() == [1, 0, 0]
+    # endorsed, denied, not known (the critical item is blank)
+    assert out["toy_critical"].tolist()[:2] == [1, 0] and math.isnan(out["toy_critical"].iloc[2])
     assert out["toy_critical_items"].tolist() == ["toy_4", "", ""]
+    assert out["toy_critical_unanswered"].tolist() == ["", "", "toy_4"]
 
 
 def test_composite_sums_component_scores(toy):

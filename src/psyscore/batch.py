@@ -35,14 +35,22 @@ def score_table(
     recodes: Mapping[str, Mapping[object, float]] | None = None,
     value_labels: Mapping[str, Mapping] | None = None,
     exclude: Sequence[str | None] | np.ndarray | None = None,
+    invalid_as_missing: bool = False,
+    norm_group: str | None = None,
 ) -> BatchResult:
     """Score `table` with each instrument; input rows and columns are kept as they are, in order.
 
     `recodes` (column -> file value -> code) come from a mapping file; `value_labels` (column ->
     code -> label, from SPSS) are checked against each scale, and codes that disagree with the
-    definition stop scoring with a `DataError` that says which recode fixes them. `exclude` gives
-    per row a reason not to score it (e.g. "survey preview") or None: such rows stay in the table,
-    with empty scores and the reason as their status.
+    definition (or fit another coding of it, e.g. K10 coded 0-4) stop scoring with a `DataError`
+    that says which recode or instrument fixes them. `exclude` gives per row a reason not to score
+    it (e.g. "survey preview") or None: such rows stay in the table, with empty scores and the
+    reason as their status.
+
+    An invalid answer leaves every score that uses the item unscored for that row (status
+    `not scored: invalid answer in ITEM`); `invalid_as_missing=True` treats it as missing instead
+    and adds a sentence saying so to `warnings`. `norm_group` names the norm group for z/T (an
+    unknown name is a `UsageError`). Every frame in the result keeps `table`'s index.
     """
     problems: list[Problem] = []
     warnings: list[str] = []
@@ -64,6 +72,7 @@ def score_table(
             file_missing=file_missing,
             recodes=recodes,
             value_labels=value_labels,
+            invalid_as_missing=invalid_as_missing,
         )
         if all(c is None for c in items.columns):
             raise UsageError(
@@ -73,10 +82,17 @@ def score_table(
         problems.extend(found)
         warnings.extend(inst.warnings)
         matrices[inst.id] = items
-        scored[inst.id] = score(items)
+        scored[inst.id] = score(
+            items,
+            norm_group=norm_group,
+            invalid_as_missing=invalid_as_missing,
+            index=table.index,
+        )
         if exclude is not None:
             scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
     stop_on_recode_mismatch(problems)
+    if invalid_as_missing:
+        warnings.append(invalid_as_missing_note(matrices.values()))
     new = pd.concat(list(scored.values()), axis=1) if scored else pd.DataFrame(index=table.index)
     clash = [c for c in new.columns if c in table.columns]
     if clash and not replace_scores:
@@ -88,6 +104,23 @@ def score_table(
     base = table.drop(columns=clash) if clash else table
     new.index = base.index
     return BatchResult(pd.concat([base, new], axis=1), scored, matrices, problems, warnings)
+
+
+def invalid_as_missing_note(matrices) -> str:
+    """The sentence that records `--invalid-as-missing` in warnings and output notes."""
+    from .responses import INVALID
+
+    count = 0
+    columns: list[str] = []
+    for items in matrices:
+        for j in items.invalid_items:
+            count += int((items.reason[:, j] == INVALID).sum())
+            columns.append(items.columns[j] or items.instrument.item_ids[j])
+    where = f" ({', '.join(columns[:10])}{' ...' if len(columns) > 10 else ''})" if columns else ""
+    return (
+        f"--invalid-as-missing: {count} invalid answer{'s' if count != 1 else ''}{where} "
+        "treated as missing; scores were computed (prorated where the rule allows) without them"
+    )
 
 
 def stop_on_recode_mismatch(problems: list[Problem]) -> None:

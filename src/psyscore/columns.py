@@ -44,9 +44,7 @@ def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
     for name, spec in inst.scores.items():
         base = score_column(inst, name)
         lo, hi = inst.score_range(name)
-        decimals = (
-            spec.rounding if spec.rounding is not None else (2 if spec.method != "sum" else 0)
-        )
+        decimals = display_decimals(inst, name)
         out[base] = ColumnInfo(
             f"{spec.label} ({_method_text(inst, name)}, range {_range(lo, hi)})",
             "scale",
@@ -70,10 +68,34 @@ def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
     if any(it.critical for it in inst.items):
         p = inst.output_prefix
         out[f"{p}_critical"] = ColumnInfo(
-            f"{short}: critical item endorsed", "nominal", {"0": "no", "1": "yes"}, decimals=0
+            f"{short}: critical item endorsed (missing: a critical item unanswered, none endorsed)",
+            "nominal",
+            {"0": "no", "1": "yes"},
+            decimals=0,
         )
         out[f"{p}_critical_items"] = ColumnInfo(f"{short}: critical items endorsed", "nominal")
+        out[f"{p}_critical_unanswered"] = ColumnInfo(
+            f"{short}: critical items unanswered (blank, missing or invalid)", "nominal"
+        )
     return out
+
+
+def display_decimals(inst: Instrument, name: str) -> int:
+    """Decimals shown for a score (SPSS format F8.d, reports); the stored value is not rounded.
+
+    The definition's `decimals`, else its `rounding`, else 0 for a sum of items and 2 otherwise.
+    """
+    spec = inst.scores[name]
+    if spec.decimals is not None:
+        return spec.decimals
+    if spec.rounding is not None:
+        return spec.rounding
+    if spec.method == "sum" and spec.items is not None:
+        return 0
+    if spec.method == "sum":
+        # a sum of components shows as many decimals as its most precise component
+        return max(display_decimals(inst, m) for m in spec.scores or [])
+    return 2
 
 
 def _range(lo: float, hi: float) -> str:

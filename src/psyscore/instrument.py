@@ -10,6 +10,7 @@ import hashlib
 import json
 import operator
 import re
+import unicodedata
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -64,6 +65,70 @@ class KeyProvenance(_Model):
         return self
 
 
+# Typographic variants that must not make two spellings of one anchor differ
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u02bc": "'",
+        "\u0060": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u00a0": " ",
+    }
+)
+_APOSTROPHE = re.compile(r"'")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
+
+
+def anchor_key(value: object) -> str:
+    """Spelling-insensitive key of an answer text, for comparing answers with anchors.
+
+    Case, repeated or surrounding spaces, curly quotes and apostrophes, `&` for "and" and
+    punctuation do not matter: "Agree & Disagree Equally", "agree and disagree equally." and
+    " AGREE AND  DISAGREE EQUALLY " all give "agree and disagree equally"; "Don’t know" gives
+    "dont know". Text that reads as a number is never put through this (see
+    `responses._ItemLookup.classify`), so "-1" cannot become "1".
+    """
+    text = unicodedata.normalize("NFKC", str(value)).translate(_TYPOGRAPHY).casefold()
+    text = _APOSTROPHE.sub("", text.replace("&", " and "))
+    return " ".join(_PUNCTUATION.sub(" ", text).split())
+
+
+def _reads_as_number(value: object) -> bool:
+    try:
+        float(str(value).strip())
+    except ValueError:
+        return False
+    return True
+
+
+class AlternativeCoding(_Model):
+    """Another published or common coding of the same answers, e.g. K10 coded 0-4 (US) not 1-5.
+
+    Data in this coding hold each code of the definition plus `shift` (0-4 data for a 1-5
+    definition: shift -1). The recode check names the coding when the data fit it, so the
+    message can say what to do (`use`: the instrument that scores such data as they are).
+    """
+
+    shift: int = Field(description="data code = definition code + shift, e.g. -1 for 0-4 data")
+    name: str = Field(description="what this coding is called, e.g. 'US 0-4 coding'")
+    use: Annotated[str, Field(pattern=_ID_PATTERN)] | None = Field(
+        None, description="id of the instrument that scores data in this coding, if any"
+    )
+    source: str | None = Field(None, description="where this coding is used or published")
+
+    @field_validator("shift")
+    @classmethod
+    def _nonzero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("an alternative coding needs a shift other than 0")
+        return v
+
+
 class ResponseScale(_Model):
     """Numeric codes with anchor labels, accepted text aliases and declared missing codes."""
 
@@ -92,6 +157,30 @@ class ResponseScale(_Model):
             if code not in self.values:
                 raise ValueError(
                     f"alias {alias!r} points at {code}, which is not a code of the scale"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _texts_stay_distinct(self) -> ResponseScale:
+        """Answer texts are compared by `anchor_key`: two that read the same must mean the same."""
+        meaning: dict[str, tuple[str, object]] = {}
+        texts = [(label, code) for code, label in self.values.items()]
+        texts += list(self.aliases.items())
+        texts += [(c, f"missing ({why})") for c, why in self.missing.items() if isinstance(c, str)]
+        for text, code in texts:
+            if _reads_as_number(text):
+                # a number-like label must be its own code: "2" typed is the code 2
+                if not isinstance(code, str) and float(str(text).strip()) != float(code):
+                    raise ValueError(f"label {text!r} reads as a number but is code {code}")
+                continue
+            key = anchor_key(text)
+            if not key:
+                raise ValueError(f"answer text {text!r} is empty once punctuation is ignored")
+            seen = meaning.setdefault(key, (text, code))
+            if seen[1] != code:
+                raise ValueError(
+                    f"{seen[0]!r} ({seen[1]}) and {text!r} ({code}) read the same once case, "
+                    "spaces, '&' and punctuation are ignored; answers could not tell them apart"
                 )
         return self
 
@@ -211,7 +300,14 @@ class Score(_Model):
     method: Literal["sum", "mean", "prorated_sum"] = "sum"
     missing: MissingRule = MissingRule()
     rounding: Annotated[int, Field(ge=0, le=6)] | None = Field(
-        None, description="decimal places (round half up) applied before banding"
+        None,
+        description="decimal places (round half up) applied to the stored value before banding; "
+        "only where the published scoring rule rounds (e.g. prorated totals to integers)",
+    )
+    decimals: Annotated[int, Field(ge=0, le=6)] | None = Field(
+        None,
+        description="decimal places shown (SPSS format, reports); the value keeps full precision. "
+        "Default: the rounding, else 0 for sums and 2 for means and prorated sums",
     )
     bands: list[BandSet] = Field(default_factory=list, description="first set is the default")
     norms: list[NormGroup] = Field(default_factory=list, description="first group is the default")
@@ -291,6 +387,11 @@ class Instrument(_Model):
     missing_codes: dict[str | Code, str] = Field(
         default_factory=dict, description="missing codes shared by all scales: code -> reason"
     )
+    alternative_codings: list[AlternativeCoding] = Field(
+        default_factory=list,
+        description="other codings of the same answers in use (e.g. 0-4 for a 1-5 definition), "
+        "named in the message when data fit one",
+    )
     response_scales: dict[str, ResponseScale]
     items: list[Item]
     scores: dict[Annotated[str, Field(pattern=_SCORE_ID_PATTERN)], Score]
@@ -328,6 +429,47 @@ class Instrument(_Model):
             unknown = [a for a in ex.answers if a not in known]
             if unknown:
                 raise ValueError(f"example {ex.name!r} answers unknown items {unknown}")
+        return self
+
+    @model_validator(mode="after")
+    def _proration_on_one_scale(self) -> Instrument:
+        """A mean or prorated sum that tolerates missing items needs its items on one range.
+
+        Otherwise the value depends on which items are missing and can leave the stated range
+        (a prorated sum of a 0-1 and a 0-10 item with only the 0-10 item answered is 20 of 0-11).
+        """
+        by_id = {i.id: i for i in self.items}
+        for name, score in self.scores.items():
+            if score.items is None or score.method == "sum":
+                continue
+            if score.missing.needed(len(score.items)) >= len(score.items):
+                continue
+            ranges = {
+                (self.scale_of(by_id[i]).min, self.scale_of(by_id[i]).max)
+                for i in score.items
+                if i in by_id and by_id[i].scale in self.response_scales
+            }
+            if len(ranges) > 1:
+                raise ValueError(
+                    f"score {name!r} is a {score.method} that tolerates missing items, so its "
+                    "items need scales with the same minimum and maximum; found "
+                    + ", ".join(f"{lo:g}-{hi:g}" for lo, hi in sorted(ranges))
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _missing_texts_differ_from_anchors(self) -> Instrument:
+        for text, why in self.missing_codes.items():
+            if not isinstance(text, str) or _reads_as_number(text):
+                continue
+            for scale_name, scale in self.response_scales.items():
+                anchors = {anchor_key(v) for v in scale.values.values()}
+                anchors |= {anchor_key(a) for a in scale.aliases}
+                if anchor_key(text) in anchors:
+                    raise ValueError(
+                        f"missing code {text!r} ({why}) reads the same as an answer of scale "
+                        f"{scale_name!r}"
+                    )
         return self
 
     # ---- derived, never stored -------------------------------------------------------------

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .instrument import Instrument, Item
+from .instrument import AlternativeCoding, Instrument, Item, anchor_key
 from .problems import Problem, cell_problems
 
 ANSWERED, BLANK, INVALID = 0, 1, 2
@@ -32,10 +33,21 @@ class ItemMatrix:
     reason: np.ndarray  # int8, n x k, index into `reasons`
     reasons: list[str]
     columns: list[str | None]  # source column of each item (None: not in the data)
+    index: pd.Index | None = None  # the input table's row labels (None: 0..n-1)
 
     @property
     def n(self) -> int:
         return self.codes.shape[0]
+
+    @property
+    def row_index(self) -> pd.Index:
+        return self.index if self.index is not None else pd.RangeIndex(self.n)
+
+    @cached_property
+    def invalid_items(self) -> list[int]:
+        """Positions of the items with at least one invalid answer (column by column: no n x k
+        temporary)."""
+        return [j for j in range(self.codes.shape[1]) if (self.reason[:, j] == INVALID).any()]
 
     def reasons_frame(self) -> pd.DataFrame:
         """Missing reason per cell as a categorical DataFrame (for reports and audits)."""
@@ -43,7 +55,8 @@ class ItemMatrix:
             {
                 item: pd.Categorical.from_codes(self.reason[:, j], categories=self.reasons)
                 for j, item in enumerate(self.instrument.item_ids)
-            }
+            },
+            index=self.row_index,
         )
 
 
@@ -169,7 +182,8 @@ def match_columns(
 
 
 def _text_key(value: object) -> str:
-    return " ".join(str(value).split()).casefold()
+    """Answer text compared with anchors: case, spaces, quotes, '&' and punctuation ignored."""
+    return anchor_key(value)
 
 
 def _as_number(value: object) -> float | None:
@@ -203,24 +217,28 @@ class _ItemLookup:
         for code, reason in inst.missing_codes_for(item).items():
             idx = _reason_index(reasons, reason)
             number = _as_number(code)
-            if number is not None and not isinstance(code, str):
+            if number is not None:
+                # "-99" written in a definition as text is the number -99 (never the key "99")
                 self.numeric_missing[number] = idx
             else:
                 self.text[_text_key(code)] = (np.nan, idx)
-            self.text.setdefault(_text_key(reason), (np.nan, idx))
+            if _as_number(reason) is None:
+                self.text.setdefault(_text_key(reason), (np.nan, idx))
         self.allowed = ", ".join(f"{_fmt(c)}={lab}" for c, lab in scale.values.items())
 
     def classify(self, value: object) -> tuple[float, int]:
         """(code, reason) for one distinct raw value."""
         if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
             return np.nan, BLANK
+        number = _as_number(value)
         if isinstance(value, str):
             if not value.strip():
                 return np.nan, BLANK
-            hit = self.text.get(_text_key(value))
+            # text that reads as a number is a number: punctuation-blind matching must not turn
+            # "-1" into the anchor "1"
+            hit = self.text.get(_text_key(value)) if number is None else None
             if hit is not None:
                 return hit
-        number = _as_number(value)
         if number is None:
             return np.nan, INVALID
         if number in self.numeric_missing:
@@ -305,16 +323,27 @@ def resolve(
     file_missing: FileMissing | None = None,
     recodes: Mapping[str, Mapping[object, float]] | None = None,
     value_labels: Mapping[str, Mapping] | None = None,
+    invalid_as_missing: bool = True,
 ) -> tuple[ItemMatrix, list[Problem]]:
     """Turn the instrument's columns of `table` into an ItemMatrix and a list of problems.
 
     `recodes` (data column -> file value -> code, from a mapping file) is applied first;
-    `value_labels` (from an SPSS file) are checked against the scale's anchors, so that codes
-    shifted by a survey tool are caught (problem kind "recode_mismatch") instead of scored.
+    `value_labels` (from an SPSS file) are checked against the scale's anchors, and the codes
+    against the scale's range, so that codes shifted by a survey tool (or another published
+    coding) are caught (problem kind "recode_mismatch") instead of scored.
+
+    An invalid answer is NaN in the matrix with the reason "invalid"; what that means is the
+    caller's decision, and `invalid_as_missing` only words the problem record: True (reliability,
+    `--invalid-as-missing`) says the answer is treated as missing, False (`score_table`'s default)
+    says the scores that use the item are not given for that row.
     """
     found, problems = match_columns(inst, list(table.columns), mapping)
     recodes = recodes or {}
-    problems.extend(recode_mismatches(inst, table, found, value_labels or {}, recodes))
+    problems.extend(
+        recode_mismatches(
+            inst, table, found, value_labels or {}, recodes, file_missing=file_missing
+        )
+    )
     n, k = len(table), len(inst.items)
     # column-major: each item is written and read as one contiguous column
     codes = np.full((n, k), np.nan, order="F")
@@ -354,18 +383,41 @@ def resolve(
         bad = col_reason == INVALID
         if bad.any():
             text_like = not pd.api.types.is_numeric_dtype(raw.dtype)
+            if invalid_as_missing:
+                consequence = "treated as missing"
+            elif item.id in scored_items:
+                consequence = f"no score that uses {item.id} is given for this row"
+            else:
+                consequence = "the item is in no score"
+            values = raw.to_numpy(dtype=object)
             problems.extend(
                 cell_problems(
                     bad,
-                    raw.to_numpy(dtype=object),
+                    values,
                     kind="unrecognised_answer" if text_like else "out_of_range",
                     column=column,
                     instrument=inst.id,
-                    message=f"{{value!r}} is not an answer to {item.id}; treated as missing",
-                    hint=f"allowed: {lookup.allowed}",
+                    message=f"{{value!r}} is not an answer to {item.id}; {consequence}",
+                    hint=f"allowed: {lookup.allowed}"
+                    + _coding_hint(inst, inst.scale_of(item), values[bad]),
                 )
             )
-    return ItemMatrix(inst, codes, reason, reasons, columns), problems
+    return ItemMatrix(inst, codes, reason, reasons, columns, table.index), problems
+
+
+def _coding_hint(inst: Instrument, scale, bad_values: np.ndarray) -> str:
+    """Name a declared alternative coding that the column's invalid values would fit."""
+    if not inst.alternative_codings:
+        return ""
+    numbers = {_as_number(v) for v in pd.unique(bad_values)}
+    if None in numbers:
+        return ""
+    for coding in inst.alternative_codings:
+        lo, hi = scale.min + coding.shift, scale.max + coding.shift
+        if all(lo <= x <= hi and float(x).is_integer() for x in numbers):
+            fix = f"score it with -i {coding.use}" if coding.use else "recode it with --map"
+            return f"; if the file uses the {coding.name}, {fix}"
+    return ""
 
 
 # ---- recodes and recode checks --------------------------------------------------------------
@@ -398,83 +450,228 @@ def _suggestion_hint(column: str, suggestion: Mapping[float, float]) -> str:
     return RECODE_HINT + recode_yaml({column: suggestion})
 
 
+# A shifted coding is read from at least this many cells outside the scale, so that one typo
+# ("0" on a 1-5 scale in a small file where nobody chose 5) is never taken for a recoding.
+MIN_SHIFT_EVIDENCE = 2
+
+
+@dataclass
+class _Observed:
+    """What one column's numeric answers span, declared missing codes left out."""
+
+    item_id: str
+    column: str
+    codes: list[float]  # the scale's codes (consecutive integers)
+    vmin: float
+    vmax: float
+    outside: int  # cells outside [min, max] of the scale
+    integral: bool  # every value outside the scale is a whole number
+
+    @property
+    def lo(self) -> float:
+        return self.codes[0]
+
+    @property
+    def hi(self) -> float:
+        return self.codes[-1]
+
+    def fits(self, shift: int) -> bool:
+        return self.integral and self.lo + shift <= self.vmin and self.vmax <= self.hi + shift
+
+
 def recode_mismatches(
     inst: Instrument,
     table: pd.DataFrame,
     found: Mapping[str, str],
     value_labels: Mapping[str, Mapping],
     recodes: Mapping[str, Mapping[object, float]],
+    *,
+    file_missing: FileMissing | None = None,
 ) -> list[Problem]:
     """Columns whose codes disagree with the definition's scale (after any recode).
 
-    With value labels (SPSS, Qualtrics .sav): a label that is one of the scale's anchors but sits on
-    another code ("1 = Not at all" where the definition has 0). Without labels: most numeric
-    columns of the instrument using exactly the scale's codes plus one and never its lowest code,
-    the signature of a survey tool's default recode values starting at 1.
+    With value labels (SPSS, Qualtrics .sav): a label that is one of the scale's anchors but sits
+    on another code ("1 = Not at all" where the definition has 0), in either direction. Labels
+    that are anchors on their own codes confirm the column; labels that are no anchors at all
+    (another language) leave it to the numbers.
+
+    The numbers: the data look like the definition's codes plus a shift s (+1: 1-4 data for a 0-3
+    scale; -1: 0-4 data for 1-5; or a shift declared in `alternative_codings`) when, over all
+    numeric columns of the instrument not settled by labels or a recode, declared missing codes
+    (the definition's and the file's user-missing values) left out,
+
+    1. every value lies in [min + s, max + s] and those outside [min, max] are whole numbers,
+       so the shifted scale holds every answer and the code at the other end (max for -1, min
+       for +1) is never used, and
+    2. at least MIN_SHIFT_EVIDENCE (2) cells lie outside [min, max].
+
+    A respondent who only answers low codes is no evidence (nothing is outside the scale); one
+    stray "0" is not either (a typo: that row is not scored and the problem record names the
+    cell). Two or more values below the scale with its top code never used, however few
+    respondents, are: scoring stops with a message naming the coding (e.g. "the US 0-4 coding:
+    use -i k10-us") and the recode that fixes it. The check reads each column's min and max
+    first (vectorised); only a column with values outside the scale is looked at further.
     """
     problems: list[Problem] = []
     by_item = {it.id: it for it in inst.items}
-    shifted: list[tuple[str, str, dict[float, float]]] = []
-    numeric_columns = 0
+    observed: list[_Observed] = []
     for item_id, column in found.items():
         item = by_item[item_id]
         scale = inst.scale_of(item)
         recode = {_value_key(k): v for k, v in recodes.get(column, {}).items()}
-        anchors = {_text_key(lab): float(c) for c, lab in scale.values.items()}
-        anchors.update({_text_key(a): float(c) for a, c in scale.aliases.items()})
         labels = value_labels.get(column) or {}
         if labels:
-            wrong = {}
-            for code, label in labels.items():
-                number = _as_number(code)
-                if number is None:
-                    continue
-                now = recode.get(number, number)
-                want = anchors.get(_text_key(label))
-                if want is not None and want != now:
-                    wrong[number] = (want, str(label))
+            wrong, agree = _label_disagreements(scale, labels, recode)
             if wrong:
-                first, (want, label) = next(iter(sorted(wrong.items())))
-                problems.append(
-                    Problem(
-                        kind="recode_mismatch",
-                        message=f"value labels of {column} say {_fmt(first)} = {label!r}, but "
-                        f"{inst.id} codes {label!r} as {_fmt(want)}; scoring it would shift "
-                        "every answer",
-                        hint=_suggestion_hint(column, {k: v for k, (v, _) in wrong.items()}),
-                        column=column,
-                        instrument=inst.id,
-                    )
-                )
+                problems.append(_label_problem(inst, column, wrong))
+                continue
+            if agree:
+                continue  # the labels confirm that the codes are the definition's
+        if column in recodes:
             continue
-        raw = table[column]
-        if column in recodes or not pd.api.types.is_numeric_dtype(raw.dtype):
-            continue
-        codes = sorted(float(c) for c in scale.values)
-        if len(codes) < 2 or codes != [codes[0] + i for i in range(len(codes))]:
-            continue
-        numeric_columns += 1
-        missing = {_as_number(c) for c in inst.missing_codes_for(item)}
-        seen = set(pd.unique(raw.dropna().to_numpy(dtype=float)).tolist()) - missing
-        plus_one = {c + 1 for c in codes}
-        if seen and seen <= plus_one and codes[-1] + 1 in seen and codes[0] not in seen:
-            shifted.append((item_id, column, {c + 1: c for c in codes}))
-    if len(shifted) >= 2 and len(shifted) * 2 > numeric_columns:
-        for item_id, column, suggestion in shifted:
-            scale = inst.scale_of(by_item[item_id])
-            lo, hi = scale.min, scale.max
-            problems.append(
-                Problem(
-                    kind="recode_mismatch",
-                    message=f"{column} holds codes {_fmt(lo + 1)}-{_fmt(hi + 1)} and never "
-                    f"{_fmt(lo)}, as do most {inst.id} columns: the scale is {_fmt(lo)}-{_fmt(hi)}, "
-                    "so the codes look shifted by +1 (a survey tool's default recode values?)",
-                    hint=_suggestion_hint(column, suggestion),
-                    column=column,
-                    instrument=inst.id,
-                )
-            )
+        seen = _observe(inst, item, column, table[column], file_missing)
+        if seen is not None:
+            observed.append(seen)
+    problems.extend(_shifted_coding(inst, observed))
     return problems
+
+
+def _label_disagreements(scale, labels: Mapping, recode: Mapping) -> tuple[dict, bool]:
+    """{file code: (definition code, label)} for anchors on other codes; whether any agree."""
+    anchors = {_text_key(lab): float(c) for c, lab in scale.values.items()}
+    anchors.update({_text_key(a): float(c) for a, c in scale.aliases.items()})
+    wrong: dict[float, tuple[float, str]] = {}
+    agree = False
+    for code, label in labels.items():
+        number = _as_number(code)
+        if number is None or _as_number(label) is not None:
+            continue  # a label "2" says nothing about an anchor
+        now = recode.get(number, number)
+        want = anchors.get(_text_key(label))
+        if want is None:
+            continue
+        if want != now:
+            wrong[number] = (want, str(label))
+        else:
+            agree = True
+    return wrong, agree
+
+
+def _label_problem(inst: Instrument, column: str, wrong: dict) -> Problem:
+    first, (want, label) = next(iter(sorted(wrong.items())))
+    shifts = {now - want for now, (want, _) in wrong.items()}
+    advice = ""
+    if len(shifts) == 1:
+        (shift,) = shifts
+        advice = _coding_advice(inst, shift)
+    return Problem(
+        kind="recode_mismatch",
+        message=f"value labels of {column} say {_fmt(first)} = {label!r}, but "
+        f"{inst.id} codes {label!r} as {_fmt(want)}; scoring it would shift every answer"
+        + (f"; {advice}" if advice else ""),
+        hint=_suggestion_hint(column, {k: v for k, (v, _) in wrong.items()}),
+        column=column,
+        instrument=inst.id,
+    )
+
+
+def _declared_coding(inst: Instrument, shift: float) -> AlternativeCoding | None:
+    return next((c for c in inst.alternative_codings if c.shift == shift), None)
+
+
+def _coding_advice(inst: Instrument, shift: float) -> str:
+    coding = _declared_coding(inst, shift)
+    if coding is None:
+        return ""
+    if coding.use:
+        return f"this looks like the {coding.name}: use -i {coding.use}"
+    return f"this looks like the {coding.name}"
+
+
+def _observe(
+    inst: Instrument, item: Item, column: str, raw: pd.Series, fm: FileMissing | None
+) -> _Observed | None:
+    scale = inst.scale_of(item)
+    codes = sorted(float(c) for c in scale.values)
+    if len(codes) < 2 or codes != [codes[0] + i for i in range(len(codes))]:
+        return None
+    weights = None
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        values = raw.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        # text columns: the numbers among the distinct values, each weighted by its count
+        positions, uniques = pd.factorize(raw, use_na_sentinel=True)
+        numbers = [_as_number(u) for u in uniques]
+        values = np.array([np.nan if x is None else x for x in numbers], dtype=float)
+        weights = np.bincount(positions[positions >= 0], minlength=len(uniques))
+    if values.size == 0:
+        return None
+    lo, hi = codes[0], codes[-1]
+    # fast path, two vectorised passes: a column within the scale needs no further look
+    vmin, vmax = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+    if np.isnan(vmin):
+        return None
+    if lo <= vmin and vmax <= hi:
+        return _Observed(item.id, column, codes, vmin, vmax, 0, True)
+    keep = ~np.isnan(values)
+    for code in inst.missing_codes_for(item):
+        number = _as_number(code)
+        if number is not None:
+            keep &= values != number
+    if fm is not None:
+        for value in fm.values.get(column, {}):
+            number = _as_number(value)
+            if number is not None:
+                keep &= values != number
+        for r_lo, r_hi, _why in fm.ranges.get(column, []):
+            keep &= ~((values >= r_lo) & (values <= r_hi))
+    kept = values[keep]
+    if kept.size == 0:
+        return None
+    counts = weights[keep] if weights is not None else None
+    outside = (kept < lo) | (kept > hi)
+    n_outside = int(counts[outside].sum() if counts is not None else outside.sum())
+    integral = bool(np.all(kept[outside] == np.floor(kept[outside])))
+    return _Observed(
+        item.id, column, codes, float(kept.min()), float(kept.max()), n_outside, integral
+    )
+
+
+def _shifted_coding(inst: Instrument, observed: list[_Observed]) -> list[Problem]:
+    """One problem per column when the instrument's numbers fit a shifted coding (see above)."""
+    if not observed:
+        return []
+    outside = sum(o.outside for o in observed)
+    if outside < MIN_SHIFT_EVIDENCE:
+        return []
+    shifts = [1, -1] + [c.shift for c in inst.alternative_codings if c.shift not in (1, -1)]
+    for shift in shifts:
+        if all(o.fits(shift) for o in observed):
+            return _shift_problems(inst, observed, shift)
+    return []
+
+
+def _shift_problems(inst: Instrument, observed: list[_Observed], shift: int) -> list[Problem]:
+    first = observed[0]
+    lo, hi = first.lo, first.hi
+    unused = hi if shift < 0 else lo
+    advice = _coding_advice(inst, shift) or (
+        f"the codes look shifted by {shift:+d} (a survey tool's default recode values?)"
+    )
+    message = (
+        f"{inst.id} columns hold codes {_fmt(lo + shift)}-{_fmt(hi + shift)} and never "
+        f"{_fmt(unused)}, but {inst.id} codes its answers {_fmt(lo)}-{_fmt(hi)}: {advice}"
+    )
+    return [
+        Problem(
+            kind="recode_mismatch",
+            message=message,
+            hint=_suggestion_hint(o.column, {c + shift: c for c in o.codes}),
+            column=o.column,
+            instrument=inst.id,
+        )
+        for o in observed
+    ]
 
 
 def duplicate_ids(table: pd.DataFrame, id_column: str) -> list[Problem]:

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
+from .errors import UsageError
 from .instrument import Instrument, Score
 from .norms import round_half_up, standard_scores  # noqa: F401 (round_half_up re-exported)
-from .responses import ItemMatrix
+from .responses import INVALID, ItemMatrix
 
 
 def reverse_keyed(items: ItemMatrix) -> np.ndarray:
@@ -28,7 +29,11 @@ def reverse_keyed(items: ItemMatrix) -> np.ndarray:
 
 
 def status_categories(k: int, needed: int) -> tuple[list[str], np.ndarray]:
-    """Status categories and, for 0..k answered items, the index of each count's status."""
+    """Status categories and, for 0..k answered items, the index of each count's status.
+
+    Scores of items add one category per item after these, `invalid_status(item)`, in the
+    score's item order (see `_item_score`): the categories stay a short fixed list.
+    """
     categories = ["scored", "prorated"] + [
         f"not scored: {n} of {k} items answered, needs {needed}" for n in range(needed)
     ]
@@ -36,13 +41,26 @@ def status_categories(k: int, needed: int) -> tuple[list[str], np.ndarray]:
     return categories, code_for_n
 
 
+def invalid_status(item_id: str) -> str:
+    """Status of a score not given because the answer to `item_id` is not an answer."""
+    return f"not scored: invalid answer in {item_id}"
+
+
 class _ScoreResult:
-    __slots__ = ("value", "n", "status_code", "labels")
+    __slots__ = ("value", "n", "status_code", "labels", "invalid_item")
 
     def __init__(
-        self, value: np.ndarray, n: np.ndarray, status_code: np.ndarray, labels: list[str]
+        self,
+        value: np.ndarray,
+        n: np.ndarray,
+        status_code: np.ndarray,
+        labels: list[str],
+        invalid_item: np.ndarray | None = None,
     ):
         self.value, self.n, self.status_code, self.labels = value, n, status_code, labels
+        # per row, the position (in the instrument) of the first invalid item, -1 for none;
+        # None when no row has one
+        self.invalid_item = invalid_item
 
 
 def _keyed_column(inst: Instrument, items: ItemMatrix, j: int) -> np.ndarray:
@@ -54,7 +72,21 @@ def _keyed_column(inst: Instrument, items: ItemMatrix, j: int) -> np.ndarray:
     return (scale.min + scale.max) - raw
 
 
-def _item_score(inst: Instrument, score: Score, items: ItemMatrix) -> _ScoreResult:
+def _first_invalid(items: ItemMatrix, positions: list[int]) -> np.ndarray | None:
+    """Per row, the first of `positions` (instrument item positions) with an invalid answer."""
+    with_invalid = set(items.invalid_items)
+    flagged = [j for j in positions if j in with_invalid]
+    if not flagged:
+        return None
+    first = np.full(items.n, -1, dtype=np.int16)
+    for j in reversed(flagged):  # the earliest item wins
+        first[items.reason[:, j] == INVALID] = j
+    return first
+
+
+def _item_score(
+    inst: Instrument, score: Score, items: ItemMatrix, *, invalid_as_missing: bool
+) -> _ScoreResult:
     # Column by column over the whole batch: no n x k temporaries, contiguous reads (the item
     # matrix is column-major), and the Python loop runs over items, never over respondents.
     index = [inst.item_ids.index(i) for i in score.items or []]
@@ -77,10 +109,28 @@ def _item_score(inst: Instrument, score: Score, items: ItemMatrix) -> _ScoreResu
         value = total
     value = np.where(n >= needed, value, np.nan)
     labels, code_for_n = status_categories(k, needed)
-    return _ScoreResult(value, n, code_for_n[n], labels)
+    status = code_for_n[n]
+    labels = labels + [invalid_status(i) for i in score.items or []]
+    first = None if invalid_as_missing else _first_invalid(items, index)
+    if first is not None:
+        # an invalid answer is not a missing one: no value, whatever the missing rule allows
+        bad = first >= 0
+        value = np.where(bad, np.nan, value)
+        position_in_score = np.full(len(inst.items), 0, dtype=np.int64)
+        position_in_score[index] = np.arange(k)
+        offset = len(labels) - k
+        status = np.where(bad, offset + position_in_score[np.maximum(first, 0)], status)
+    return _ScoreResult(value, n, status, labels, first)
 
 
-def _composite(score: Score, parts: list[_ScoreResult]) -> _ScoreResult:
+def _composite(
+    inst: Instrument, score: Score, parts: list[_ScoreResult], part_items: list[int]
+) -> _ScoreResult:
+    """Sum or mean of component scores; missing when any component is not scored.
+
+    `part_items`: instrument positions of every item under the components, in order; a
+    component not scored because of an invalid answer makes the composite name that item.
+    """
     values = np.column_stack([p.value for p in parts])
     n = np.sum([p.n for p in parts], axis=0)
     complete = ~np.isnan(values).any(axis=1)
@@ -88,8 +138,31 @@ def _composite(score: Score, parts: list[_ScoreResult]) -> _ScoreResult:
     value = values.mean(axis=1) if score.method == "mean" else values.sum(axis=1)
     value = np.where(complete, value, np.nan)
     labels = ["scored", "prorated", "not scored: a component score is missing"]
+    labels += [invalid_status(inst.item_ids[j]) for j in part_items]
     status = np.where(complete, np.where(prorated, 1, 0), 2)
-    return _ScoreResult(value, n, status, labels)
+    first = None
+    for p in parts:
+        if p.invalid_item is None:
+            continue
+        first = (
+            p.invalid_item.copy() if first is None else np.where(first >= 0, first, p.invalid_item)
+        )
+    if first is not None:
+        position = np.zeros(len(inst.items), dtype=np.int64)
+        position[part_items] = np.arange(len(part_items))
+        status = np.where(first >= 0, 3 + position[np.maximum(first, 0)], status)
+    return _ScoreResult(value, n, status, labels, first)
+
+
+def _items_under(inst: Instrument, name: str) -> list[int]:
+    """Instrument positions of the items a score rests on (through composites), each once."""
+    spec = inst.scores[name]
+    if spec.items is not None:
+        return [inst.item_ids.index(i) for i in spec.items]
+    out: list[int] = []
+    for member in spec.scores or []:
+        out += [j for j in _items_under(inst, member) if j not in out]
+    return out
 
 
 def band_labels(values: np.ndarray, bands) -> pd.Categorical:
@@ -100,21 +173,39 @@ def band_labels(values: np.ndarray, bands) -> pd.Categorical:
     return pd.Categorical.from_codes(idx, categories=[b.label for b in bands])
 
 
-def score(items: ItemMatrix, *, norm_group: str | None = None) -> pd.DataFrame:
+def score(
+    items: ItemMatrix,
+    *,
+    norm_group: str | None = None,
+    invalid_as_missing: bool = False,
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
     """Score one instrument for every respondent. Returns new columns only, in a stable order.
 
     Columns per score: value, `_n` (items answered), `_status`, `_band[_set]`, and with norms
-    `_z`, `_t`, `_pct`; per instrument `_critical` (0/1) and `_critical_items` when the
-    definition has critical items.
+    `_z`, `_t`, `_pct`; per instrument `_critical` (1 endorsed, 0 denied, missing when a
+    critical item is unanswered and none is endorsed), `_critical_items` and
+    `_critical_unanswered` when the definition has critical items.
+
+    A row with an invalid answer (reason "invalid": out of range, unrecognised text) to an item
+    of a score gets no value for that score (nor band, z, T), whatever the missing rule, and the
+    status `not scored: invalid answer in ITEM` (the first such item in the score's order);
+    composites of it likewise. `invalid_as_missing=True` treats such answers as missing instead
+    (prorated where the rule allows), as psyscore did before. Values keep full precision unless
+    the definition's `rounding` (a published rule) says otherwise; bands use the stored value.
+    `norm_group` picks the norm group by name (case-insensitive); an unknown name is an error.
+    The frame's index is `index`, else the matrix's (the input table's row labels).
     """
     inst = items.instrument
     results: dict[str, _ScoreResult] = {}
     out: dict[str, object] = {}
     for name, spec in inst.scores.items():
         if spec.items is not None:
-            res = _item_score(inst, spec, items)
+            res = _item_score(inst, spec, items, invalid_as_missing=invalid_as_missing)
         else:
-            res = _composite(spec, [results[m] for m in spec.scores or []])
+            res = _composite(
+                inst, spec, [results[m] for m in spec.scores or []], _items_under(inst, name)
+            )
         res.value = round_half_up(res.value, spec.rounding)
         results[name] = res
         base = cols.score_column(inst, name)
@@ -128,36 +219,59 @@ def score(items: ItemMatrix, *, norm_group: str | None = None) -> pd.DataFrame:
             z, t, pct = standard_scores(res.value, group.mean, group.sd)
             out[f"{base}_z"], out[f"{base}_t"], out[f"{base}_pct"] = z, t, pct
     out.update(critical_flags(items))
-    return pd.DataFrame(out, index=pd.RangeIndex(items.n))
+    return pd.DataFrame(out, index=index if index is not None else items.row_index)
 
 
 def _pick_norm(spec: Score, group: str | None):
     if group is None:
         return spec.norms[0]
     for g in spec.norms:
-        if g.group.lower() == group.lower():
+        if g.group.casefold() == group.casefold():
             return g
-    return spec.norms[0]
+    raise UsageError(
+        f"no norm group {group!r} for {spec.label}; its groups: "
+        + "; ".join(g.group for g in spec.norms)
+    )
+
+
+def _append_names(names: np.ndarray, mask: np.ndarray, item_id: str) -> None:
+    if mask.any():
+        names[mask] = np.where(names[mask] == "", item_id, names[mask] + " " + item_id)
 
 
 def critical_flags(items: ItemMatrix) -> dict[str, object]:
-    """`_critical` is 1 when any critical rule fires on a raw answer; `_critical_items` names them."""
+    """Critical items, three-state: endorsed, denied, or not known.
+
+    `_critical` is 1 when any critical rule fires on a raw answer, 0 when every critical item is
+    answered and none fires, and missing (NaN) when none fires but a critical item has no valid
+    answer (blank, declared missing or invalid): "not endorsed" is not known then.
+    `_critical_items` names the items that fired, `_critical_unanswered` those unanswered.
+    """
     inst = items.instrument
     critical = [(j, it) for j, it in enumerate(inst.items) if it.critical is not None]
     if not critical:
         return {}
     names = np.full(items.n, "", dtype=object)
+    unanswered = np.full(items.n, "", dtype=object)
     any_fired = np.zeros(items.n, dtype=bool)
+    any_unanswered = np.zeros(items.n, dtype=bool)
     for j, it in critical:
         op, threshold = it.critical.op_and_value
         raw = items.codes[:, j]
+        blank = np.isnan(raw)
         with np.errstate(invalid="ignore"):
-            fired = op(raw, threshold) & ~np.isnan(raw)
-        if fired.any():
-            names[fired] = np.where(names[fired] == "", it.id, names[fired] + " " + it.id)
+            fired = op(raw, threshold) & ~blank
+        _append_names(names, fired, it.id)
+        _append_names(unanswered, blank, it.id)
         any_fired |= fired
+        any_unanswered |= blank
+    flag = np.where(any_fired, 1.0, np.where(any_unanswered, np.nan, 0.0))
     prefix = inst.output_prefix
-    return {f"{prefix}_critical": any_fired.astype(np.int8), f"{prefix}_critical_items": names}
+    return {
+        f"{prefix}_critical": flag,
+        f"{prefix}_critical_items": names,
+        f"{prefix}_critical_unanswered": unanswered,
+    }
 
 
 def exclude_rows(frame: pd.DataFrame, inst: Instrument, reasons) -> pd.DataFrame:

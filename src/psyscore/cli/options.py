@@ -39,6 +39,13 @@ INCLUDE_PREVIEWS = typer.Option(
     "--include-previews",
     help="Also score Qualtrics survey previews and test responses (excluded by default).",
 )
+INVALID_AS_MISSING = typer.Option(
+    False,
+    "--invalid-as-missing",
+    help="Treat answers that are not answers (out of range, unrecognised text) as missing, "
+    "prorating where the rule allows, instead of leaving the scores that use them unscored. "
+    "The output notes record it.",
+)
 INCLUDE_SPAM = typer.Option(
     False,
     "--include-spam",

@@ -23,6 +23,7 @@ from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
     INSTRUMENT,
+    INVALID_AS_MISSING,
     JSON,
     MAP,
     about,
@@ -84,6 +85,7 @@ def score(
     ),
     include_previews: bool = INCLUDE_PREVIEWS,
     include_spam: bool = INCLUDE_SPAM,
+    invalid_as_missing: bool = INVALID_AS_MISSING,
     force: bool = FORCE,
     as_json: bool = JSON,
 ) -> None:
@@ -117,6 +119,7 @@ def score(
                 file_missing=table_file_missing(table),
                 replace_scores=replace_scores,
                 exclude=excluded.reasons,
+                invalid_as_missing=invalid_as_missing,
             )
         if excluded.counts:
             result.warnings.append(
@@ -128,6 +131,8 @@ def score(
                 result, instruments, data, table, mapping, include_previews, include_spam
             )
         scored = _output_table(table, result, instruments, data)
+        if invalid_as_missing:  # the file itself says how its scores were made
+            scored.notes.append(next(w for w in result.warnings if "--invalid-as-missing" in w))
         for target in targets:
             with _progress(f"writing {target.name}", quiet=as_json):
                 write_table(scored, target, problems=problems)
@@ -238,13 +243,17 @@ def _summary(result: BatchResult, instruments) -> list[dict]:
                 }
             )
         crit = f"{inst.output_prefix}_critical"
+        flags = frame.get(crit)
         rows.append(
             {
                 "id": inst.id,
                 "verified": inst.key.verified,
                 "definition_sha256": definition_hash(inst),
-                "critical_flags": int(frame[crit].sum()) if crit in frame else None,
+                "critical_flags": int((flags == 1).sum()) if flags is not None else None,
+                # not endorsed, but a critical item has no valid answer: ask it
+                "critical_unanswered": int(flags.isna().sum()) if flags is not None else None,
                 "critical_column": f"{inst.output_prefix}_critical_items",
+                "critical_unanswered_column": f"{inst.output_prefix}_critical_unanswered",
                 "scores": scores,
             }
         )
@@ -267,9 +276,11 @@ def _print_summary(summary: list[dict]) -> None:
             )
     out.print(table)
     for inst in summary:
-        if inst["critical_flags"]:
+        endorsed, unanswered = inst["critical_flags"], inst["critical_unanswered"]
+        if endorsed or unanswered:
             err.print(
-                f"[bold red]ALERT:[/] {inst['critical_flags']} respondent(s) endorsed a critical item "
-                f"of {inst['id']}: see column {inst['critical_column']}",
+                f"[bold red]ALERT:[/] critical items of {inst['id']}: {endorsed} respondent(s) "
+                f"endorsed, {unanswered} with the critical item unanswered: see columns "
+                f"{inst['critical_column']} and {inst['critical_unanswered_column']}",
                 highlight=False,
             )
