@@ -169,7 +169,6 @@ def statements(syntax: str) -> list[str]:
     return out
 
 
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_syntax_shows_each_step(intake):
     _, _, _, syntax = intake
     lines = syntax.splitlines()
@@ -194,7 +193,8 @@ def test_syntax_shows_each_step(intake):
     i = lines.index("COMPUTE phq9_total = MEAN.7(#phq9_i1, #phq9_i2, #phq9_i3, #phq9_i4, #phq9_i5,")
     assert lines[i + 1] == "    #phq9_i6, #phq9_i7, #phq9_i8, #phq9_i9) * 9."
     assert "COMPUTE phq9_total = TRUNC(phq9_total + 0.5 + 1E-9)." in cmds
-    assert "COMPUTE atspph_total = TRUNC(atspph_total * 100 + 0.5 + 1E-9) / 100." in cmds
+    # ATSPPH has no published rounding rule: stored unrounded, no rounding step
+    assert not any(c.startswith("COMPUTE atspph_total = TRUNC(") for c in cmds)
     assert "COMPUTE csi4_total = SUM.4(#csi4_i1, #csi4_i2, #csi4_i3, #csi4_i4)." in cmds
     assert (
         "COMPUTE mrnisf_total = MEAN.17(#mrnisf_i1,"
@@ -285,12 +285,11 @@ def test_write_spss_syntax_is_atomic_utf8(intake, tmp_path):
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_pspp_reproduces_every_score_column(intake, pspp_scored):
     table, instruments, result, _ = intake
     data, _, _ = pspp_scored
     expected = score_columns(instruments)
-    assert len(expected) == 66
+    assert len(expected) == 67  # with phq9_critical_unanswered
     # the input columns, in order, then the score columns in psyscore's order
     assert list(data.columns) == list(table.data.columns) + expected
     assert list(result.table.columns) == list(data.columns)
@@ -299,28 +298,33 @@ def test_pspp_reproduces_every_score_column(intake, pspp_scored):
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_pspp_spot_values(intake, pspp_scored):
     _, _, result, _ = intake
     data, _, _ = pspp_scored
-    # row 18 of the file has the typo phq9_3 = 33: never scored, so 8 items answered, prorated
+    # row 18 of the file has the typo phq9_3 = 33: an invalid answer, not a missing one, so
+    # phq9_total is not scored (8 items answered, status "not scored: invalid answer in phq9_3")
     assert data.loc[17, "phq9_3"] == 33
     assert data.loc[17, "phq9_total_n"] == result.table.loc[17, "phq9_total_n"] == 8
-    assert data.loc[17, "phq9_total_status"] == 2  # prorated
+    assert np.isnan(data.loc[17, "phq9_total"])
+    assert data.loc[17, "phq9_total_status"] == 12  # 10 count statuses, then one per item
+    assert result.table.loc[17, "phq9_total_status"] == "not scored: invalid answer in phq9_3"
     # counts of each status, band and critical flag, as psyscore has them
     assert (data["phq9_total_status"] == 2).sum() == (
         result.table["phq9_total_status"] == "prorated"
     ).sum()
-    assert data["phq9_total"].notna().sum() == 400
+    assert data["phq9_total"].notna().sum() == 398
     assert data["gad7_total"].notna().sum() == 395
     assert data["csi4_total"].notna().sum() == 351
     assert data["phq9_critical"].sum() == result.table["phq9_critical"].sum() == 64
-    assert round(data["phq9_total"].mean(), 3) == 5.348
+    # not endorsed but phq9_9 unanswered: not known, and named
+    assert data["phq9_critical"].isna().sum() == result.table["phq9_critical"].isna().sum() == 14
+    unknown = data["phq9_critical"].isna()
+    assert (data.loc[unknown, "phq9_critical_unanswered"].str.strip() == "phq9_9").all()
+    assert round(data["phq9_total"].mean(), 3) == 5.369
     assert round(data["atspph_total"].mean(), 3) == 15.136
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_pspp_dictionary_equals_psyscore_sav(intake, pspp_scored, psyscore_sav):
     _, instruments, _, _ = intake
     _, pspp_meta, log = pspp_scored
@@ -389,7 +393,6 @@ def _edge_data() -> tuple[pd.DataFrame, dict]:
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_edge_definition_in_pspp(tmp_path):
     frame, missing = _edge_data()
     source = tmp_path / "edge.sav"
@@ -820,7 +823,7 @@ def test_syntax_refuses_exclusions_it_was_not_told_about():
     with pytest.raises(UsageError, match="would not exclude the same rows as psyscore"):
         spss_syntax_for(result, instruments, source_name="x", recodes=recodes, exclusions=let_in)
     syntax = spss_syntax_for(result, instruments, source_name="x", recodes=recodes, exclusions=rule)
-    assert "COMPUTE gad7_total_status = 8 + #qx_excluded." in statements(syntax)
+    assert "COMPUTE gad7_total_status = 15 + #qx_excluded." in statements(syntax)
 
 
 @given(
@@ -911,3 +914,43 @@ def test_score_refuses_syntax_it_cannot_reproduce_and_writes_nothing(tmp_path):
     assert "4 is a user-missing value of GAD7_1" in " ".join(result.output.split())
     assert not out.exists() and not sps.exists()
     assert CliRunner().invoke(app, args).exit_code == 0  # without --syntax it scores
+
+
+@needs_pspp
+@pytest.mark.parametrize("invalid_as_missing", [False, True])
+def test_pspp_follows_the_treatment_of_invalid_answers(tmp_path, invalid_as_missing):
+    """The sample's typos (phq9_3 = 33, phq9_6 = 5) are invalid answers: by default their scores
+    are not scored; with --invalid-as-missing they count as missing and the score is prorated.
+    The syntax does what the run did, every column alike."""
+    extra = ["--invalid-as-missing"] if invalid_as_missing else []
+    ours_path, pspp_path, syntax = score_with_syntax(tmp_path, SAMPLE, *extra, exit_code=1)
+    ours, pspp = assert_same_sav(ours_path, pspp_path)
+    status = pyreadstat.read_sav(str(pspp_path), apply_value_formats=True)[0]["phq9_total_status"]
+    if invalid_as_missing:
+        assert status[17] == "prorated" and not np.isnan(pspp.loc[17, "phq9_total"])
+        assert "#phq9_v3" not in syntax
+    else:
+        assert status[17] == "not scored: invalid answer in phq9_3"
+        assert np.isnan(pspp.loc[17, "phq9_total"]) and pspp.loc[17, "phq9_total_n"] == 8
+        cmds = statements(syntax)
+        assert (
+            "RECODE phq9_3 (MISSING=0) (-99, 99=0) (0, 1, 2, 3=0) (ELSE=1) INTO #phq9_v3." in cmds
+        )
+        assert "IF (#phq9_f1 = 3) phq9_total_status = 12." in cmds
+    # the labels list every invalid-answer status either way, as psyscore's .sav does
+    labels = pyreadstat.read_sav(str(pspp_path), metadataonly=True)[1].variable_value_labels
+    assert labels["phq9_total_status"][12.0] == "not scored: invalid answer in phq9_3"
+
+
+def test_syntax_reads_the_treatment_of_invalid_answers_from_the_result(intake):
+    table, instruments, _, _ = intake
+    as_missing = score_table(
+        table.data,
+        instruments,
+        file_missing=table_file_missing(table),
+        invalid_as_missing=True,
+    )
+    syntax = spss_syntax_for(as_missing, instruments, source_name="x")
+    assert "#phq9_v3" not in syntax  # read from the result: the typo row was prorated
+    with pytest.raises(UsageError, match=r"treat invalid answers as missing, but invalid_as_m"):
+        spss_syntax_for(as_missing, instruments, source_name="x", invalid_as_missing=False)

@@ -128,7 +128,14 @@ def score(
         problems = with_file(result.problems, data.name, table.row_numbers)
         if syntax_file is not None:  # before anything is written: the syntax may be refused
             syntax = _syntax(
-                result, instruments, data, table, mapping, include_previews, include_spam
+                result,
+                instruments,
+                data,
+                table,
+                mapping,
+                include_previews,
+                include_spam,
+                invalid_as_missing,
             )
         scored = _output_table(table, result, instruments, data)
         if invalid_as_missing:  # the file itself says how its scores were made
@@ -166,8 +173,18 @@ def score(
     raise typer.Exit(1 if problems else 0)
 
 
-def _syntax(result, instruments, data: Path, table: Table, mapping, previews: bool, spam: bool):
-    """SPSS syntax for this run: the same columns, recodes, user-missing values and exclusions."""
+def _syntax(
+    result,
+    instruments,
+    data: Path,
+    table: Table,
+    mapping,
+    previews: bool,
+    spam: bool,
+    invalid_as_missing: bool,
+):
+    """SPSS syntax for this run: the same columns, recodes, user-missing values, exclusions and
+    treatment of invalid answers."""
     from ..io.sps_syntax import exclusion_rule, spss_syntax_for
 
     return spss_syntax_for(
@@ -177,6 +194,7 @@ def _syntax(result, instruments, data: Path, table: Table, mapping, previews: bo
         recodes=mapping.recodes,
         file_missing=table_file_missing(table),
         exclusions=exclusion_rule(table.data, table.value_labels, previews=previews, spam=spam),
+        invalid_as_missing=invalid_as_missing,
     )
 
 
