@@ -13,18 +13,30 @@ and formats:
 - items: each item's column is recoded into a scratch variable (`#phq9_i1`) that holds the answer
   only when it is a code of the item's response scale; user-missing values, the definition's
   missing codes and any other value become system-missing (`RECODE ... (ELSE=SYSMIS) INTO`);
+- invalid answers (not blank, not a missing code, not a code of the scale) are flagged per item
+  (`#phq9_v3`) and leave every score using the item unscored, with the status `not scored:
+  invalid answer in ITEM` (the first such item), composites likewise; with `invalid_as_missing`
+  they are missing like any other (prorated where the rule allows);
 - reverse keying: `(scale min + scale max) - answer`, from the declared scale;
 - scores: `SUM.m` / `MEAN.m` with `m` = the answered items the missing rule needs, the prorated
-  sum as `MEAN.m(...) * k`; composites as `SUM`/`MEAN` of their (rounded) component scores;
-  rounding half up with psyscore's 1e-9 nudge, before banding;
+  sum as `MEAN.m(...) * k`; composites as `SUM`/`MEAN` of their component scores as stored;
+  rounding half up with psyscore's 1e-9 nudge, before banding, only where the definition rounds;
 - `_n` (`NVALID`), `_status` (numeric codes with psyscore's value labels), bands (`RECODE` of the
-  rounded score, with value labels), `_z` / `_t` / `_pct` against the default norm group (rounded
-  half up, as the scores), `_critical` and `_critical_items`.
+  stored score, with value labels), `_z` / `_t` / `_pct` against the default norm group (rounded
+  as psyscore rounds them), `_critical` (1 endorsed, 0 denied, missing when none is endorsed but a
+  critical item is unanswered), `_critical_items` and `_critical_unanswered`.
+
+Which of these rules apply is asked from the engine in use (`engine_rules`: does it have
+invalid-answer statuses, three-state critical flags, how does it round z, T and percentiles), and
+`spss_syntax_for` checks the treatment of invalid answers, the status labels and the critical
+columns against the result it is given, so a change of the engine cannot leave the syntax
+silently behind.
 
 What the syntax does not do: it reads numeric codes only. Answers given as text (anchor labels,
 aliases, "Refused") are matched by psyscore but not here; a text item column is converted with
-`RECODE (CONVERT)` (numbers typed as text still count) and the syntax says so in a comment and
-an `ECHO` at run time. It does not report data problems (psyscore's problem list), does not pick
+`RECODE (CONVERT)` (numbers typed as text still count, out-of-range numbers are invalid) and the
+syntax says so in a comment and an `ECHO` at run time; words psyscore finds invalid are
+unanswered here. It does not report data problems (psyscore's problem list), does not pick
 a non-default norm group, and must be run on data that has not been scored yet (the `STRING`
 declaration of `_critical_items` fails when the column exists). What it cannot reproduce is
 refused with a `UsageError` (recodes of words, infinite recode values, a recode touching the
