@@ -37,6 +37,8 @@ from psyscore.errors import UsageError
 from psyscore.instrument import definition_hash, load_definition
 from psyscore.io import Table, read_table
 from psyscore.io.sps_syntax import (
+    EngineRules,
+    engine_rules,
     exclusion_rule,
     spss_syntax,
     spss_syntax_for,
@@ -954,3 +956,24 @@ def test_syntax_reads_the_treatment_of_invalid_answers_from_the_result(intake):
     assert "#phq9_v3" not in syntax  # read from the result: the typo row was prorated
     with pytest.raises(UsageError, match=r"treat invalid answers as missing, but invalid_as_m"):
         spss_syntax_for(as_missing, instruments, source_name="x", invalid_as_missing=False)
+
+
+def test_syntax_follows_the_rules_it_is_given(intake):
+    """The rules come from the engine (`engine_rules`); given explicitly, the syntax follows
+    them: here an engine that treats invalid answers as missing, has a two-state critical flag
+    and keeps z, T and percentiles unrounded."""
+    _, instruments, result, _ = intake
+    columns = {inst.id: result.items[inst.id].columns for inst in instruments}
+    assert engine_rules() == EngineRules(True, True, None, (2, 1, 1))  # the installed engine
+    assert engine_rules(invalid_as_missing=True).invalid_not_scored is False
+    older = EngineRules(False, False, False, (None, None, None))
+    cmds = statements(spss_syntax(instruments, columns, source_name="x", rules=older))
+    assert not any("#phq9_v" in c or "invalid answer" in c for c in cmds)
+    assert not any("phq9_critical_unanswered" in c for c in cmds)
+    assert "COMPUTE phq9_total_z = #phq9_z." in cmds
+    assert "COMPUTE phq9_total_pct = #phq9_z_p." in cmds
+    cmds = statements(spss_syntax(instruments, columns, source_name="x"))
+    assert "STRING phq9_critical_unanswered (A6)." in cmds
+    assert "IF (phq9_critical = 0 AND phq9_critical_unanswered <> '') phq9_critical = $SYSMIS." in (
+        cmds
+    )
