@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from psyscore import __version__
@@ -31,10 +33,19 @@ from psyscore.batch import score_table
 from psyscore.cli import app
 from psyscore.cli.options import table_file_missing
 from psyscore.columns import output_columns
+from psyscore.errors import UsageError
 from psyscore.instrument import definition_hash, load_definition
-from psyscore.io import read_table
-from psyscore.io.sps_syntax import spss_syntax, spss_syntax_for, write_spss_syntax
+from psyscore.io import Table, read_table
+from psyscore.io.sps_syntax import (
+    EngineRules,
+    engine_rules,
+    exclusion_rule,
+    spss_syntax,
+    spss_syntax_for,
+    write_spss_syntax,
+)
 from psyscore.library import resolve_instruments
+from psyscore.responses import FileMissing
 
 from .conftest import DATA, ROOT
 
@@ -160,7 +171,6 @@ def statements(syntax: str) -> list[str]:
     return out
 
 
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_syntax_shows_each_step(intake):
     _, _, _, syntax = intake
     lines = syntax.splitlines()
@@ -185,7 +195,8 @@ def test_syntax_shows_each_step(intake):
     i = lines.index("COMPUTE phq9_total = MEAN.7(#phq9_i1, #phq9_i2, #phq9_i3, #phq9_i4, #phq9_i5,")
     assert lines[i + 1] == "    #phq9_i6, #phq9_i7, #phq9_i8, #phq9_i9) * 9."
     assert "COMPUTE phq9_total = TRUNC(phq9_total + 0.5 + 1E-9)." in cmds
-    assert "COMPUTE atspph_total = TRUNC(atspph_total * 100 + 0.5 + 1E-9) / 100." in cmds
+    # ATSPPH has no published rounding rule: stored unrounded, no rounding step
+    assert not any(c.startswith("COMPUTE atspph_total = TRUNC(") for c in cmds)
     assert "COMPUTE csi4_total = SUM.4(#csi4_i1, #csi4_i2, #csi4_i3, #csi4_i4)." in cmds
     assert (
         "COMPUTE mrnisf_total = MEAN.17(#mrnisf_i1,"
@@ -276,12 +287,11 @@ def test_write_spss_syntax_is_atomic_utf8(intake, tmp_path):
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_pspp_reproduces_every_score_column(intake, pspp_scored):
     table, instruments, result, _ = intake
     data, _, _ = pspp_scored
     expected = score_columns(instruments)
-    assert len(expected) == 66
+    assert len(expected) == 67  # with phq9_critical_unanswered
     # the input columns, in order, then the score columns in psyscore's order
     assert list(data.columns) == list(table.data.columns) + expected
     assert list(result.table.columns) == list(data.columns)
@@ -290,28 +300,33 @@ def test_pspp_reproduces_every_score_column(intake, pspp_scored):
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_pspp_spot_values(intake, pspp_scored):
     _, _, result, _ = intake
     data, _, _ = pspp_scored
-    # row 18 of the file has the typo phq9_3 = 33: never scored, so 8 items answered, prorated
+    # row 18 of the file has the typo phq9_3 = 33: an invalid answer, not a missing one, so
+    # phq9_total is not scored (8 items answered, status "not scored: invalid answer in phq9_3")
     assert data.loc[17, "phq9_3"] == 33
     assert data.loc[17, "phq9_total_n"] == result.table.loc[17, "phq9_total_n"] == 8
-    assert data.loc[17, "phq9_total_status"] == 2  # prorated
+    assert np.isnan(data.loc[17, "phq9_total"])
+    assert data.loc[17, "phq9_total_status"] == 12  # 10 count statuses, then one per item
+    assert result.table.loc[17, "phq9_total_status"] == "not scored: invalid answer in phq9_3"
     # counts of each status, band and critical flag, as psyscore has them
     assert (data["phq9_total_status"] == 2).sum() == (
         result.table["phq9_total_status"] == "prorated"
     ).sum()
-    assert data["phq9_total"].notna().sum() == 400
+    assert data["phq9_total"].notna().sum() == 398
     assert data["gad7_total"].notna().sum() == 395
     assert data["csi4_total"].notna().sum() == 351
     assert data["phq9_critical"].sum() == result.table["phq9_critical"].sum() == 64
-    assert round(data["phq9_total"].mean(), 3) == 5.348
+    # not endorsed but phq9_9 unanswered: not known, and named
+    assert data["phq9_critical"].isna().sum() == result.table["phq9_critical"].isna().sum() == 14
+    unknown = data["phq9_critical"].isna()
+    assert (data.loc[unknown, "phq9_critical_unanswered"].str.strip() == "phq9_9").all()
+    assert round(data["phq9_total"].mean(), 3) == 5.369
     assert round(data["atspph_total"].mean(), 3) == 15.136
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_pspp_dictionary_equals_psyscore_sav(intake, pspp_scored, psyscore_sav):
     _, instruments, _, _ = intake
     _, pspp_meta, log = pspp_scored
@@ -380,7 +395,6 @@ def _edge_data() -> tuple[pd.DataFrame, dict]:
 
 
 @needs_pspp
-@pytest.mark.xfail(reason="syntax follows engine change: invalid/critical semantics", strict=False)
 def test_edge_definition_in_pspp(tmp_path):
     frame, missing = _edge_data()
     source = tmp_path / "edge.sav"
@@ -666,3 +680,300 @@ def test_qualtrics_export_to_pspp_with_every_label(tmp_path):
     row = desc["GAD-7 total (anxiety severity) (prorated sum of 7 items, range 0-21)"]
     assert int(row[1]) == len(ours) and float(row[2]) == round(ours.mean(), 3)
     assert len(ours) <= 400  # 3 previews and 2 spam responses are not scored
+
+
+# ---- the Qualtrics flow: --map recodes, mapped columns, previews and spam ---------------------
+
+EXPORT = ROOT / "sample_data" / "qualtrics_export.sav"
+EXPORT_MAP = ROOT / "sample_data" / "qualtrics_map.yaml"
+
+
+def score_with_syntax(tmp_path: Path, data: Path, *extra: str, exit_code: int = 0) -> tuple:
+    """`psyscore score DATA -i program-intake ... -o scored.sav --syntax scoring.sps`, then PSPP
+    runs the syntax on DATA; returns (psyscore's .sav, PSPP's .sav, the syntax text)."""
+    ours, sps = tmp_path / "scored.sav", tmp_path / "scoring.sps"
+    args = ["score", str(data), "-i", "program-intake", "-o", str(ours), "--syntax", str(sps)]
+    result = CliRunner().invoke(app, [*args, *extra])
+    assert result.exit_code == exit_code, result.output
+    (tmp_path / "get.sps").write_text(f"GET FILE='{data}'.\n")
+    (tmp_path / "save.sps").write_text("SAVE OUTFILE='scored_by_pspp.sav'.\n")
+    run_pspp(tmp_path, tmp_path / "get.sps", sps, tmp_path / "save.sps")
+    return ours, tmp_path / "scored_by_pspp.sav", sps.read_text(encoding="utf-8")
+
+
+def assert_same_sav(ours_path: Path, pspp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every column of the two files, values and value labels, in the same order."""
+    ours, ours_meta = pyreadstat.read_sav(str(ours_path), user_missing=True)
+    pspp, pspp_meta = pyreadstat.read_sav(str(pspp_path), user_missing=True)
+    assert list(pspp.columns) == list(ours.columns)
+    differ = []
+    for name in ours.columns:
+        try:
+            assert_same_column(ours[name], pspp[name], name)
+        except AssertionError as exc:
+            differ.append(str(exc))
+    assert not differ, f"{len(differ)} of {ours.shape[1]} columns differ:\n" + "\n".join(differ)
+    for name in ours.columns:
+        want = ours_meta.variable_value_labels.get(name)
+        got = dict(pspp_meta.variable_value_labels.get(name) or {})
+        # the syntax also labels the status of reasons this file does not have (a survey test),
+        # after psyscore's codes, so it can be run on the next export as well
+        extra = {k: got.pop(k) for k in list(got) if k not in (want or {})}
+        assert all(v.startswith("excluded: ") and k > max(want) for k, v in extra.items()), name
+        assert (got or None) == want, name
+    return ours, pspp
+
+
+@needs_pspp
+def test_pspp_reproduces_the_qualtrics_flow_with_recodes_and_exclusions(tmp_path):
+    ours_path, pspp_path, syntax = score_with_syntax(tmp_path, EXPORT, "--map", str(EXPORT_MAP))
+    ours, pspp = assert_same_sav(ours_path, pspp_path)
+    # the recode is used for the scores, the file keeps the original codes 1-4
+    assert sorted(pspp["GAD7_1"].dropna().unique()) == [-99, 1, 2, 3, 4]
+    assert pspp["gad7_total"].notna().sum() == ours["gad7_total"].notna().sum() > 380
+    # previews and spam: empty scores, the status says why, answers counted and alerts kept
+    status = pyreadstat.read_sav(str(pspp_path), apply_value_formats=True)[0]["gad7_total_status"]
+    assert (status == "excluded: survey preview").sum() == 3
+    assert (status == "excluded: spam").sum() == 2
+    excluded = status.str.startswith("excluded").to_numpy()
+    assert pspp.loc[excluded, ["gad7_total", "phq9_total_band", "phq9_total_z"]].isna().all().all()
+    assert (pspp.loc[excluded, "gad7_total_n"] > 0).all()
+    cmds = statements(syntax)
+    assert "RECODE GAD7_1 (MISSING=SYSMIS) (1=0) (2=1) (3=2) (4=3) (ELSE=COPY) INTO #gad7_r1." in (
+        cmds
+    )
+
+
+def _renamed_export(tmp_path: Path) -> tuple[Path, Path]:
+    """The export with two items under names only the mapping file explains, and Status as text
+    (as a CSV export imported into SPSS has it, one value with stray spaces)."""
+    data, meta = pyreadstat.read_sav(str(EXPORT), user_missing=True)
+    names = {"GAD7_3": "anxious_q3", "PHQ9_9": "q_thoughts"}
+    data = data.rename(columns=names)
+    status_text = data["Status"].map(meta.variable_value_labels["Status"])
+    status_text[status_text.eq("Spam").to_numpy().nonzero()[0][:1]] = "  spam "
+    data["Status"] = status_text
+    labels = {names.get(c, c): v for c, v in meta.variable_value_labels.items() if c != "Status"}
+    source = tmp_path / "renamed.sav"
+    pyreadstat.write_sav(data, str(source), variable_value_labels=labels)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        EXPORT_MAP.read_text(encoding="utf-8")
+        .replace("GAD7_3:", "anxious_q3: {item: gad7_3,")
+        .replace(
+            "anxious_q3: {item: gad7_3, {recode: *gad7}",
+            "anxious_q3: {item: gad7_3, recode: *gad7}",
+        )
+        + "q_thoughts: phq9_9\n",
+        encoding="utf-8",
+    )
+    return source, mapping
+
+
+@needs_pspp
+def test_pspp_uses_the_mapped_columns_and_text_status(tmp_path):
+    source, mapping = _renamed_export(tmp_path)
+    ours_path, pspp_path, syntax = score_with_syntax(tmp_path, source, "--map", str(mapping))
+    ours, pspp = assert_same_sav(ours_path, pspp_path)
+    cmds = statements(syntax)
+    assert any(c.startswith("RECODE anxious_q3 (MISSING=SYSMIS) (1=0)") for c in cmds)
+    assert any(c.startswith("RECODE q_thoughts (MISSING=SYSMIS)") for c in cmds)
+    assert "IF (#phq9_i9 >= 1) phq9_critical = 1." in cmds
+    assert any(
+        c.startswith("RECODE Status ('Survey Preview'=1) ('  spam', 'Spam'=3)") for c in cmds
+    )
+    status = pyreadstat.read_sav(str(pspp_path), apply_value_formats=True)[0]["phq9_total_status"]
+    assert (status == "excluded: spam").sum() == 2
+    assert pspp["phq9_critical"].sum() == ours["phq9_critical"].sum() > 0
+
+
+@needs_pspp
+def test_pspp_scores_spam_with_include_spam(tmp_path):
+    ours_path, pspp_path, syntax = score_with_syntax(
+        tmp_path, EXPORT, "--map", str(EXPORT_MAP), "--include-spam"
+    )
+    ours, pspp = assert_same_sav(ours_path, pspp_path)
+    status = pyreadstat.read_sav(str(pspp_path), apply_value_formats=True)[0]["gad7_total_status"]
+    assert (status == "excluded: survey preview").sum() == 3
+    assert not status.str.contains("spam").any()
+    assert "RECODE #qx_reason (1=1) (2=2) (ELSE=SYSMIS) INTO #qx_excluded." in statements(syntax)
+
+
+def test_no_exclusions_outside_qualtrics_and_all_let_in():
+    assert exclusion_rule(pd.DataFrame({"Status": [1.0]}), {}) is None  # no ResponseId
+    data = pd.DataFrame({"Status": [0.0, 1.0, 8.0], "ResponseId": ["a", "b", "c"]})
+    assert exclusion_rule(data, {}, previews=True, spam=True) is None
+    rule = exclusion_rule(data, {}, previews=True)
+    assert rule.order == ("spam",) and rule.reasons(data).tolist() == [None, None, "spam"]
+
+
+def test_syntax_refuses_exclusions_it_was_not_told_about():
+    table = read_table(EXPORT)
+    instruments = resolve_instruments(["gad-7"])
+    recodes = {f"GAD7_{i}": {1: 0.0, 2: 1.0, 3: 2.0, 4: 3.0} for i in range(1, 8)}
+    rule = exclusion_rule(table.data, table.value_labels)
+    result = score_table(
+        table.data,
+        instruments,
+        recodes=recodes,
+        value_labels=table.value_labels,
+        exclude=rule.reasons(table.data),
+    )
+    with pytest.raises(UsageError, match=r"left out rows \(survey preview, spam\) but no"):
+        spss_syntax_for(result, instruments, source_name="x.sav", recodes=recodes)
+    let_in = exclusion_rule(table.data, table.value_labels, spam=True)
+    with pytest.raises(UsageError, match="would not exclude the same rows as psyscore"):
+        spss_syntax_for(result, instruments, source_name="x", recodes=recodes, exclusions=let_in)
+    syntax = spss_syntax_for(result, instruments, source_name="x", recodes=recodes, exclusions=rule)
+    assert "COMPUTE gad7_total_status = 15 + #qx_excluded." in statements(syntax)
+
+
+@given(
+    status=st.lists(
+        st.sampled_from([0.0, 1.0, 2.0, 4.0, 8.0, 9.0, 12.0, 16.0, 17.0, 5.0, np.nan]),
+        min_size=1,
+        max_size=30,
+    ),
+    channel=st.lists(st.sampled_from(["anonymous", "preview", " Test ", "email", None])),
+    text=st.booleans(),
+    previews=st.booleans(),
+    spam=st.booleans(),
+)
+def test_exclusion_rule_is_psyscores_rule(status, channel, text, previews, spam):
+    """The rule the syntax is built from excludes exactly the rows psyscore score excludes."""
+    from psyscore.io.qualtrics import response_exclusions
+
+    labels = {0.0: "IP Address", 1.0: "Survey Preview", 5.0: "Spam", 8.0: "Spam"}
+    channel = (channel * len(status))[: len(status)] or [None] * len(status)
+    data = pd.DataFrame({"ResponseId": range(len(status)), "Status": status})
+    data["DistributionChannel"] = pd.Series(channel, dtype=object)
+    value_labels = {"Status": labels}
+    if text:  # a CSV export: the response type as text, in any case and spacing
+        data["Status"] = data["Status"].map(lambda v: {**labels, 9.0: " preview  SPAM"}.get(v, v))
+        value_labels = {}
+    psyscore_rule = response_exclusions(data, value_labels).keep(previews=previews, spam=spam)
+    want = psyscore_rule.reasons
+    rule = exclusion_rule(data, value_labels, previews=previews, spam=spam)
+    got = None if rule is None else rule.reasons(data)
+    if want is None:
+        assert got is None or all(g is None for g in got)
+    else:
+        assert got is not None and got.tolist() == want.tolist()
+
+
+def _gad7_frame(values: dict) -> pd.DataFrame:
+    return pd.DataFrame({f"GAD7_{i}": values.get(i, [1.0, 2.0]) for i in range(1, 8)})
+
+
+def test_syntax_recodes_numbers_and_refuses_what_it_cannot_recode():
+    instruments = resolve_instruments(["gad-7"])
+    frame = _gad7_frame({})
+
+    def syntax_for(data, recodes, file_missing=None):
+        result = score_table(data, instruments, recodes=recodes, file_missing=file_missing)
+        return spss_syntax_for(
+            result, instruments, source_name="x", recodes=recodes, file_missing=file_missing
+        )
+
+    # words in a recode of a numeric column recode nothing (psyscore never matches them either);
+    # a recode to NaN is "unanswered"; numbers written as text are numbers
+    cmds = statements(syntax_for(frame, {"GAD7_1": {"Not at all": 0.0, "2": 1.0, 1: np.nan}}))
+    assert "RECODE GAD7_1 (MISSING=SYSMIS) (2=1) (1=SYSMIS) (ELSE=COPY) INTO #gad7_r1." in cmds
+    text = frame.assign(GAD7_2=["1", "Several days"])
+    cmds = statements(syntax_for(text, {"GAD7_2": {1: 0.0}}))
+    assert "RECODE GAD7_2 (CONVERT) INTO #gad7_i2_num." in cmds
+    assert "RECODE #gad7_i2_num (1=0) (ELSE=COPY) INTO #gad7_r2." in cmds
+    with pytest.raises(UsageError, match=r"GAD7_2 \(gad-7\).*maps the text 'Several days'"):
+        syntax_for(text, {"GAD7_2": {"Several days": 1.0}})
+    with pytest.raises(UsageError, match="maps 4 to inf; SPSS has no infinite values"):
+        syntax_for(frame, {"GAD7_1": {4: float("inf")}})
+    # psyscore checks the file's user-missing values after the recode, SPSS before: refused
+    declared = table_file_missing(
+        Table(data=frame, source="x.sav", missing_ranges={"GAD7_3": [{"lo": 4.0, "hi": 4.0}]})
+    )
+    with pytest.raises(UsageError, match=r"maps 4 -> 3, and 4 is a user-missing value of GAD7_3"):
+        syntax_for(frame, {"GAD7_3": {4: 3.0}}, declared)
+    ranged = FileMissing(ranges={"GAD7_3": [(-9.0, 0.0, "user-missing")]})
+    with pytest.raises(UsageError, match=r"maps 1 -> 0, and -9 thru 0 is a user-missing value"):
+        syntax_for(frame, {"GAD7_3": {1: 0.0}}, ranged)
+    # the same recode beside user-missing codes it does not touch is fine
+    assert "(MISSING=SYSMIS) (4=3)" in syntax_for(frame, {"GAD7_3": {4: 3.0}}, ranged)
+
+
+def test_score_refuses_syntax_it_cannot_reproduce_and_writes_nothing(tmp_path):
+    data, meta = pyreadstat.read_sav(str(EXPORT), user_missing=True)
+    source = tmp_path / "declared.sav"
+    pyreadstat.write_sav(
+        data,
+        str(source),
+        variable_value_labels=meta.variable_value_labels,
+        missing_ranges={"GAD7_1": [4.0]},
+    )
+    out, sps = tmp_path / "scored.sav", tmp_path / "scoring.sps"
+    args = ["score", str(source), "-i", "gad-7", "--map", str(EXPORT_MAP), "-o", str(out)]
+    result = CliRunner().invoke(app, [*args, "--syntax", str(sps)])
+    assert result.exit_code == 2, result.output
+    assert "4 is a user-missing value of GAD7_1" in " ".join(result.output.split())
+    assert not out.exists() and not sps.exists()
+    assert CliRunner().invoke(app, args).exit_code == 0  # without --syntax it scores
+
+
+@needs_pspp
+@pytest.mark.parametrize("invalid_as_missing", [False, True])
+def test_pspp_follows_the_treatment_of_invalid_answers(tmp_path, invalid_as_missing):
+    """The sample's typos (phq9_3 = 33, phq9_6 = 5) are invalid answers: by default their scores
+    are not scored; with --invalid-as-missing they count as missing and the score is prorated.
+    The syntax does what the run did, every column alike."""
+    extra = ["--invalid-as-missing"] if invalid_as_missing else []
+    ours_path, pspp_path, syntax = score_with_syntax(tmp_path, SAMPLE, *extra, exit_code=1)
+    ours, pspp = assert_same_sav(ours_path, pspp_path)
+    status = pyreadstat.read_sav(str(pspp_path), apply_value_formats=True)[0]["phq9_total_status"]
+    if invalid_as_missing:
+        assert status[17] == "prorated" and not np.isnan(pspp.loc[17, "phq9_total"])
+        assert "#phq9_v3" not in syntax
+    else:
+        assert status[17] == "not scored: invalid answer in phq9_3"
+        assert np.isnan(pspp.loc[17, "phq9_total"]) and pspp.loc[17, "phq9_total_n"] == 8
+        cmds = statements(syntax)
+        assert (
+            "RECODE phq9_3 (MISSING=0) (-99, 99=0) (0, 1, 2, 3=0) (ELSE=1) INTO #phq9_v3." in cmds
+        )
+        assert "IF (#phq9_f1 = 3) phq9_total_status = 12." in cmds
+    # the labels list every invalid-answer status either way, as psyscore's .sav does
+    labels = pyreadstat.read_sav(str(pspp_path), metadataonly=True)[1].variable_value_labels
+    assert labels["phq9_total_status"][12.0] == "not scored: invalid answer in phq9_3"
+
+
+def test_syntax_reads_the_treatment_of_invalid_answers_from_the_result(intake):
+    table, instruments, _, _ = intake
+    as_missing = score_table(
+        table.data,
+        instruments,
+        file_missing=table_file_missing(table),
+        invalid_as_missing=True,
+    )
+    syntax = spss_syntax_for(as_missing, instruments, source_name="x")
+    assert "#phq9_v3" not in syntax  # read from the result: the typo row was prorated
+    with pytest.raises(UsageError, match=r"treat invalid answers as missing, but invalid_as_m"):
+        spss_syntax_for(as_missing, instruments, source_name="x", invalid_as_missing=False)
+
+
+def test_syntax_follows_the_rules_it_is_given(intake):
+    """The rules come from the engine (`engine_rules`); given explicitly, the syntax follows
+    them: here an engine that treats invalid answers as missing, has a two-state critical flag
+    and keeps z, T and percentiles unrounded."""
+    _, instruments, result, _ = intake
+    columns = {inst.id: result.items[inst.id].columns for inst in instruments}
+    assert engine_rules() == EngineRules(True, True, None, (2, 1, 1))  # the installed engine
+    assert engine_rules(invalid_as_missing=True).invalid_not_scored is False
+    older = EngineRules(False, False, False, (None, None, None))
+    cmds = statements(spss_syntax(instruments, columns, source_name="x", rules=older))
+    assert not any("#phq9_v" in c or "invalid answer" in c for c in cmds)
+    assert not any("phq9_critical_unanswered" in c for c in cmds)
+    assert "COMPUTE phq9_total_z = #phq9_z." in cmds
+    assert "COMPUTE phq9_total_pct = #phq9_z_p." in cmds
+    cmds = statements(spss_syntax(instruments, columns, source_name="x"))
+    assert "STRING phq9_critical_unanswered (A6)." in cmds
+    assert "IF (phq9_critical = 0 AND phq9_critical_unanswered <> '') phq9_critical = $SYSMIS." in (
+        cmds
+    )

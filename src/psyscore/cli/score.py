@@ -126,6 +126,17 @@ def score(
                 exclusion_note(excluded.counts, excluded.column, "not scored (rows kept)")
             )
         problems = with_file(result.problems, data.name, table.row_numbers)
+        if syntax_file is not None:  # before anything is written: the syntax may be refused
+            syntax = _syntax(
+                result,
+                instruments,
+                data,
+                table,
+                mapping,
+                include_previews,
+                include_spam,
+                invalid_as_missing,
+            )
         scored = _output_table(table, result, instruments, data)
         if invalid_as_missing:  # the file itself says how its scores were made
             scored.notes.append(next(w for w in result.warnings if "--invalid-as-missing" in w))
@@ -135,11 +146,9 @@ def score(
         if problems_file is not None:
             write_problems_csv(problems, problems_file)
         if syntax_file is not None:
-            from ..io.sps_syntax import spss_syntax_for, write_spss_syntax
+            from ..io.sps_syntax import write_spss_syntax
 
-            write_spss_syntax(
-                spss_syntax_for(result, instruments, source_name=data.name), syntax_file
-            )
+            write_spss_syntax(syntax, syntax_file)
             targets.append(syntax_file)
     summary = _summary(result, instruments)
     if as_json:
@@ -162,6 +171,31 @@ def score(
         shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
         out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
     raise typer.Exit(1 if problems else 0)
+
+
+def _syntax(
+    result,
+    instruments,
+    data: Path,
+    table: Table,
+    mapping,
+    previews: bool,
+    spam: bool,
+    invalid_as_missing: bool,
+):
+    """SPSS syntax for this run: the same columns, recodes, user-missing values, exclusions and
+    treatment of invalid answers."""
+    from ..io.sps_syntax import exclusion_rule, spss_syntax_for
+
+    return spss_syntax_for(
+        result,
+        instruments,
+        source_name=data.name,
+        recodes=mapping.recodes,
+        file_missing=table_file_missing(table),
+        exclusions=exclusion_rule(table.data, table.value_labels, previews=previews, spam=spam),
+        invalid_as_missing=invalid_as_missing,
+    )
 
 
 def _progress(what: str, *, quiet: bool):
