@@ -41,6 +41,8 @@ def load(ref: str | Path) -> Instrument | Bundle:
     ref_str = str(ref)
     path = Path(ref_str)
     if path.suffix.lower() in {".yaml", ".yml"} or path.exists():
+        if path.is_dir():
+            raise UsageError(f"{ref_str}: is a folder, not a definition file")
         if not path.is_file():
             raise UsageError(f"{ref_str}: no such definition file")
         return _load_cached(path.resolve())
