@@ -10,6 +10,7 @@ import pandas as pd
 
 from .errors import DataError, UsageError
 from .instrument import Instrument
+from .mapping import check_mapped_items
 from .problems import Problem
 from .responses import FileMissing, ItemMatrix, duplicate_ids, resolve
 from .scoring import exclude_rows, score
@@ -44,6 +45,7 @@ def score_table(
     per row a reason not to score it (e.g. "survey preview") or None: such rows stay in the table,
     with empty scores and the reason as their status.
     """
+    check_mapped_items(mapping or {}, instruments)  # a typo'd item would be silently unmapped
     problems: list[Problem] = []
     warnings: list[str] = []
     if id_column:

@@ -83,3 +83,8 @@ class Entry:
 
 def builtin_entries() -> list[Entry]:
     return [Entry(i, p, _load_cached(p)) for i, p in _builtin_paths().items()]
+
+
+def builtin_instruments() -> list[Instrument]:
+    """Every built-in instrument (bundles left out)."""
+    return [e.definition for e in builtin_entries() if isinstance(e.definition, Instrument)]

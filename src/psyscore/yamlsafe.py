@@ -78,6 +78,15 @@ def scalar_value(node: yaml.ScalarNode) -> object:
         return node.value
 
 
+def top_level_lines(root: yaml.Node | None) -> dict[str, int]:
+    """Line of each top-level key (as text) of a mapping document; {} for anything else."""
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    return {
+        str(scalar_value(k)): _line(k) for k, _v in root.value if isinstance(k, yaml.ScalarNode)
+    }
+
+
 def _syntax_problem(exc: yaml.YAMLError) -> YamlProblem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
