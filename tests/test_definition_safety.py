@@ -318,3 +318,10 @@ def test_validate_warns_but_passes_without_golden_examples(tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning" in result.output and "no golden examples" in _one_line(result.output)
     assert "examples:" in result.output  # says how to add one
+
+
+def test_nesting_stacked_through_aliases_is_refused():
+    lines = ["a0: &a0 " + "[" * 40 + "1" + "]" * 40]
+    for i in range(1, 6):
+        lines.append(f"a{i}: &a{i} " + "[" * 30 + f"*a{i - 1}" + "]" * 30)
+    _refused_quickly("\n".join(lines) + "\n", "nested more than 100 levels")

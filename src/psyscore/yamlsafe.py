@@ -27,6 +27,7 @@ MAX_NUMBER_CHARS = 100  # digits of one number; no code, bound or norm needs mor
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available, for speed
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
@@ -106,14 +107,53 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def _check_graph(root: yaml.Node) -> list[yaml.MappingNode]:
-    """Refuse recursion, deep nesting, huge numbers and alias bombs; return the mapping nodes.
+    """Refuse deep nesting, huge numbers, recursion and alias bombs; return the mapping nodes.
 
-    Each distinct node is visited once (iteratively, so deep nesting cannot overflow Python's
-    stack); its expanded size and height are computed from its children's, so a graph whose
-    expansion has 10^9 nodes is measured in microseconds.
+    A first walk (iterative, so deep nesting cannot overflow Python's stack) checks depth and
+    numbers and notices whether any node is reached twice, which only aliases can cause. Only then
+    is the expansion measured (`_check_expansion`); a file without aliases pays one cheap walk.
+    """
+    seen: set[int] = set()
+    mappings: list[yaml.MappingNode] = []
+    shared = False
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        key = id(node)
+        if key in seen:
+            shared = True
+            continue
+        seen.add(key)
+        if isinstance(node, yaml.ScalarNode):
+            if len(node.value) > MAX_NUMBER_CHARS and node.tag in _NUMBER_TAGS:
+                raise YamlProblem(
+                    f"a number with {len(node.value)} characters; numbers here have at most "
+                    f"{MAX_NUMBER_CHARS}",
+                    _line(node),
+                )
+            continue
+        if depth > MAX_DEPTH:
+            raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep", _line(node))
+        if isinstance(node, yaml.MappingNode):
+            mappings.append(node)
+            for pair in node.value:
+                stack.append((pair[0], depth + 1))
+                stack.append((pair[1], depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in node.value)
+    if shared:
+        _check_expansion(root)
+    return mappings
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a recursive alias, or aliases that expand to over `MAX_EXTRA_NODES` extra values.
+
+    Each distinct node is visited once; its expanded size and height are computed from its
+    children's, so a graph whose expansion has 10^9 nodes is measured in microseconds.
     """
     size: dict[int, int] = {}  # id(node) -> nodes in its full expansion, itself included
-    height: dict[int, int] = {}
+    height: dict[int, int] = {}  # id(node) -> nesting levels of its expansion
     uses: dict[int, int] = {}  # id(node) -> how many parents point at it
     nodes: dict[int, yaml.Node] = {}
     on_path: set[int] = set()
@@ -126,7 +166,7 @@ def _check_graph(root: yaml.Node) -> list[yaml.MappingNode]:
             kids = _children(node)
             size[key] = 1 + sum(size[id(k)] for k in kids)
             height[key] = 1 + max((height[id(k)] for k in kids), default=0)
-            if height[key] > MAX_DEPTH:
+            if height[key] > MAX_DEPTH:  # aliases can stack nesting that no single anchor has
                 raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep", _line(node))
             continue
         if key in size:
@@ -137,16 +177,8 @@ def _check_graph(root: yaml.Node) -> list[yaml.MappingNode]:
             )
         nodes[key] = node
         if isinstance(node, yaml.ScalarNode):
-            if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:
-                raise YamlProblem(
-                    f"a number with {len(node.value)} characters; numbers here have at most "
-                    f"{MAX_NUMBER_CHARS}",
-                    _line(node),
-                )
             size[key], height[key] = 1, 1
             continue
-        if len(on_path) >= MAX_DEPTH:
-            raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep", _line(node))
         on_path.add(key)
         stack.append((node, True))
         for kid in _children(node):
@@ -163,7 +195,6 @@ def _check_graph(root: yaml.Node) -> list[yaml.MappingNode]:
             f"repeated most starts here: write the values out, or use fewer nested aliases",
             _line(worst),
         )
-    return [n for n in nodes.values() if isinstance(n, yaml.MappingNode)]
 
 
 def _check_unique_keys(node: yaml.MappingNode) -> None:
@@ -172,7 +203,7 @@ def _check_unique_keys(node: yaml.MappingNode) -> None:
     for key_node, _value in node.value:
         if key_node.tag == _MERGE or not isinstance(key_node, yaml.ScalarNode):
             continue  # merged keys may be overridden; complex keys are refused when built
-        key = scalar_value(key_node)
+        key = key_node.value if key_node.tag == _STR else scalar_value(key_node)
         try:
             first = seen.get(key)
         except TypeError:  # pragma: no cover - scalars are hashable
