@@ -462,7 +462,8 @@ def test_edge_definition_in_pspp(tmp_path):
     for rid, values in expected.items():
         for name, value in values.items():
             assert got.loc[rid, name] == pytest.approx(value, abs=1e-12), (rid, name)
-    assert np.isnan(got.loc["r003", "edge_avg_band"])  # above the last band's bound
+    # a band set must now reach the score's maximum (issue 10), so 1.86 falls in the last band
+    assert got.loc["r003", "edge_avg_band"] == 3
     assert np.isnan(got.loc["r002", "edge_avg"]) and got.loc["r002", "edge_combo_status"] == 3
     assert got.loc["r000", "edge_critical_items"].strip() == "o1"
     assert got.loc["r003", "edge_critical_items"].strip() == ""
