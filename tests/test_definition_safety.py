@@ -275,13 +275,15 @@ def test_unknown_scale_points_at_the_item_line():
 
 def test_unknown_item_in_a_score_points_at_the_score_line():
     text = GOOD.replace("items: [toy_1, toy_2, toy_3]\n", "items: [toy_1, toy_2, toy_9]\n", 1)
-    with pytest.raises(DefinitionError, match=r"x.yaml:24: scores.part.items.*toy_9"):
+    with pytest.raises(
+        DefinitionError, match=r"x.yaml:24: scores.part.items\[2\]: .*toy_9.*did you mean"
+    ):
         parse_definition(text, "x.yaml")
 
 
 def test_unknown_member_score_points_at_the_composite_line():
     text = GOOD.replace("scores: [part, total]", "scores: [part, totl]")
-    with pytest.raises(DefinitionError, match=r"x.yaml:43: scores.combo.scores.*'totl'"):
+    with pytest.raises(DefinitionError, match=r"x.yaml:43: scores.combo.scores\[1\]: .*'totl'"):
         parse_definition(text, "x.yaml")
 
 

@@ -365,20 +365,20 @@ class Instrument(_Model):
                 unknown = [i for i in score.items if i not in known]
                 if unknown:
                     raise _At(
-                        ("scores", name, "items"),
+                        ("scores", name, "items", score.items.index(unknown[0])),
                         f"score {name!r} lists unknown items {unknown}{_did_you_mean(unknown[0], ids)}",
                     )
             else:
                 for member in score.scores or []:
                     if member not in self.scores:
                         raise _At(
-                            ("scores", name, "scores"),
+                            ("scores", name, "scores", score.scores.index(member)),
                             f"score {name!r} combines unknown score {member!r}"
                             f"{_did_you_mean(member, order)}",
                         )
                     if order.index(member) >= order.index(name):
                         raise _At(
-                            ("scores", name, "scores"),
+                            ("scores", name, "scores", score.scores.index(member)),
                             f"score {name!r} combines {member!r}, which must be defined before it",
                         )
         for name in self.scores:
