@@ -76,7 +76,8 @@ def check_mapped_items(
     unknown = [(column, item) for column, item in items.items() if item not in known]
     if not unknown:
         return
-    names = ", ".join(inst.id for inst in instruments) or "(none)"
+    ids = [inst.id for inst in instruments]
+    names = ", ".join(ids) if len(ids) <= 4 else f"any of the {len(ids)} instruments checked"
     messages = []
     for column, item in unknown:
         line = (lines or {}).get(column)
