@@ -7,12 +7,16 @@ import sys
 import time
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from psyscore import library
 from psyscore.cli import app
 from psyscore.errors import DefinitionError
 from psyscore.instrument import Bundle, Instrument, load_definition, parse_definition
+from psyscore.yamlsafe import load_yaml
 
 from .conftest import DATA
 
@@ -327,3 +331,28 @@ def test_nesting_stacked_through_aliases_is_refused():
     for i in range(1, 6):
         lines.append(f"a{i}: &a{i} " + "[" * 30 + f"*a{i - 1}" + "]" * 30)
     _refused_quickly("\n".join(lines) + "\n", "nested more than 100 levels")
+
+
+# ---- the safe loader reads ordinary YAML exactly as PyYAML does ------------------------------
+
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@given(_documents)
+def test_load_yaml_agrees_with_pyyaml_on_ordinary_documents(document):
+    text = yaml.safe_dump(document, allow_unicode=True)
+    assert load_yaml(text)[0] == yaml.safe_load(text)
