@@ -157,7 +157,7 @@ def test_header_names_version_definitions_and_source(intake):
     for inst in instruments:
         line = f"* Instrument {inst.id} version {inst.version}, definition sha256:{definition_hash(inst)}."
         assert line in head
-    assert "* Instrument phq-9 version 1, definition sha256:59ccacc8a984." in head
+    assert "* Instrument phq-9 version 1, definition sha256:a0563813aa47." in head
 
 
 def statements(syntax: str) -> list[str]:
@@ -481,7 +481,8 @@ def test_edge_definition_in_pspp(tmp_path):
     for rid, values in expected.items():
         for name, value in values.items():
             assert got.loc[rid, name] == pytest.approx(value, abs=1e-12), (rid, name)
-    assert np.isnan(got.loc["r003", "edge_avg_band"])  # above the last band's bound
+    # a band set must now reach the score's maximum (issue 10), so 1.86 falls in the last band
+    assert got.loc["r003", "edge_avg_band"] == 3
     assert np.isnan(got.loc["r002", "edge_avg"]) and got.loc["r002", "edge_combo_status"] == 3
     assert got.loc["r000", "edge_critical_items"].strip() == "o1"
     assert got.loc["r003", "edge_critical_items"].strip() == ""
@@ -519,7 +520,7 @@ def test_pspp_opens_psyscore_sav(psyscore_sav, intake, tmp_path):
     docs = " ".join(" ".join(r) for r in tables["Documents"])
     assert "psyscore sample data: synthetic" in docs  # the input's own document is kept
     assert f"Scored by psyscore {__version__} from intake_batch.sav" in docs
-    assert "phq-9 v1" in docs and "sha256:59ccacc8a984" in docs
+    assert "phq-9 v1" in docs and "sha256:a0563813aa47" in docs
 
     header, *rows = tables["Variables"]
     dictionary = {r[0]: dict(zip(header, r, strict=True)) for r in rows}

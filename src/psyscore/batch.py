@@ -10,6 +10,7 @@ import pandas as pd
 
 from .errors import DataError, UsageError
 from .instrument import Instrument
+from .mapping import check_mapped_items
 from .problems import Problem
 from .responses import FileMissing, ItemMatrix, duplicate_ids, resolve
 from .scoring import exclude_rows, score
@@ -52,6 +53,7 @@ def score_table(
     and adds a sentence saying so to `warnings`. `norm_group` names the norm group for z/T (an
     unknown name is a `UsageError`). Every frame in the result keeps `table`'s index.
     """
+    check_mapped_items(mapping or {}, instruments)  # a typo'd item would be silently unmapped
     problems: list[Problem] = []
     warnings: list[str] = []
     if id_column:

@@ -6,10 +6,15 @@ docs) trusts the validated model. Errors name the file, the field path and the Y
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import math
 import operator
 import re
+import sys
+import types
+import typing
 import unicodedata
 import warnings
 from functools import cached_property
@@ -20,14 +25,39 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import DefinitionError
+from .yamlsafe import YamlProblem, load_yaml, scalar_value
 
 Code = int | float
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 _ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 _SCORE_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _At(ValueError):
+    """A validation error about one field below the model being validated.
+
+    A model validator can only raise at the model's own location; `parse_definition` appends `loc`
+    so the message points at the offending entry's line, not at the top of the file.
+    """
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _finite_codes(codes, field: str) -> None:
+    for code in codes:
+        if isinstance(code, float) and not math.isfinite(code):
+            raise _At((field,), f"code {code} is not a finite number")
 
 
 class Licence(_Model):
@@ -150,6 +180,9 @@ class ResponseScale(_Model):
 
     @model_validator(mode="after")
     def _no_overlaps(self) -> ResponseScale:
+        _finite_codes(self.values, "values")
+        _finite_codes(self.aliases.values(), "aliases")
+        _finite_codes(self.missing, "missing")
         for code in self.missing:
             if not isinstance(code, str) and code in self.values:
                 raise ValueError(f"missing code {code} is also a valid answer code")
@@ -228,7 +261,7 @@ class Item(_Model):
 
 
 class Band(_Model):
-    upto: float = Field(description="inclusive upper bound of this band")
+    upto: FiniteFloat = Field(description="inclusive upper bound of this band")
     label: str
 
 
@@ -250,10 +283,18 @@ class BandSet(_Model):
 
 class NormGroup(_Model):
     group: str
-    mean: float
-    sd: Annotated[float, Field(gt=0)]
+    mean: FiniteFloat
+    sd: Annotated[FiniteFloat, Field(gt=0)]
     n: int | None = None
     source: str
+
+    @field_validator("sd")
+    @classmethod
+    def _normal_sd(cls, v: float) -> float:
+        # a denormal SD loses precision and turns every z into +-inf
+        if v < sys.float_info.min:
+            raise ValueError(f"sd {v!r} is too small to divide by (denormal)")
+        return v
 
 
 class PublishedReliability(_Model):
@@ -400,35 +441,57 @@ class Instrument(_Model):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Instrument:
+        _finite_codes(self.missing_codes, "missing_codes")
         ids = [i.id for i in self.items]
-        dupes = {i for i in ids if ids.count(i) > 1}
-        if dupes:
-            raise ValueError(f"duplicate item ids: {sorted(dupes)}")
-        for item in self.items:
-            if item.scale not in self.response_scales:
-                raise ValueError(
-                    f"item {item.id} uses scale {item.scale!r}; declared scales: "
-                    f"{sorted(self.response_scales)}"
+        seen: dict[str, int] = {}
+        for n, item_id in enumerate(ids):
+            if item_id in seen:
+                raise _At(
+                    ("items", n, "id"),
+                    f"duplicate item id {item_id!r} (also item {seen[item_id] + 1})",
                 )
+            seen[item_id] = n
+        for n, item in enumerate(self.items):
+            if item.scale not in self.response_scales:
+                raise _At(
+                    ("items", n, "scale"),
+                    f"item {item.id} uses scale {item.scale!r}; declared scales: "
+                    f"{sorted(self.response_scales)}",
+                )
+        self._no_spellings_shared()
         known = set(ids)
         order = list(self.scores)
         for name, score in self.scores.items():
             if score.items is not None:
                 unknown = [i for i in score.items if i not in known]
                 if unknown:
-                    raise ValueError(f"score {name!r} lists unknown items {unknown}")
+                    raise _At(
+                        ("scores", name, "items", score.items.index(unknown[0])),
+                        f"score {name!r} lists unknown items {unknown}{_did_you_mean(unknown[0], ids)}",
+                    )
             else:
                 for member in score.scores or []:
                     if member not in self.scores:
-                        raise ValueError(f"score {name!r} combines unknown score {member!r}")
-                    if order.index(member) >= order.index(name):
-                        raise ValueError(
-                            f"score {name!r} combines {member!r}, which must be defined before it"
+                        raise _At(
+                            ("scores", name, "scores", score.scores.index(member)),
+                            f"score {name!r} combines unknown score {member!r}"
+                            f"{_did_you_mean(member, order)}",
                         )
-        for ex in self.examples:
+                    if order.index(member) >= order.index(name):
+                        raise _At(
+                            ("scores", name, "scores", score.scores.index(member)),
+                            f"score {name!r} combines {member!r}, which must be defined before it",
+                        )
+        for name in self.scores:
+            self._bands_and_norms_fit(name)
+        for n, ex in enumerate(self.examples):
             unknown = [a for a in ex.answers if a not in known]
             if unknown:
-                raise ValueError(f"example {ex.name!r} answers unknown items {unknown}")
+                raise _At(
+                    ("examples", n, "answers"),
+                    f"example {ex.name!r} answers unknown items {unknown}"
+                    f"{_did_you_mean(unknown[0], ids)}",
+                )
         return self
 
     @model_validator(mode="after")
@@ -471,6 +534,53 @@ class Instrument(_Model):
                         f"{scale_name!r}"
                     )
         return self
+
+    def _no_spellings_shared(self) -> None:
+        """Refuse two items that one data column would match equally well (no silent pick).
+
+        Column matching (responses.match_columns) tries the exact id, then the lower-cased id or
+        alias, then a spelling-insensitive key ('q-1', 'q_1' and 'q.1' all give '1'); two items
+        sharing a key at one of those levels would leave a column such as 'Q 1' to whichever item
+        sorts first.
+        """
+        from .responses import column_key  # psyscore's package import has loaded it already
+
+        owners: dict[tuple[int, str], tuple[int, str]] = {}
+        for n, item in enumerate(self.items):
+            names = [item.id, *item.aliases]
+            keys = {(1, name.lower()) for name in names} | {(2, column_key(name)) for name in names}
+            keys |= {(2, column_key(f"{p}_{n + 1}")) for p in self.column_prefixes}
+            for key in sorted(keys):
+                other = owners.setdefault(key, (n, item.id))
+                if other[0] != n:
+                    raise _At(
+                        ("items", n, "id"),
+                        f"items {other[1]} and {item.id} would both match a data column spelt "
+                        f"like {key[1]!r} (names are matched ignoring case, spaces, '-', '_' and "
+                        "'.'): rename one, or change its aliases or the column_prefixes",
+                    )
+
+    def _bands_and_norms_fit(self, name: str) -> None:
+        """Bands must cover the score's whole range; norms must give finite z and T on it."""
+        score = self.scores[name]
+        low, high = self.score_range(name)
+        for s, band_set in enumerate(score.bands):
+            last = band_set.bands[-1].upto
+            if last < high:
+                raise _At(
+                    ("scores", name, "bands", s, "bands", len(band_set.bands) - 1, "upto"),
+                    f"band set {band_set.name!r} ends at {last:g}, but score {name!r} can reach "
+                    f"{high:g}: scores above {last:g} would get no band; raise the last 'upto' "
+                    f"to {high:g} or more",
+                )
+        for g, norm in enumerate(score.norms):
+            furthest = max(abs(low - norm.mean), abs(high - norm.mean))
+            t_score = 50 + 10 * (furthest / norm.sd)  # Python floats overflow to inf, not raise
+            if not math.isfinite(t_score):
+                raise _At(
+                    ("scores", name, "norms", g, "sd"),
+                    f"sd {norm.sd!r} makes z and T infinite for scores in {low:g}-{high:g}",
+                )
 
     # ---- derived, never stored -------------------------------------------------------------
     @cached_property
@@ -532,16 +642,17 @@ class Bundle(_Model):
 
 
 def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
-    """Map every field path in a YAML document to its 1-based line number."""
+    """Map every field path in a YAML document to its 1-based line number.
+
+    The node comes from `yamlsafe.load_yaml`, which has bounded its expansion and depth.
+    """
     out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
+    out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = (
-                yaml.safe_load(yaml.serialize(key_node))
-                if key_node.tag != "tag:yaml.org,2002:str"
-                else key_node.value
-            )
+            key = scalar_value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str | int | float | bool) or key is None:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
             out[path + (key,)] = key_node.start_mark.line + 1
             _line_map(value_node, path + (key,), out)
             # pydantic reports dict keys as str: keep a string alias for numeric keys
@@ -572,34 +683,112 @@ def _format_loc(loc: tuple) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model class that the field path `loc` lands in (for naming the allowed fields)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap_model(annotation, part)
+        if annotation is None:
+            return None
+    return _unwrap_model(annotation, None)
+
+
+def _unwrap_model(annotation: Any, part: object) -> Any:
+    """Step from `annotation` into field/index/key `part` (None: just strip wrappers)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            models = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(models) != 1:
+                return None
+            annotation = models[0]
+        else:
+            break
+    if part is None:
+        return (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return typing.get_args(annotation)[0]
+    if origin is dict:
+        return typing.get_args(annotation)[1]
+    return None
+
+
+def _error_message(model: type[BaseModel], loc: tuple, err: dict) -> tuple[tuple, str]:
+    """Location and message of one pydantic error, with a field-name suggestion for typos."""
+    located = (err.get("ctx") or {}).get("error")
+    if isinstance(located, _At):
+        return loc + located.loc, str(located)
+    if err["type"] == "extra_forbidden" and loc:
+        owner = _model_at(model, loc[:-1])
+        if owner is not None:
+            allowed = list(owner.model_fields)
+            return loc, (
+                f"unknown field{_did_you_mean(loc[-1], allowed)}; allowed here: "
+                f"{', '.join(allowed)}"
+            )
+    return loc, err["msg"]
+
+
 def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle:
-    """Validate a YAML definition; raise DefinitionError naming file, field and line."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+    """Validate a YAML definition; raise DefinitionError naming file, field and line.
+
+    The YAML is read by `yamlsafe.load_yaml` (libyaml when available): alias bombs, duplicate keys
+    and unbuildable values are refused before validation.
+    """
     try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise DefinitionError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        data, root = load_yaml(text)
+    except YamlProblem as exc:
+        where = f"{source}:{exc.line}" if exc.line else source
+        raise DefinitionError(f"{where}: {exc.message}") from None
+    if data is None:
+        raise DefinitionError(
+            f"{source}: the definition is empty; it needs at least id, name, items and scores "
+            "(see `psyscore instruments show phq-9` for a complete one)"
+        )
     if not isinstance(data, dict):
         raise DefinitionError(
-            f"{source}: a definition must be a YAML mapping (id: ..., items: ...)"
+            f"{source}: a definition must be a YAML mapping (id: ..., items: ...), "
+            f"not {_yaml_kind(data)}"
+        )
+    odd_keys = [k for k in data if not isinstance(k, str)]
+    if odd_keys:
+        raise DefinitionError(
+            f"{source}: top-level keys must be field names such as id, name, items and scores, "
+            f"not {', '.join(repr(k) for k in odd_keys[:5])}"
         )
     model = Bundle if data.get("kind") == "bundle" else Instrument
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)  # line numbers: only for the message
-        lines = _line_map(node) if node is not None else {}
+        lines = _line_map(root) if root is not None else {}
         messages = []
         for err in exc.errors():
             loc = tuple(
                 p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
             )
+            loc, message = _error_message(model, loc, err)
             line = _nearest_line(lines, loc)
             where = f"{source}:{line}" if line else source
-            messages.append(f"{where}: {_format_loc(loc)}: {err['msg']}")
+            messages.append(f"{where}: {_format_loc(loc)}: {message}")
         raise DefinitionError("\n".join(messages)) from None
+
+
+def _yaml_kind(data: object) -> str:
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, str):
+        return f"the text {data[:40]!r}"
+    return f"a single value ({type(data).__name__})"
 
 
 def load_definition(path: str | Path) -> Instrument | Bundle:
@@ -608,6 +797,10 @@ def load_definition(path: str | Path) -> Instrument | Bundle:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DefinitionError(f"{path}: no such definition file") from None
+    except IsADirectoryError:
+        raise DefinitionError(f"{path}: is a folder, not a definition file") from None
+    except OSError as exc:
+        raise DefinitionError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
         raise DefinitionError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse_definition(text, str(path))

@@ -41,6 +41,8 @@ def load(ref: str | Path) -> Instrument | Bundle:
     ref_str = str(ref)
     path = Path(ref_str)
     if path.suffix.lower() in {".yaml", ".yml"} or path.exists():
+        if path.is_dir():
+            raise UsageError(f"{ref_str}: is a folder, not a definition file")
         if not path.is_file():
             raise UsageError(f"{ref_str}: no such definition file")
         return _load_cached(path.resolve())
@@ -81,3 +83,8 @@ class Entry:
 
 def builtin_entries() -> list[Entry]:
     return [Entry(i, p, _load_cached(p)) for i, p in _builtin_paths().items()]
+
+
+def builtin_instruments() -> list[Instrument]:
+    """Every built-in instrument (bundles left out)."""
+    return [e.definition for e in builtin_entries() if isinstance(e.definition, Instrument)]

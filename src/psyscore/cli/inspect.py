@@ -11,7 +11,7 @@ from rich.table import Table as RichTable
 from ..errors import UsageError
 from ..instrument import Bundle, Instrument
 from ..io import Table, read_table
-from ..library import builtin_entries, resolve_instruments
+from ..library import builtin_entries, builtin_instruments, resolve_instruments
 from ..mapping import ColumnMap, load_mapping
 from ..problems import with_file
 from ..report.problems import print_problems
@@ -153,6 +153,7 @@ def inspect(
     with errors_to_exit():
         requested = resolve_instruments(instrument) if instrument else []
         mapping = load_mapping(map_file)
+        mapping.check_against([*requested, *builtin_instruments()])  # detection comes later
         table = read_table(data, sheet=sheet)
         columns = [str(c) for c in table.data.columns]
         detected = _detect(columns)

@@ -6,12 +6,19 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .. import library
 from ..errors import DefinitionError, UsageError
 from ..instrument import Bundle, Instrument, json_schema, load_definition
 from .options import JSON, errors_to_exit, out, print_json
+
+NO_EXAMPLES = (
+    "no golden examples, so nothing checks that this definition scores as intended; add some, "
+    "e.g.\n       examples:\n         - name: all zeros\n           answers: {item_1: 0, item_2: 0}"
+    "\n           expect: {total: 0}"
+)
 
 app = typer.Typer(help="List, show and validate instrument definitions.", no_args_is_help=True)
 
@@ -107,15 +114,17 @@ def validate(
             report.append({"definition": ref, "ok": not errors, "errors": errors, "examples": 0})
             continue
         failures = check_examples(defn)
+        warnings = list(defn.warnings)
         if not defn.examples:
-            failures.append("no golden examples: add at least one (answers -> expected scores)")
+            # `score` accepts such a definition, so `validate` must not call it broken
+            warnings.append(NO_EXAMPLES)
         report.append(
             {
                 "definition": ref,
                 "ok": not failures,
                 "errors": failures,
                 "examples": len(defn.examples),
-                "warnings": defn.warnings,
+                "warnings": warnings,
             }
         )
     bad = [r for r in report if not r["ok"]]
@@ -127,7 +136,7 @@ def validate(
                 n = r.get("examples", 0)
                 out.print(f"[green]ok[/]   {r['definition']} ({n} examples pass)")
                 for w in r.get("warnings") or []:
-                    out.print(f"     [yellow]warning:[/] {w}", markup=True)
+                    out.print(f"     [yellow]warning:[/] {escape(w)}", markup=True)
             else:
                 out.print(f"[red]FAIL[/] {r['definition']}")
                 for e in r["errors"]:

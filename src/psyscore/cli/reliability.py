@@ -90,6 +90,7 @@ def reliability(
             check_html_output(html, data, force=force)
         instruments = resolve_instruments(instrument)
         mapping = load_mapping(map_file)
+        mapping.check_against(instruments)
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
         fm = table_file_missing(table)
         excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)

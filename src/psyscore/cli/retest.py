@@ -109,6 +109,7 @@ def retest(
             )
         instruments = resolve_instruments(instrument)
         mapping = load_mapping(map_file)
+        mapping.check_against(instruments)
         kw = {
             "id_column": id_column,
             "icc_type": icc_type,

@@ -105,6 +105,7 @@ def score(
             if syntax_file.exists() and not force:
                 raise UsageError(f"{syntax_file}: already exists; use --force to replace it")
         mapping = load_mapping(map_file)
+        mapping.check_against(instruments)
         with _progress(f"reading {data.name}", quiet=as_json):
             table = read_table(data, sheet=sheet)
         excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
