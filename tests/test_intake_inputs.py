@@ -350,3 +350,23 @@ def test_malformed_progress_file_is_a_usage_error(tmp_path, change, field):
         assert "--instrument" in flat
     else:
         assert progress.name in flat and field in flat
+
+
+def test_alias_bomb_in_an_answers_file_is_refused_at_once(tmp_path):
+    import time
+
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        bomb.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    bomb.append("phq9_1: *a8")
+    answers = tmp_path / "bomb.yaml"
+    answers.write_text("\n".join(bomb) + "\n")
+    from typer.testing import CliRunner
+
+    from psyscore.cli import app
+
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["intake", "-i", "phq-9", "--answers", str(answers), "--json"])
+    assert time.perf_counter() - start < 5
+    assert result.exit_code == 2
+    assert "bomb.yaml" in result.output

@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
-import sys
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.markup import escape
 
 from ..errors import UsageError
@@ -336,12 +335,18 @@ def _load_mapping(path: Path, what: str) -> Any:
         raise UsageError(f"{path}: no such file") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
+    from ..yamlsafe import YamlProblem, load_yaml
+
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        # bounded alias expansion and duplicate keys refused, as for definitions and --map files
+        return load_yaml(text)[0]
+    except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid {what}: {exc}") from None
+    except YamlProblem as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise UsageError(f"{where}: not valid {what}: {exc.message}") from None
 
 
 def _read_previous(path: Path) -> dict[str, Any]:
