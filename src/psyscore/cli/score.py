@@ -118,6 +118,7 @@ def score(
                 replace_scores=replace_scores,
                 exclude=excluded.reasons,
             )
+        result.warnings[:0] = table.warnings  # what the reader had to tell (renamed columns...)
         if excluded.counts:
             result.warnings.append(
                 exclusion_note(excluded.counts, excluded.column, "not scored (rows kept)")

@@ -33,6 +33,9 @@ class Table:
     # 1-based row of each data row in the file as a spreadsheet shows it (header and skipped
     # rows counted); None where that is simply the data row (SPSS case numbers)
     row_numbers: np.ndarray | None = None
+    # things the user must be told (printed as warnings by the CLI), unlike `notes`, which
+    # document what was done and travel into the written file
+    warnings: list[str] = field(default_factory=list)
 
 
 READERS = {

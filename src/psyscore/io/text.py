@@ -1,8 +1,17 @@
-"""CSV/TSV: encoding detection (UTF-8 with or without BOM, then cp1252) and faithful writing."""
+"""CSV/TSV: encoding detection (UTF-8 with or without BOM, then cp1252) and faithful round trips.
+
+Every cell is read as text, with no guessing of missing values: `007`, `NA`, `null` and `None`
+stay exactly that. A column becomes numeric only when each of its cells is the very text the
+writer produces for that number (`3`, `-1`, `2.5`; not `007`, `1.50` or `1e3`), so writing the
+table back gives the same bytes; every other column stays text (the scoring engine parses
+answers written as text itself).
+"""
 
 from __future__ import annotations
 
 import csv
+import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +21,9 @@ from ..errors import DataError
 from . import Table, qualtrics
 
 ENCODINGS = ("utf-8-sig", "cp1252")
+# the text pandas writes for an Int64 value: no sign but minus, no leading zeros, no spaces
+_CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})")
+_FLOAT_LIKE = re.compile(r"-?[0-9]+\.[0-9]+")
 
 
 def _sep(path: Path) -> str:
@@ -31,8 +43,7 @@ def read(path: Path) -> Table:
             raise DataError(
                 f"{path}: starts like UTF-16 text but does not decode; save it as UTF-8 CSV"
             ) from None
-        _check_header(path, text, sep)
-        return _table(path, sep, "utf-16", [f"{path.name}: read as UTF-16"])
+        return _table(path, text, sep, "utf-16", [f"{path.name}: read as UTF-16"])
     if b"\x00" in raw[:4096]:
         raise DataError(
             f"{path}: looks like a binary file, not CSV text (is it .sav or .xlsx renamed?)"
@@ -42,41 +53,28 @@ def read(path: Path) -> Table:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        _check_header(path, text, sep)
         notes = [] if encoding == "utf-8-sig" else [f"{path.name}: read as {encoding} (not UTF-8)"]
-        return _table(path, sep, encoding, notes)
+        return _table(path, text, sep, encoding, notes)
     raise DataError(
         f"{path}: text encoding not recognised (tried UTF-8 and Windows-1252); save it as UTF-8"
     )
 
 
-def _table(path: Path, sep: str, encoding: str, notes: list[str]) -> Table:
-    head = _parse(path, sep, encoding, nrows=2, dtype=str)
-    extra = qualtrics.extra_header_rows(head)
-    labels: dict[str, str] = {}
-    if extra:
-        labels = qualtrics.question_labels(head.iloc[0].to_dict())
-        data = _parse(path, sep, encoding, skiprows=[1, 2])
-        notes.append(
-            f"{path.name}: Qualtrics export: skipped its question-text and ImportId header rows "
-            "(question text kept as column labels)"
-        )
-    else:
-        data = _parse(path, sep, encoding)
-    # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
-    rows = np.arange(len(data)) + 2 + extra
-    return Table(data=data, source=str(path), labels=labels, notes=notes, row_numbers=rows)
-
-
-def _check_header(path: Path, text: str, sep: str) -> None:
-    """pandas silently renames repeated headers (a, a.1): refuse them, naming each one."""
-    first = next(iter(text.lstrip("\ufeff").splitlines()), "")
+def _header(path: Path, text: str, sep: str) -> list[str]:
+    """The header's cells as written (quote-aware, so a quoted delimiter is no new column)."""
     try:
-        header = next(csv.reader([first], delimiter=sep))
-    except (csv.Error, StopIteration):
-        return
+        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), None)
+    except csv.Error:
+        header = None
+    if not header:
+        raise DataError(f"{path}: no header row found")
+    return header
+
+
+def _check_duplicates(path: Path, names: list[str]) -> None:
+    """pandas would silently rename repeated headers (a, a.1): refuse them, naming each one."""
     counts: dict[str, int] = {}
-    for name in header:
+    for name in names:
         key = name.strip()
         counts[key] = counts.get(key, 0) + 1
     dup = [n for n, k in counts.items() if k > 1 and n]
@@ -87,15 +85,103 @@ def _check_header(path: Path, text: str, sep: str) -> None:
         )
 
 
-def _parse(path: Path, sep: str, encoding: str, **options) -> pd.DataFrame:
+def _table(path: Path, text: str, sep: str, encoding: str, notes: list[str]) -> Table:
+    header = _header(path, text, sep)
+    _check_duplicates(path, header)
+    width = len(header)
+    # one spare column: a row with one field too many (a trailing delimiter) lands there
+    # instead of making pandas take the first column as the index and shift every other one
+    cells = _parse(path, sep, encoding, width + 1)
+    spare = cells.iloc[1:, width]
+    filled = (spare != "").to_numpy()
+    if filled.any():
+        line = int(np.argmax(filled)) + 2
+        raise DataError(
+            f"{path}: line {line} has more fields than the header ({width}); check quoting and "
+            "delimiters there"
+        )
+    cells = cells.iloc[:, :width]
+    if _ends_with_delimiter(text, sep):
+        notes.append(
+            f"{path.name}: the data rows end with an extra {'tab' if sep == chr(9) else 'comma'} "
+            "(trailing delimiter); that empty last field was dropped"
+        )
+    warnings: list[str] = []
+    names, keep = _column_names(path, header, cells, notes, warnings)
+    body = cells.iloc[1:, keep]
+    body.columns = names
+    extra = qualtrics.extra_header_rows(body.head(2))
+    labels: dict[str, str] = {}
+    if extra:
+        labels = qualtrics.question_labels(body.iloc[0].to_dict())
+        body = body.iloc[extra:]
+        notes.append(
+            f"{path.name}: Qualtrics export: skipped its question-text and ImportId header rows "
+            "(question text kept as column labels)"
+        )
+    body = body.reset_index(drop=True)
+    data = pd.DataFrame({name: _typed(body[name]) for name in body.columns}, index=body.index)
+    # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
+    rows = np.arange(len(data)) + 2 + extra
+    table = Table(data=data, source=str(path), labels=labels, notes=notes, row_numbers=rows)
+    table.warnings.extend(warnings)
+    return table
+
+
+def _ends_with_delimiter(text: str, sep: str) -> bool:
+    lines = text.splitlines()
+    data_lines = [line for line in lines[1:3] if line]
+    return bool(data_lines) and all(line.endswith(sep) for line in data_lines)
+
+
+def _column_names(
+    path: Path, header: list[str], cells: pd.DataFrame, notes: list[str], warnings: list[str]
+) -> tuple[list[str], list[int]]:
+    """Names for the columns kept: an empty header cell over an empty column is dropped (a
+    trailing delimiter on the header too); over data it is named column_N (N: 1-based position)."""
+    names, keep = [], []
+    taken = {h for h in header}
+    for j, name in enumerate(header):
+        if name.strip():
+            names.append(name)
+            keep.append(j)
+            continue
+        if not (cells.iloc[1:, j] != "").any():
+            notes.append(f"{path.name}: dropped column {j + 1}: no header and no data")
+            continue
+        new = f"column_{j + 1}"
+        if new in taken:
+            raise DataError(
+                f"{path}: column {j + 1} has data but no header, and the name {new!r} is taken; "
+                "give that column a name"
+            )
+        warnings.append(f"{path.name}: column {j + 1} has data but no header; named it {new}")
+        names.append(new)
+        keep.append(j)
+    return names, keep
+
+
+def _parse(path: Path, sep: str, encoding: str, width: int) -> pd.DataFrame:
     kind = "TSV" if sep == "\t" else "CSV"
     try:
-        # nullable dtypes keep integer columns with blanks as integers, so 3 is written back as 3
         return pd.read_csv(
-            path, sep=sep, encoding=encoding, dtype_backend="numpy_nullable", **options
+            path,
+            sep=sep,
+            encoding=encoding,
+            header=None,
+            names=range(width),
+            dtype=object,
+            na_filter=False,  # "NA", "null", "None", "nan" are answers or ids, not missing
+            skip_blank_lines=True,
         )
     except pd.errors.ParserError as exc:
         # pandas' message names the line and the field counts, never the cell contents
+        found = re.search(r"line (\d+), saw (\d+)", str(exc))
+        if found:
+            raise DataError(
+                f"{path}: line {found[1]} has {found[2]} fields, the header {width - 1}; check "
+                "quoting and delimiters there"
+            ) from None
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
         raise DataError(
             f"{path}: not a well-formed {kind} file: {detail}; check quoting and delimiters there"
@@ -106,6 +192,35 @@ def _parse(path: Path, sep: str, encoding: str, **options) -> pd.DataFrame:
         raise DataError(
             f"{path}: text encoding changes within the file; save it as UTF-8"
         ) from None
+
+
+def _typed(col: pd.Series) -> pd.Series:
+    """Numbers where the text is exactly what writing the number gives back, else the text.
+
+    Works on the distinct values (a column of answers has a handful), so it stays fast.
+    """
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype(str)
+    filled = text != ""
+    values = text[filled]
+    if len(values) and values.str.fullmatch(_CANONICAL_INT).all():
+        # at most 15 digits: exact as a double too, so .sav and .xlsx keep every digit
+        numbers = np.zeros(len(text) + 1, dtype="int64")
+        numbers[np.flatnonzero(filled.to_numpy())] = values.astype("int64").to_numpy()
+        missing = np.append(~filled.to_numpy(), True)
+        return pd.Series(pd.arrays.IntegerArray(numbers[codes], missing[codes]), index=col.index)
+    if len(values) and values.str.fullmatch(_FLOAT_LIKE).all():
+        parsed = values.astype(float)
+        if (parsed.map(repr) == values).all():
+            numbers = np.full(len(text) + 1, np.nan)
+            numbers[np.flatnonzero(filled.to_numpy())] = parsed.to_numpy()
+            return pd.Series(pd.array(numbers[codes], dtype="Float64"), index=col.index)
+    if not len(values):
+        return pd.Series(pd.array(np.full(len(col), np.nan), dtype="Float64"), index=col.index)
+    # empty cells are missing (NA); every other cell is kept as the exact text
+    out = np.array([*uniques.tolist(), None], dtype=object)
+    out[np.flatnonzero(~filled.to_numpy())] = None
+    return pd.Series(out[codes], index=col.index, dtype="string")
 
 
 def write(table: Table, tmp: Path, suffix: str) -> None:
