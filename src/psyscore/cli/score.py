@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,8 @@ from rich.table import Table as RichTable
 from .. import __version__
 from ..batch import BatchResult, score_table
 from ..columns import output_columns
-from ..errors import UsageError
 from ..instrument import definition_hash
-from ..io import Table, check_output, read_table, write_table
+from ..io import Table, check_fits, plan_outputs, read_table, staged_writes, write_table
 from ..library import resolve_instruments
 from ..mapping import load_mapping
 from ..problems import with_file
@@ -90,18 +90,11 @@ def score(
     """Score DATA with one or more instruments and write all input columns plus the scores."""
     with errors_to_exit():
         instruments = resolve_instruments(instrument)
-        targets = [check_output(o, [data], force=force) for o in output]
-        if problems_file is not None:
-            if problems_file.suffix.lower() != ".csv":
-                raise UsageError(f"{problems_file}: --problems writes CSV; name it *.csv")
-            # check the path actually written (with_suffix used to check a different file)
-            check_output(problems_file, [data, *output], force=force)
-        if syntax_file is not None:
-            if syntax_file.suffix.lower() != ".sps":
-                raise UsageError(f"{syntax_file}: --syntax writes SPSS syntax; name it *.sps")
-            check_output(syntax_file.with_suffix(".csv"), [], force=True)  # the folder exists
-            if syntax_file.exists() and not force:
-                raise UsageError(f"{syntax_file}: already exists; use --force to replace it")
+        # every target checked before anything is read or written (nothing written: exit 2)
+        plan = plan_outputs(
+            output, problems=problems_file, syntax=syntax_file, inputs=[data], force=force
+        )
+        targets = list(plan.data)
         mapping = load_mapping(map_file)
         with _progress(f"reading {data.name}", quiet=as_json):
             table = read_table(data, sheet=sheet)
@@ -126,17 +119,22 @@ def score(
         problems = with_file(result.problems, data.name, table.row_numbers)
         scored = _output_table(table, result, instruments, data)
         for target in targets:
-            with _progress(f"writing {target.name}", quiet=as_json):
-                write_table(scored, target, problems=problems)
-        if problems_file is not None:
-            write_problems_csv(problems, problems_file)
-        if syntax_file is not None:
-            from ..io.sps_syntax import spss_syntax_for, write_spss_syntax
+            check_fits(scored, target)  # refuse what a format cannot hold before writing any
+        # all outputs are renamed into place together at the end: an error or Ctrl-C while
+        # writing one leaves none of them (and no temporary) behind
+        with staged_writes():
+            for target in targets:
+                with _progress(f"writing {target.name}", quiet=as_json):
+                    result.warnings.extend(write_table(scored, target, problems=problems))
+            if problems_file is not None:
+                write_problems_csv(problems, problems_file)
+            if syntax_file is not None:
+                from ..io.sps_syntax import spss_syntax_for, write_spss_syntax
 
-            write_spss_syntax(
-                spss_syntax_for(result, instruments, source_name=data.name), syntax_file
-            )
-            targets.append(syntax_file)
+                write_spss_syntax(
+                    spss_syntax_for(result, instruments, source_name=data.name), syntax_file
+                )
+        targets = plan.all
     summary = _summary(result, instruments)
     if as_json:
         print_json(
@@ -188,16 +186,17 @@ def _output_table(table: Table, result: BatchResult, instruments, data: Path) ->
     notes = list(table.notes) + [
         f"Scored by psyscore {__version__} from {data.name}: {stamp}",
     ]
-    return Table(
+    # replace() carries every other field (file label, weight, compression...) along
+    return dataclasses.replace(
+        table,
         data=result.table,
-        source=table.source,
         labels=labels,
         value_labels=value_labels,
-        missing_ranges=table.missing_ranges,
         measure=measure,
         formats=formats,
-        display_width=table.display_width,
         notes=notes,
+        row_numbers=None,
+        warnings=[],
     )
 
 

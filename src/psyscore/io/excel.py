@@ -209,6 +209,36 @@ def _safe_text(ws, value: str):
     return value
 
 
+def check_fits(table: Table) -> None:
+    """Refuse, before anything is written, text longer than an Excel cell holds (32,767
+    characters): a cut cell would be a silently changed value."""
+    for name, col in table.data.items():
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(
+            col.dtype
+        ):
+            continue
+        labels = isinstance(col.dtype, pd.CategoricalDtype)
+        if labels:
+            col = pd.Series(col.cat.categories.astype(str))
+        text = col.dropna()
+        if pd.api.types.is_string_dtype(text.dtype):
+            lengths = text.astype(str).str.len()
+        else:  # a column mixing numbers and text: only its text cells can be long
+            lengths = text.map(lambda v: len(v) if isinstance(v, str) else 0)
+        over = lengths[lengths > MAX_TEXT]
+        if not over.empty:
+            where = (
+                "a category label"
+                if labels
+                else f"row {table.data.index.get_loc(over.index[0]) + 1}"
+            )
+            raise DataError(
+                f"column {name!r}, {where}: {int(over.iloc[0])} characters of text; an Excel "
+                f"cell holds at most {MAX_TEXT} ({len(over)} cell(s) too long); shorten them or "
+                "write .csv"
+            )
+
+
 def _check_text(data: pd.DataFrame, names: list[str]) -> None:
     """Excel cannot store most control characters: name the first such cell (never its text)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE

@@ -21,6 +21,7 @@ from ..errors import DataError
 from . import Table, qualtrics
 
 ENCODINGS = ("utf-8-sig", "cp1252")
+HEAD = 1 << 22  # characters enough for any header row (Qualtrics question text included)
 # the text pandas writes for an Int64 value: no sign but minus, no leading zeros, no spaces
 _CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})")
 _FLOAT_LIKE = re.compile(r"-?[0-9]+\.[0-9]+")
@@ -43,7 +44,7 @@ def read(path: Path) -> Table:
             raise DataError(
                 f"{path}: starts like UTF-16 text but does not decode; save it as UTF-8 CSV"
             ) from None
-        return _table(path, text, sep, "utf-16", [f"{path.name}: read as UTF-16"])
+        return _table(path, text[:HEAD], sep, "utf-16", [f"{path.name}: read as UTF-16"])
     if b"\x00" in raw[:4096]:
         raise DataError(
             f"{path}: looks like a binary file, not CSV text (is it .sav or .xlsx renamed?)"
@@ -54,7 +55,9 @@ def read(path: Path) -> Table:
         except UnicodeDecodeError:
             continue
         notes = [] if encoding == "utf-8-sig" else [f"{path.name}: read as {encoding} (not UTF-8)"]
-        return _table(path, text, sep, encoding, notes)
+        head = text[:HEAD]
+        del text, raw  # pandas reads the file itself: do not hold two more copies meanwhile
+        return _table(path, head, sep, encoding, notes)
     raise DataError(
         f"{path}: text encoding not recognised (tried UTF-8 and Windows-1252); save it as UTF-8"
     )
@@ -85,42 +88,44 @@ def _check_duplicates(path: Path, names: list[str]) -> None:
         )
 
 
-def _table(path: Path, text: str, sep: str, encoding: str, notes: list[str]) -> Table:
-    header = _header(path, text, sep)
+def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> Table:
+    header = _header(path, head, sep)
     _check_duplicates(path, header)
     width = len(header)
     # one spare column: a row with one field too many (a trailing delimiter) lands there
     # instead of making pandas take the first column as the index and shift every other one
     cells = _parse(path, sep, encoding, width + 1)
-    spare = cells.iloc[1:, width]
-    filled = (spare != "").to_numpy()
+    filled = (cells[width].to_numpy()[1:] != "").astype(bool)
     if filled.any():
         line = int(np.argmax(filled)) + 2
         raise DataError(
             f"{path}: line {line} has more fields than the header ({width}); check quoting and "
             "delimiters there"
         )
-    cells = cells.iloc[:, :width]
-    if _ends_with_delimiter(text, sep):
+    if _ends_with_delimiter(head, sep):
         notes.append(
             f"{path.name}: the data rows end with an extra {'tab' if sep == chr(9) else 'comma'} "
             "(trailing delimiter); that empty last field was dropped"
         )
     warnings: list[str] = []
     names, keep = _column_names(path, header, cells, notes, warnings)
-    body = cells.iloc[1:, keep]
-    body.columns = names
-    extra = qualtrics.extra_header_rows(body.head(2))
+    # columns are taken one by one as views: no copy of the whole table of text
+    columns = {name: cells[j].to_numpy()[1:] for name, j in zip(names, keep, strict=True)}
+    del cells
+    top = pd.DataFrame({name: values[:2] for name, values in columns.items()})
+    extra = qualtrics.extra_header_rows(top)
     labels: dict[str, str] = {}
     if extra:
-        labels = qualtrics.question_labels(body.iloc[0].to_dict())
-        body = body.iloc[extra:]
+        labels = qualtrics.question_labels(top.iloc[0].to_dict())
         notes.append(
             f"{path.name}: Qualtrics export: skipped its question-text and ImportId header rows "
             "(question text kept as column labels)"
         )
-    body = body.reset_index(drop=True)
-    data = pd.DataFrame({name: _typed(body[name]) for name in body.columns}, index=body.index)
+    n = len(next(iter(columns.values()))) - extra if columns else 0
+    index = pd.RangeIndex(n)
+    data = pd.DataFrame(
+        {name: _typed(columns.pop(name)[extra:], index) for name in list(columns)}, index=index
+    )
     # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
     rows = np.arange(len(data)) + 2 + extra
     table = Table(data=data, source=str(path), labels=labels, notes=notes, row_numbers=rows)
@@ -194,12 +199,12 @@ def _parse(path: Path, sep: str, encoding: str, width: int) -> pd.DataFrame:
         ) from None
 
 
-def _typed(col: pd.Series) -> pd.Series:
+def _typed(cells: np.ndarray, index: pd.Index) -> pd.Series:
     """Numbers where the text is exactly what writing the number gives back, else the text.
 
     Works on the distinct values (a column of answers has a handful), so it stays fast.
     """
-    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
     text = pd.Series(uniques, dtype=object).astype(str)
     filled = text != ""
     values = text[filled]
@@ -208,19 +213,19 @@ def _typed(col: pd.Series) -> pd.Series:
         numbers = np.zeros(len(text) + 1, dtype="int64")
         numbers[np.flatnonzero(filled.to_numpy())] = values.astype("int64").to_numpy()
         missing = np.append(~filled.to_numpy(), True)
-        return pd.Series(pd.arrays.IntegerArray(numbers[codes], missing[codes]), index=col.index)
+        return pd.Series(pd.arrays.IntegerArray(numbers[codes], missing[codes]), index=index)
     if len(values) and values.str.fullmatch(_FLOAT_LIKE).all():
         parsed = values.astype(float)
         if (parsed.map(repr) == values).all():
             numbers = np.full(len(text) + 1, np.nan)
             numbers[np.flatnonzero(filled.to_numpy())] = parsed.to_numpy()
-            return pd.Series(pd.array(numbers[codes], dtype="Float64"), index=col.index)
+            return pd.Series(pd.array(numbers[codes], dtype="Float64"), index=index)
     if not len(values):
-        return pd.Series(pd.array(np.full(len(col), np.nan), dtype="Float64"), index=col.index)
+        return pd.Series(pd.array(np.full(len(cells), np.nan), dtype="Float64"), index=index)
     # empty cells are missing (NA); every other cell is kept as the exact text
     out = np.array([*uniques.tolist(), None], dtype=object)
     out[np.flatnonzero(~filled.to_numpy())] = None
-    return pd.Series(out[codes], index=col.index, dtype="string")
+    return pd.Series(out[codes], index=index, dtype="string")
 
 
 def write(table: Table, tmp: Path, suffix: str) -> None:
