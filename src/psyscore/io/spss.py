@@ -191,8 +191,9 @@ def _unkept_on_read(path: Path, header: SavHeader | None, meta) -> list[str]:
     unkept = []
     sets = getattr(meta, "mr_sets", None) or {}
     if sets:
+        names = [n if str(n).startswith("$") else f"${n}" for n in sets]  # as SPSS shows them
         unkept.append(
-            f"{path.name}: its multiple response sets ({', '.join(map(str, sets))}) are not "
+            f"{path.name}: its multiple response sets ({', '.join(names)}) are not "
             "stored in the written .sav (pyreadstat cannot write them); define them again there"
         )
     for what in sorted(header.attributes if header is not None else ()):
@@ -327,7 +328,7 @@ def _renamed(table: Table, renames: dict[str, str]) -> Table:
     note = "Renamed for SPSS (old -> new): " + "; ".join(f"{o} -> {n}" for o, n in renames.items())
     return dataclasses.replace(
         table,
-        data=table.data.rename(columns=renames, copy=False),
+        data=table.data.rename(columns=renames),
         labels=labels,
         value_labels=keyed(table.value_labels),
         missing_ranges=keyed(table.missing_ranges),
@@ -521,7 +522,13 @@ def _note_lines(notes: list[str], width: int = 80) -> list[str]:
 
     lines: list[str] = []
     for note in notes:
-        lines.extend(textwrap.wrap(note, width=width, break_long_words=True) or [""])
+        for line in textwrap.wrap(note, width=width, break_long_words=True) or [""]:
+            # the limit is in bytes: a line of accented letters may need cutting again
+            while len(line.encode("utf-8")) > width:
+                head = _cut(line, width)
+                lines.append(head)
+                line = line[len(head) :]
+            lines.append(line)
     return lines
 
 
