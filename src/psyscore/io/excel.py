@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -78,6 +81,57 @@ def _find_header(raw: pd.DataFrame) -> int:
     )
 
 
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CACHED = re.compile(rb"<(?:\w+:)?v>[^<]")
+_REF = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
+
+
+def _sheet_xml(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip member holding `sheet_name`, by the workbook's relationships."""
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels}
+    for node in book.iter(f"{{{ns['m']}}}sheet"):
+        if node.get("name") == sheet_name:
+            target = targets.get(node.get(f"{{{ns['r']}}}id"), "")
+            target = target.lstrip("/")
+            return target if target.startswith("xl/") else f"xl/{target}"
+    return None
+
+
+def uncached_formulas(path: Path, sheet_name: str) -> tuple[int, str | None]:
+    """(count, first cell) of formula cells with no saved result in `sheet_name`.
+
+    Programs that write workbooks without calculating them (openpyxl, pandas, many exports)
+    leave formulas without a stored value; every reader, calamine included, sees those cells
+    as empty. Only sheets that contain formulas at all are scanned cell by cell.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_xml(archive, sheet_name)
+            if member is None:
+                return 0, None
+            xml = archive.read(member)
+    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        return 0, None
+    count, first = 0, None
+    for found in _FORMULA.finditer(xml):
+        end = xml.find(b"</c>", found.end())
+        cell = xml[found.start() : end if end >= 0 else len(xml)]
+        if _CACHED.search(cell):
+            continue
+        count += 1
+        if first is None:
+            start = xml.rfind(b"<c ", 0, found.start())
+            ref = _REF.search(xml, start, found.start()) if start >= 0 else None
+            first = ref.group(1).decode() if ref else None
+    return count, first
+
+
 def read(path: Path, sheet: str | None = None) -> Table:
     _sniff(path)
     try:
@@ -102,6 +156,14 @@ def read(path: Path, sheet: str | None = None) -> Table:
         raise DataError(
             f"{where}: could not read the sheet ({type(exc).__name__}); open and re-save it in Excel"
         ) from None
+    missing, first = uncached_formulas(path, sheet_name)
+    if missing:
+        raise DataError(
+            f"{where}: {missing} formula cell(s) have no saved value (first: "
+            f"{first or 'unknown'}), so they would read as empty; the workbook was saved by a "
+            "program that does not calculate formulas: open it in Excel or LibreOffice and "
+            "save it again, or paste the values"
+        )
     notes: list[str] = []
     # fully blank columns (no header, no data) are formatting leftovers
     keep = [j for j in range(raw.shape[1]) if not all(_blank(v) for v in raw.iloc[:, j])]

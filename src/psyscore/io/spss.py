@@ -61,8 +61,15 @@ def read(path: Path) -> Table:
         ) from None
     except Exception as exc:  # pyreadstat raises plain exceptions for some corrupt files
         raise DataError(f"{path}: could not read SPSS file: {type(exc).__name__}") from None
+    warnings = []
     if header is not None:
         _check_complete(path, header, len(data))
+        if header.cases < 0:
+            warnings.append(
+                f"{path.name}: the header does not state how many cases there are; read "
+                f"{len(data)} to the end of the file (a file cut exactly between two cases "
+                "cannot be told from a complete one: check the count)"
+            )
     labels = {k: v for k, v in zip(meta.column_names, meta.column_labels, strict=False) if v}
     return Table(
         data=data,
@@ -78,6 +85,7 @@ def read(path: Path) -> Table:
         weight=_weight_name(header, list(meta.column_names)),
         compression=header.compression if header is not None else "",
         unkept=_unkept_on_read(path, header, meta),
+        warnings=warnings,
     )
 
 
@@ -228,13 +236,25 @@ def _bytecode_cases(path: Path, header: SavHeader) -> tuple[int, int]:
     """(complete cases, slots of a partial last case) of a bytecode-compressed data section.
 
     Each block is 8 command bytes followed by 8 data bytes for every command 253; command 0 is
-    padding, 252 ends the data, every other command fills one slot.
+    padding, 252 ends the data, every other command fills one slot. Runs of blocks without a
+    253 are consecutive, so the walk jumps from one 253 to the next: the first 253 byte after
+    a block start is always a command (no data comes before it), which keeps this fast.
     """
     raw = path.read_bytes()
     pos, end, slots = header.data_offset, len(raw), 0
     while pos < end:
-        block = raw[pos : pos + 8]
-        pos += 8
+        hit = raw.find(b"\xfd", pos)
+        run_end = end if hit < 0 else pos + (hit - pos) // 8 * 8  # the block holding that 253
+        stop = raw.find(b"\xfc", pos, run_end)
+        if stop >= 0:  # the end-of-data command inside the run of plain blocks
+            return divmod(slots + (stop - pos) - raw.count(b"\x00", pos, stop), header.case_size)
+        slots += (run_end - pos) - raw.count(b"\x00", pos, run_end)
+        if run_end >= end:
+            if (end - pos) % 8:  # a block of commands cut short: a valid file pads it to 8
+                return divmod(slots, header.case_size)[0], 1
+            break
+        block = raw[run_end : run_end + 8]
+        pos = run_end + 8
         if len(block) < 8:
             return divmod(slots, header.case_size)[0], 1
         stop = block.find(252)
