@@ -160,3 +160,23 @@ def test_tsv_and_csv_round_trip_text_ids(tmp_path, sep, suffix):
     src.write_text(sep.join(["id", *ITEMS]) + "\n" + sep.join(["007", *"0" * 9]) + "\n")
     assert _score(src, out).exit_code == 0
     assert out.read_text().splitlines()[1].split(sep)[0] == "007"
+
+
+def test_columns_typed_over_all_chunks_keep_their_text(tmp_path, monkeypatch):
+    from psyscore.io import text
+
+    monkeypatch.setattr(text, "CHUNK_ROWS", 2)
+    src = tmp_path / "in.csv"
+    # a: ints, then text in a later chunk; b: empty first, ints later; c: ints then floats
+    rows = ["a,b,c", "1,,1", "2,,2", "3,4,2.5", "x,5,3", "007,,"]
+    src.write_text("\n".join(rows) + "\n")
+    data = read_table(src).data
+    assert data["a"].tolist() == ["1", "2", "3", "x", "007"]
+    assert str(data["b"].dtype) == "Int64" and data["b"].tolist()[2:4] == [4, 5]
+    assert data["c"].tolist() == ["1", "2", "2.5", "3", pd.NA]
+    src.write_text("\n".join([*rows, "1,2,3,4"]) + "\n")
+    with pytest.raises(Exception, match="line 7 has more fields than the header"):
+        read_table(src)
+    src.write_text("\n".join([*rows, "1,2,3,,"]) + "\n")
+    with pytest.raises(Exception, match="line 7 has 5 fields, the header 3"):
+        read_table(src)

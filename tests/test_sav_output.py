@@ -189,3 +189,12 @@ def test_other_formats_keep_the_original_names(tmp_path, suffix):
     assert runner.invoke(app, ["score", str(src), "-i", "phq-9", "-o", str(out)]).exit_code == 0
     back = pd.read_csv(out) if suffix == ".csv" else pd.read_excel(out, engine="openpyxl")
     assert back.columns[0] == "Duration (in seconds)"
+
+
+def test_dates_mixed_with_datetimes_are_not_cut_to_dates(tmp_path):
+    mixed = pd.Series([dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 13, 45)], dtype=object)
+    out = tmp_path / "o.sav"
+    write_table(Table(data=pd.DataFrame({"when": mixed})), out)
+    back, meta = pyreadstat.read_sav(str(out))
+    assert meta.readstat_variable_types["when"] == "string"
+    assert back["when"].tolist() == ["2024-01-02", "2024-01-02 13:45:00"]

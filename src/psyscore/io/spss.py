@@ -375,8 +375,6 @@ def _kind(col: pd.Series) -> str:
         return "number"
     if pd.api.types.is_numeric_dtype(col.dtype):
         return "number"
-    if pd.api.types.is_string_dtype(col.dtype) and not _object_kind(col):
-        return "string"
     return _object_kind(col) or "string"
 
 
@@ -384,17 +382,13 @@ def _object_kind(col: pd.Series) -> str | None:
     """date / datetime / time for an object column holding only such values (and blanks)."""
     if col.dtype != object:
         return None
-    values = col.dropna()
-    if values.empty:
-        return None
-    types = set(values.map(type).unique())
-    if types == {dt.date}:
-        return "date"
-    if types <= {dt.datetime, pd.Timestamp}:
-        return "datetime"
-    if types == {dt.time}:
-        return "time"
-    return None
+    inferred = pd.api.types.infer_dtype(col, skipna=True)  # one pass in C
+    if inferred == "date":
+        # infer_dtype says "date" for dates mixed with datetimes too: written as dates, those
+        # would lose their time of day
+        types = set(col.dropna().map(type).unique())
+        return "date" if types == {dt.date} else None
+    return inferred if inferred in {"datetime", "time"} else None
 
 
 def _format_fits(fmt: str, kind: str) -> bool:

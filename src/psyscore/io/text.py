@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..errors import DataError
 from . import Table, qualtrics
 
 ENCODINGS = ("utf-8-sig", "cp1252")
+CHUNK_ROWS = 200_000
 HEAD = 1 << 22  # characters enough for any header row (Qualtrics question text included)
 # the text pandas writes for an Int64 value: no sign but minus, no leading zeros, no spaces
 _CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})")
@@ -92,39 +94,47 @@ def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> 
     header = _header(path, head, sep)
     _check_duplicates(path, header)
     width = len(header)
+    columns = [_TextColumn() for _ in range(width)]
+    top: list[np.ndarray] = []
+    extra = 0
     # one spare column: a row with one field too many (a trailing delimiter) lands there
     # instead of making pandas take the first column as the index and shift every other one
-    cells = _parse(path, sep, encoding, width + 1)
-    filled = (cells[width].to_numpy()[1:] != "").astype(bool)
-    if filled.any():
-        line = int(np.argmax(filled)) + 2
-        raise DataError(
-            f"{path}: line {line} has more fields than the header ({width}); check quoting and "
-            "delimiters there"
-        )
+    for k, chunk in enumerate(_parse(path, sep, encoding, width + 1)):
+        start = 0
+        if k == 0:  # row 0 is the header; a Qualtrics export has two more header rows
+            top = [chunk[j].to_numpy()[1:3] for j in range(width)]
+            extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
+            start = 1 + extra
+        filled = (chunk[width].to_numpy()[(1 if k == 0 else 0) :] != "").astype(bool)
+        if filled.any():
+            line = int(chunk.index[(1 if k == 0 else 0) + int(np.argmax(filled))]) + 1
+            raise DataError(
+                f"{path}: line {line} has more fields than the header ({width}); check quoting "
+                "and delimiters there"
+            )
+        for j in range(width):
+            columns[j].add(chunk[j].to_numpy()[start:])
+        del chunk
     if _ends_with_delimiter(head, sep):
         notes.append(
             f"{path.name}: the data rows end with an extra {'tab' if sep == chr(9) else 'comma'} "
             "(trailing delimiter); that empty last field was dropped"
         )
     warnings: list[str] = []
-    names, keep = _column_names(path, header, cells, notes, warnings)
-    # columns are taken one by one as views: no copy of the whole table of text
-    columns = {name: cells[j].to_numpy()[1:] for name, j in zip(names, keep, strict=True)}
-    del cells
-    top = pd.DataFrame({name: values[:2] for name, values in columns.items()})
-    extra = qualtrics.extra_header_rows(top)
+    blank = [c.blank for c in columns]
+    names, keep = _column_names(path, header, blank, notes, warnings)
     labels: dict[str, str] = {}
     if extra:
-        labels = qualtrics.question_labels(top.iloc[0].to_dict())
+        labels = qualtrics.question_labels({n: top[j][0] for n, j in zip(names, keep, strict=True)})
         notes.append(
             f"{path.name}: Qualtrics export: skipped its question-text and ImportId header rows "
             "(question text kept as column labels)"
         )
-    n = len(next(iter(columns.values()))) - extra if columns else 0
+    n = columns[0].rows if columns else 0
     index = pd.RangeIndex(n)
     data = pd.DataFrame(
-        {name: _typed(columns.pop(name)[extra:], index) for name in list(columns)}, index=index
+        {name: columns[j].series(index) for name, j in zip(names, keep, strict=True)},
+        index=index,
     )
     # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
     rows = np.arange(len(data)) + 2 + extra
@@ -140,7 +150,7 @@ def _ends_with_delimiter(text: str, sep: str) -> bool:
 
 
 def _column_names(
-    path: Path, header: list[str], cells: pd.DataFrame, notes: list[str], warnings: list[str]
+    path: Path, header: list[str], blank: list[bool], notes: list[str], warnings: list[str]
 ) -> tuple[list[str], list[int]]:
     """Names for the columns kept: an empty header cell over an empty column is dropped (a
     trailing delimiter on the header too); over data it is named column_N (N: 1-based position)."""
@@ -151,7 +161,7 @@ def _column_names(
             names.append(name)
             keep.append(j)
             continue
-        if not (cells.iloc[1:, j] != "").any():
+        if blank[j]:
             notes.append(f"{path.name}: dropped column {j + 1}: no header and no data")
             continue
         new = f"column_{j + 1}"
@@ -166,10 +176,11 @@ def _column_names(
     return names, keep
 
 
-def _parse(path: Path, sep: str, encoding: str, width: int) -> pd.DataFrame:
+def _parse(path: Path, sep: str, encoding: str, width: int) -> Iterator[pd.DataFrame]:
+    """The file as chunks of text cells (the header is row 0 of the first chunk)."""
     kind = "TSV" if sep == "\t" else "CSV"
     try:
-        return pd.read_csv(
+        yield from pd.read_csv(
             path,
             sep=sep,
             encoding=encoding,
@@ -178,6 +189,9 @@ def _parse(path: Path, sep: str, encoding: str, width: int) -> pd.DataFrame:
             dtype=object,
             na_filter=False,  # "NA", "null", "None", "nan" are answers or ids, not missing
             skip_blank_lines=True,
+            # chunks: only one chunk of text is held at a time; each column keeps its
+            # distinct values and small codes (see _TextColumn)
+            chunksize=CHUNK_ROWS,
         )
     except pd.errors.ParserError as exc:
         # pandas' message names the line and the field counts, never the cell contents
@@ -199,33 +213,78 @@ def _parse(path: Path, sep: str, encoding: str, width: int) -> pd.DataFrame:
         ) from None
 
 
-def _typed(cells: np.ndarray, index: pd.Index) -> pd.Series:
-    """Numbers where the text is exactly what writing the number gives back, else the text.
+class _TextColumn:
+    """One column's cells, gathered chunk by chunk as (codes, distinct texts), then typed.
 
-    Works on the distinct values (a column of answers has a handful), so it stays fast.
+    The column becomes Int64 or Float64 only when every distinct text in every chunk is what
+    writing that number gives back (so CSV -> CSV is byte-for-byte); empty cells are missing;
+    anything else keeps the exact text (pandas "string", empty cells NA).
     """
-    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.kinds: set[str] = set()
+        self.rows = 0
+
+    def add(self, cells: np.ndarray) -> None:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        if len(uniques) < 2**31:
+            codes = codes.astype(np.int32)
+        self.parts.append((codes, np.asarray(uniques, dtype=object)))
+        self.kinds.add(_kind_of(uniques))
+        self.rows += len(cells)
+
+    @property
+    def blank(self) -> bool:
+        return self.kinds <= {"empty"}
+
+    def series(self, index: pd.Index) -> pd.Series:
+        kinds = self.kinds - {"empty"}
+        kind = kinds.pop() if len(kinds) == 1 else ("empty" if not kinds else "text")
+        if kind == "int":
+            values = np.zeros(self.rows, dtype="int64")
+            missing = np.zeros(self.rows, dtype=bool)
+        elif kind in {"float", "empty"}:
+            values = np.full(self.rows, np.nan)
+        else:
+            values = np.empty(self.rows, dtype=object)
+        at = 0
+        for codes, uniques in self.parts:
+            filled = uniques != ""
+            if kind == "int":
+                table = np.zeros(len(uniques), dtype="int64")
+                table[filled] = uniques[filled].astype("int64")
+                values[at : at + len(codes)] = table[codes]
+                missing[at : at + len(codes)] = ~filled[codes]
+            elif kind == "float":
+                table = np.full(len(uniques), np.nan)
+                table[filled] = uniques[filled].astype(float)
+                values[at : at + len(codes)] = table[codes]
+            elif kind == "text":
+                table = uniques.copy()
+                table[~filled] = None
+                values[at : at + len(codes)] = table[codes]
+            at += len(codes)
+        self.parts = []
+        if kind == "int":
+            return pd.Series(pd.arrays.IntegerArray(values, missing), index=index)
+        if kind in {"float", "empty"}:
+            return pd.Series(pd.array(values, dtype="Float64"), index=index)
+        return pd.Series(values, index=index, dtype="string")
+
+
+def _kind_of(uniques: np.ndarray) -> str:
+    """empty, int, float or text: what a chunk's distinct texts can be read as, exactly."""
     text = pd.Series(uniques, dtype=object).astype(str)
-    filled = text != ""
-    values = text[filled]
-    if len(values) and values.str.fullmatch(_CANONICAL_INT).all():
-        # at most 15 digits: exact as a double too, so .sav and .xlsx keep every digit
-        numbers = np.zeros(len(text) + 1, dtype="int64")
-        numbers[np.flatnonzero(filled.to_numpy())] = values.astype("int64").to_numpy()
-        missing = np.append(~filled.to_numpy(), True)
-        return pd.Series(pd.arrays.IntegerArray(numbers[codes], missing[codes]), index=index)
-    if len(values) and values.str.fullmatch(_FLOAT_LIKE).all():
-        parsed = values.astype(float)
-        if (parsed.map(repr) == values).all():
-            numbers = np.full(len(text) + 1, np.nan)
-            numbers[np.flatnonzero(filled.to_numpy())] = parsed.to_numpy()
-            return pd.Series(pd.array(numbers[codes], dtype="Float64"), index=index)
+    values = text[text != ""]
     if not len(values):
-        return pd.Series(pd.array(np.full(len(cells), np.nan), dtype="Float64"), index=index)
-    # empty cells are missing (NA); every other cell is kept as the exact text
-    out = np.array([*uniques.tolist(), None], dtype=object)
-    out[np.flatnonzero(~filled.to_numpy())] = None
-    return pd.Series(out[codes], index=index, dtype="string")
+        return "empty"
+    # at most 15 digits: exact as a double too, so .sav and .xlsx keep every digit
+    if values.str.fullmatch(_CANONICAL_INT).all():
+        return "int"
+    if values.str.fullmatch(_FLOAT_LIKE).all() and (values.astype(float).map(repr) == values).all():
+        return "float"
+    return "text"
 
 
 def write(table: Table, tmp: Path, suffix: str) -> None:
