@@ -123,3 +123,21 @@ def test_formulas_with_saved_values_read_normally(tmp_path):
             zout.writestr(item, data)
     table = read_table(path)
     assert table.data.loc[1, "phq9_9"] == 2
+
+
+def test_formulas_whose_saved_result_is_empty_text_are_not_flagged(tmp_path):
+    import re
+    import zipfile
+
+    make_bad_files.make(tmp_path / "bad")
+    source = tmp_path / "bad" / "uncached_formulas.xlsx"
+    path = tmp_path / "empty_text.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<c r="(\w+)"( t="\w+")?><f>', rb'<c r="\1" t="str"><f>', data)
+                data = data.replace(b"<v />", b"<v></v>")
+            zout.writestr(item, data)
+    table = read_table(path)
+    assert pd.isna(table.data.loc[1, "phq9_9"])

@@ -84,6 +84,7 @@ def _find_header(raw: pd.DataFrame) -> int:
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CACHED = re.compile(rb"<(?:\w+:)?v>[^<]")
 _REF = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
+_TEXT_RESULT = re.compile(rb'\st="(?:str|s|inlineStr)"')
 
 
 def _sheet_xml(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
@@ -103,6 +104,18 @@ def _sheet_xml(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
     return None
 
 
+def _has_formula(archive: zipfile.ZipFile, member: str, chunk: int = 1 << 24) -> bool:
+    """Whether the sheet has any formula, streamed: most sheets have none, and holding a large
+    sheet's whole XML in memory only to find that out is not worth it."""
+    tail = b""
+    with archive.open(member) as fh:
+        while block := fh.read(chunk):
+            if _FORMULA.search(tail + block):
+                return True
+            tail = block[-16:]  # a tag split between two blocks is still found
+    return False
+
+
 def uncached_formulas(path: Path, sheet_name: str) -> tuple[int, str | None]:
     """(count, first cell) of formula cells with no saved result in `sheet_name`.
 
@@ -115,6 +128,8 @@ def uncached_formulas(path: Path, sheet_name: str) -> tuple[int, str | None]:
             member = _sheet_xml(archive, sheet_name)
             if member is None:
                 return 0, None
+            if not _has_formula(archive, member):
+                return 0, None
             xml = archive.read(member)
     except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
         return 0, None
@@ -124,10 +139,13 @@ def uncached_formulas(path: Path, sheet_name: str) -> tuple[int, str | None]:
         cell = xml[found.start() : end if end >= 0 else len(xml)]
         if _CACHED.search(cell):
             continue
+        start = xml.rfind(b"<c ", 0, found.start())
+        opening = xml[start : xml.find(b">", start) + 1] if start >= 0 else b""
+        if _TEXT_RESULT.search(opening) and b"<v" in cell:
+            continue  # a formula whose saved result is the empty text (=IF(A1="","",A1))
         count += 1
         if first is None:
-            start = xml.rfind(b"<c ", 0, found.start())
-            ref = _REF.search(xml, start, found.start()) if start >= 0 else None
+            ref = _REF.search(opening)
             first = ref.group(1).decode() if ref else None
     return count, first
 
