@@ -23,6 +23,7 @@ from . import Table, qualtrics
 
 ENCODINGS = ("utf-8-sig", "cp1252")
 CHUNK_ROWS = 200_000
+SAMPLE = 200  # distinct values looked at before a column with many is checked in full
 HEAD = 1 << 22  # characters enough for any header row (Qualtrics question text included)
 # the text pandas writes for an Int64 value: no sign but minus, no leading zeros, no spaces
 _CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})")
@@ -135,6 +136,7 @@ def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> 
     data = pd.DataFrame(
         {name: columns[j].series(index) for name, j in zip(names, keep, strict=True)},
         index=index,
+        copy=False,  # the columns are new: a second copy of the table is only memory and time
     )
     # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
     rows = np.arange(len(data)) + 2 + extra
@@ -275,7 +277,12 @@ class _TextColumn:
 
 def _kind_of(uniques: np.ndarray) -> str:
     """empty, int, float or text: what a chunk's distinct texts can be read as, exactly."""
-    text = pd.Series(uniques, dtype=object).astype(str)
+    sample = uniques[:SAMPLE]
+    if len(uniques) > SAMPLE and not all(
+        (v == "" or _CANONICAL_INT.fullmatch(v) or _FLOAT_LIKE.fullmatch(v)) for v in sample
+    ):
+        return "text"  # ids, names, free text: one look at a few distinct values is enough
+    text = pd.Series(uniques, dtype=object)
     values = text[text != ""]
     if not len(values):
         return "empty"
