@@ -110,7 +110,9 @@ def _has_formula(archive: zipfile.ZipFile, member: str, chunk: int = 1 << 24) ->
     tail = b""
     with archive.open(member) as fh:
         while block := fh.read(chunk):
-            if _FORMULA.search(tail + block):
+            text = tail + block
+            # bytes.find is several times faster than the regex; the regex only confirms
+            if (b"<f" in text or b":f" in text) and _FORMULA.search(text):
                 return True
             tail = block[-16:]  # a tag split between two blocks is still found
     return False

@@ -463,8 +463,7 @@ def write(table: Table, tmp: Path, suffix: str) -> list[str]:
     import pyreadstat
 
     renames = spss_names([str(c) for c in table.data.columns])
-    table = _renamed(table, renames)
-    check_fits(table)
+    table = _renamed(table, renames)  # write_table has checked the text lengths (check_fits)
     data, category_labels, kinds = _sav_safe(table.data)
     names = set(data.columns)
     numeric = {c for c, k in kinds.items() if k == "number"}
