@@ -130,13 +130,17 @@ def read_table_from_text(text: str, tmp=None):
     return read_table(path)
 
 
-_cell = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r\n"),
-    max_size=8,
+_cell = st.one_of(
+    st.sampled_from([*AWKWARD_IDS, "", "NULL", "#N/A", "-0", "1.0", "TRUE", "0x1F", "  "]),
+    st.from_regex(r"-?[0-9]{1,17}(\.[0-9]{0,4})?", fullmatch=True),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r\n"),
+        max_size=8,
+    ),
 )
 
 
-@settings(max_examples=60)
+@settings(max_examples=80)
 @given(st.lists(st.tuples(_cell, _cell), min_size=1, max_size=6))
 def test_any_text_column_round_trips_csv_exactly(tmp_path_factory, rows):
     folder = tmp_path_factory.mktemp("rt")

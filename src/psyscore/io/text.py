@@ -26,7 +26,7 @@ CHUNK_ROWS = 200_000
 SAMPLE = 200  # distinct values looked at before a column with many is checked in full
 HEAD = 1 << 22  # characters enough for any header row (Qualtrics question text included)
 # the text pandas writes for an Int64 value: no sign but minus, no leading zeros, no spaces
-_CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})")
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]{0,14}")  # "-0" would come back as "0"
 _FLOAT_LIKE = re.compile(r"-?[0-9]+\.[0-9]+")
 
 
