@@ -439,13 +439,17 @@ def test_unknown_norm_group_is_an_error(toy):
 
 # ---- 8. prorated scores stay in their range -------------------------------------------------
 
-MIXED = TOY_TEXT.replace(
-    "  - {id: toy_3, label: third, scale: agree5}",
-    "  - {id: toy_3, label: third, scale: wide}",
-).replace(
-    "response_scales:\n",
-    "response_scales:\n  wide:\n    values: {0: none, 10: lots}\n",
-).replace("upto: 20,", "upto: 25,")  # bands must cover the wider range (checked first)
+MIXED = (
+    TOY_TEXT.replace(
+        "  - {id: toy_3, label: third, scale: agree5}",
+        "  - {id: toy_3, label: third, scale: wide}",
+    )
+    .replace(
+        "response_scales:\n",
+        "response_scales:\n  wide:\n    values: {0: none, 10: lots}\n",
+    )
+    .replace("upto: 20,", "upto: 25,")
+)  # bands must cover the wider range (checked first)
 
 
 def test_prorating_over_different_scales_is_refused():

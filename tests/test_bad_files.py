@@ -83,3 +83,60 @@ def test_committed_corpus_matches_the_generator_list():
     folder = DATA / "bad"
     names = {p.name for p in folder.iterdir() if p.suffix in {".sav", ".xlsx", ".csv"}}
     assert names == set(make_bad_files.BAD) | set(make_bad_files.GOOD)
+
+
+def test_sav_without_a_case_count_reads_to_its_end_with_a_warning(tmp_path):
+    import pyreadstat
+
+    full = tmp_path / "full.sav"
+    pyreadstat.write_sav(make_bad_files._phq_frame(40), str(full), row_compress=True)
+    raw = bytearray(full.read_bytes())
+    raw[80:84] = (-1).to_bytes(4, "little", signed=True)
+    full.write_bytes(bytes(raw))
+    table = read_table(full)
+    assert len(table.data) == 40
+    assert table.warnings and "read 40 to the end of the file" in table.warnings[0]
+    for cut in range(len(raw) - 200, len(raw) - 1, 37):  # cuts anywhere in the last cases
+        (tmp_path / "cut.sav").write_bytes(bytes(raw[:cut]))
+        try:
+            n = len(read_table(tmp_path / "cut.sav").data)
+        except Exception as exc:  # noqa: BLE001 - the only acceptable failure is a clear one
+            message = str(exc)
+            assert "ends in the middle of a case" in message or "not a readable" in message
+        else:  # a cut exactly between cases: every case read is complete, and it is said
+            assert n < 40
+
+
+def test_formulas_with_saved_values_read_normally(tmp_path):
+    import zipfile
+
+    path = tmp_path / "cached.xlsx"
+    make_bad_files.make(tmp_path / "bad")
+    source = tmp_path / "bad" / "uncached_formulas.xlsx"
+    # give every formula a stored result, as Excel does on saving
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(b"<v />", b"<v>2</v>").replace(b"<v/>", b"<v>2</v>")
+            zout.writestr(item, data)
+    table = read_table(path)
+    assert table.data.loc[1, "phq9_9"] == 2
+
+
+def test_formulas_whose_saved_result_is_empty_text_are_not_flagged(tmp_path):
+    import re
+    import zipfile
+
+    make_bad_files.make(tmp_path / "bad")
+    source = tmp_path / "bad" / "uncached_formulas.xlsx"
+    path = tmp_path / "empty_text.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<c r="(\w+)"( t="\w+")?><f>', rb'<c r="\1" t="str"><f>', data)
+                data = data.replace(b"<v />", b"<v></v>")
+            zout.writestr(item, data)
+    table = read_table(path)
+    assert pd.isna(table.data.loc[1, "phq9_9"])

@@ -265,7 +265,9 @@ def critical_flags(items: ItemMatrix) -> dict[str, object]:
         _append_names(unanswered, blank, it.id)
         any_fired |= fired
         any_unanswered |= blank
-    flag = np.where(any_fired, 1.0, np.where(any_unanswered, np.nan, 0.0))
+    # a nullable integer, so CSV shows 1 / 0 / empty (not 1.0) and missing stays missing
+    flag = pd.array(np.where(any_fired, 1, 0), dtype="Int8")
+    flag[~any_fired & any_unanswered] = pd.NA
     prefix = inst.output_prefix
     return {
         f"{prefix}_critical": flag,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,8 @@ from rich.table import Table as RichTable
 from .. import __version__
 from ..batch import BatchResult, score_table
 from ..columns import output_columns
-from ..errors import UsageError
 from ..instrument import definition_hash
-from ..io import Table, check_output, read_table, write_table
+from ..io import Table, check_fits, plan_outputs, read_table, staged_writes, write_table
 from ..library import resolve_instruments
 from ..mapping import load_mapping
 from ..problems import with_file
@@ -92,18 +92,11 @@ def score(
     """Score DATA with one or more instruments and write all input columns plus the scores."""
     with errors_to_exit():
         instruments = resolve_instruments(instrument)
-        targets = [check_output(o, [data], force=force) for o in output]
-        if problems_file is not None:
-            if problems_file.suffix.lower() != ".csv":
-                raise UsageError(f"{problems_file}: --problems writes CSV; name it *.csv")
-            # check the path actually written (with_suffix used to check a different file)
-            check_output(problems_file, [data, *output], force=force)
-        if syntax_file is not None:
-            if syntax_file.suffix.lower() != ".sps":
-                raise UsageError(f"{syntax_file}: --syntax writes SPSS syntax; name it *.sps")
-            check_output(syntax_file.with_suffix(".csv"), [], force=True)  # the folder exists
-            if syntax_file.exists() and not force:
-                raise UsageError(f"{syntax_file}: already exists; use --force to replace it")
+        # every target checked before anything is read or written (nothing written: exit 2)
+        plan = plan_outputs(
+            output, problems=problems_file, syntax=syntax_file, inputs=[data], force=force
+        )
+        targets = list(plan.data)
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         with _progress(f"reading {data.name}", quiet=as_json):
@@ -122,6 +115,7 @@ def score(
                 exclude=excluded.reasons,
                 invalid_as_missing=invalid_as_missing,
             )
+        result.warnings[:0] = table.warnings  # what the reader had to tell (renamed columns...)
         if excluded.counts:
             result.warnings.append(
                 exclusion_note(excluded.counts, excluded.column, "not scored (rows kept)")
@@ -142,15 +136,20 @@ def score(
         if invalid_as_missing:  # the file itself says how its scores were made
             scored.notes.append(next(w for w in result.warnings if "--invalid-as-missing" in w))
         for target in targets:
-            with _progress(f"writing {target.name}", quiet=as_json):
-                write_table(scored, target, problems=problems)
-        if problems_file is not None:
-            write_problems_csv(problems, problems_file)
-        if syntax_file is not None:
-            from ..io.sps_syntax import write_spss_syntax
+            check_fits(scored, target)  # refuse what a format cannot hold before writing any
+        # all outputs are renamed into place together at the end: an error or Ctrl-C while
+        # writing one leaves none of them (and no temporary) behind
+        with staged_writes():
+            for target in targets:
+                with _progress(f"writing {target.name}", quiet=as_json):
+                    result.warnings.extend(write_table(scored, target, problems=problems))
+            if problems_file is not None:
+                write_problems_csv(problems, problems_file)
+            if syntax_file is not None:
+                from ..io.sps_syntax import write_spss_syntax
 
-            write_spss_syntax(syntax, syntax_file)
-            targets.append(syntax_file)
+                write_spss_syntax(syntax, syntax_file)
+        targets = plan.all
     summary = _summary(result, instruments)
     if as_json:
         print_json(
@@ -227,16 +226,17 @@ def _output_table(table: Table, result: BatchResult, instruments, data: Path) ->
     notes = list(table.notes) + [
         f"Scored by psyscore {__version__} from {data.name}: {stamp}",
     ]
-    return Table(
+    # replace() carries every other field (file label, weight, compression...) along
+    return dataclasses.replace(
+        table,
         data=result.table,
-        source=table.source,
         labels=labels,
         value_labels=value_labels,
-        missing_ranges=table.missing_ranges,
         measure=measure,
         formats=formats,
-        display_width=table.display_width,
         notes=notes,
+        row_numbers=None,
+        warnings=[],
     )
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -78,6 +81,77 @@ def _find_header(raw: pd.DataFrame) -> int:
     )
 
 
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CACHED = re.compile(rb"<(?:\w+:)?v>[^<]")
+_REF = re.compile(rb'\sr="([A-Z]+[0-9]+)"')
+_TEXT_RESULT = re.compile(rb'\st="(?:str|s|inlineStr)"')
+
+
+def _sheet_xml(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip member holding `sheet_name`, by the workbook's relationships."""
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels}
+    for node in book.iter(f"{{{ns['m']}}}sheet"):
+        if node.get("name") == sheet_name:
+            target = targets.get(node.get(f"{{{ns['r']}}}id"), "")
+            target = target.lstrip("/")
+            return target if target.startswith("xl/") else f"xl/{target}"
+    return None
+
+
+def _has_formula(archive: zipfile.ZipFile, member: str, chunk: int = 1 << 24) -> bool:
+    """Whether the sheet has any formula, streamed: most sheets have none, and holding a large
+    sheet's whole XML in memory only to find that out is not worth it."""
+    tail = b""
+    with archive.open(member) as fh:
+        while block := fh.read(chunk):
+            text = tail + block
+            # bytes.find is several times faster than the regex; the regex only confirms
+            if (b"<f" in text or b":f" in text) and _FORMULA.search(text):
+                return True
+            tail = block[-16:]  # a tag split between two blocks is still found
+    return False
+
+
+def uncached_formulas(path: Path, sheet_name: str) -> tuple[int, str | None]:
+    """(count, first cell) of formula cells with no saved result in `sheet_name`.
+
+    Programs that write workbooks without calculating them (openpyxl, pandas, many exports)
+    leave formulas without a stored value; every reader, calamine included, sees those cells
+    as empty. Only sheets that contain formulas at all are scanned cell by cell.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_xml(archive, sheet_name)
+            if member is None:
+                return 0, None
+            if not _has_formula(archive, member):
+                return 0, None
+            xml = archive.read(member)
+    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        return 0, None
+    count, first = 0, None
+    for found in _FORMULA.finditer(xml):
+        end = xml.find(b"</c>", found.end())
+        cell = xml[found.start() : end if end >= 0 else len(xml)]
+        if _CACHED.search(cell):
+            continue
+        start = xml.rfind(b"<c ", 0, found.start())
+        opening = xml[start : xml.find(b">", start) + 1] if start >= 0 else b""
+        if _TEXT_RESULT.search(opening) and b"<v" in cell:
+            continue  # a formula whose saved result is the empty text (=IF(A1="","",A1))
+        count += 1
+        if first is None:
+            ref = _REF.search(opening)
+            first = ref.group(1).decode() if ref else None
+    return count, first
+
+
 def read(path: Path, sheet: str | None = None) -> Table:
     _sniff(path)
     try:
@@ -102,6 +176,14 @@ def read(path: Path, sheet: str | None = None) -> Table:
         raise DataError(
             f"{where}: could not read the sheet ({type(exc).__name__}); open and re-save it in Excel"
         ) from None
+    missing, first = uncached_formulas(path, sheet_name)
+    if missing:
+        raise DataError(
+            f"{where}: {missing} formula cell(s) have no saved value (first: "
+            f"{first or 'unknown'}), so they would read as empty; the workbook was saved by a "
+            "program that does not calculate formulas: open it in Excel or LibreOffice and "
+            "save it again, or paste the values"
+        )
     notes: list[str] = []
     # fully blank columns (no header, no data) are formatting leftovers
     keep = [j for j in range(raw.shape[1]) if not all(_blank(v) for v in raw.iloc[:, j])]
@@ -207,6 +289,36 @@ def _safe_text(ws, value: str):
         cell.quotePrefix = True
         return cell
     return value
+
+
+def check_fits(table: Table) -> None:
+    """Refuse, before anything is written, text longer than an Excel cell holds (32,767
+    characters): a cut cell would be a silently changed value."""
+    for name, col in table.data.items():
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(
+            col.dtype
+        ):
+            continue
+        labels = isinstance(col.dtype, pd.CategoricalDtype)
+        if labels:
+            col = pd.Series(col.cat.categories.astype(str))
+        text = col.dropna()
+        if pd.api.types.is_string_dtype(text.dtype):
+            lengths = text.astype(str).str.len()
+        else:  # a column mixing numbers and text: only its text cells can be long
+            lengths = text.map(lambda v: len(v) if isinstance(v, str) else 0)
+        over = lengths[lengths > MAX_TEXT]
+        if not over.empty:
+            where = (
+                "a category label"
+                if labels
+                else f"row {table.data.index.get_loc(over.index[0]) + 1}"
+            )
+            raise DataError(
+                f"column {name!r}, {where}: {int(over.iloc[0])} characters of text; an Excel "
+                f"cell holds at most {MAX_TEXT} ({len(over)} cell(s) too long); shorten them or "
+                "write .csv"
+            )
 
 
 def _check_text(data: pd.DataFrame, names: list[str]) -> None:

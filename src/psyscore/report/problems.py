@@ -49,6 +49,8 @@ def print_problems(console: Console, problems: list[Problem], limit: int = 30) -
 
 
 def write_problems_csv(problems: list[Problem], path: Path) -> None:
+    """All problems as CSV (UTF-8), written atomically; an OS failure is a clear DataError."""
+    from ..errors import DataError
     from ..io import atomic_write
 
     def writer(tmp: Path) -> None:
@@ -59,4 +61,7 @@ def write_problems_csv(problems: list[Problem], path: Path) -> None:
                 d = p.to_dict()
                 w.writerow({k: d.get(k, "") for k in FIELDS + ["instrument"]})
 
-    atomic_write(path, writer)
+    try:
+        atomic_write(path, writer)
+    except OSError as exc:
+        raise DataError(f"{path}: could not write: {exc.strerror or exc}") from None

@@ -28,6 +28,11 @@ BAD = {
     "duplicate_columns.csv": "duplicate column names",
     "garbage.csv": "binary file",
     "free_text.csv": "unrecognised_answer",  # read fine; every cell is a data problem
+    # row-compressed, the header's case count left open (-1), cut inside a case: readstat
+    # returns the cases before the cut without a word
+    "truncated_open_count.sav": "ends in the middle of a case",
+    # formulas saved without their results (openpyxl does not calculate): read as empty cells
+    "uncached_formulas.xlsx": "formula cell(s) have no saved value",
 }
 # readable despite the awkward encoding; the text that must come back decoded
 GOOD = {
@@ -55,6 +60,22 @@ def make(folder: Path = HERE) -> dict[str, Path]:
         pyreadstat.write_sav(_phq_frame(50), str(full))
         raw = full.read_bytes()
     (folder / "truncated.sav").write_bytes(raw[: len(raw) // 3])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "full.sav"
+        pyreadstat.write_sav(_phq_frame(50), str(full), row_compress=True)
+        raw = bytearray(full.read_bytes())
+    raw[80:84] = (-1).to_bytes(4, "little", signed=True)  # ncases: "not stated"
+    (folder / "truncated_open_count.sav").write_bytes(bytes(raw[: len(raw) * 4 // 5 + 3]))
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["rid", *ITEMS])
+    for row in _phq_frame(5).itertuples(index=False):
+        ws.append(list(row))
+    ws["J3"] = "=1+1"  # phq9_9 of the second respondent: a formula without a stored result
+    ws["B5"] = "=B2"
+    wb.save(folder / "uncached_formulas.xlsx")
 
     (folder / "really_html.xlsx").write_text(
         "<!DOCTYPE html>\n<html><body><table>\n<tr><td>rid</td><td>phq9_1</td></tr>\n"
