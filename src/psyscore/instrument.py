@@ -845,8 +845,20 @@ def load_definition(path: str | Path) -> Instrument | Bundle:
 
 def definition_hash(defn: Instrument | Bundle) -> str:
     """Short stable hash of a validated definition, stamped into outputs for provenance."""
-    payload = json.dumps(defn.model_dump(mode="json"), sort_keys=True).encode()
-    return hashlib.sha256(payload).hexdigest()[:12]
+    payload = json.dumps(_without_unset_loinc(defn.model_dump(mode="json")), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def _without_unset_loinc(value: object) -> object:
+    """The dump without `loinc: null` entries: adding the optional field (later than the format)
+    must not change the hash of a definition that does not use it (intake compares hashes)."""
+    if isinstance(value, dict):
+        return {
+            k: _without_unset_loinc(v) for k, v in value.items() if not (k == "loinc" and v is None)
+        }
+    if isinstance(value, list):
+        return [_without_unset_loinc(v) for v in value]
+    return value
 
 
 def json_schema() -> dict:
