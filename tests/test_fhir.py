@@ -84,3 +84,12 @@ def test_cli_writes_the_questionnaire(tmp_path):
     assert json.loads(path.read_text())["resourceType"] == "Questionnaire"
     bundle = runner.invoke(app, ["instruments", "export", "program-intake", "--to", "fhir"])
     assert bundle.exit_code == 2 and "bundle" in bundle.output
+
+
+def test_the_optional_loinc_field_leaves_other_definitions_hashes_alone():
+    """Intake compares definition hashes across visits: a field added to the format must not
+    change the hash of a definition that does not use it (k10's hash from before LOINC)."""
+    from psyscore.instrument import definition_hash
+
+    assert definition_hash(library.load("k10")) == "8cda185e2e07"
+    assert definition_hash(library.load("phq-9")) == "71372cbc2319"  # gained its LOINC codes
