@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import DefinitionError
 from .yamlsafe import YamlProblem, load_yaml, scalar_value
@@ -35,6 +43,32 @@ _SCORE_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _loinc_check_digit(number: str) -> int:
+    """LOINC's mod-10 check digit (Luhn): doubles every other digit from the right."""
+    total = 0
+    for position, digit in enumerate(reversed(number)):
+        value = int(digit) * (2 if position % 2 == 0 else 1)
+        total += value // 10 + value % 10
+    return (10 - total % 10) % 10
+
+
+def _valid_loinc(code: str) -> str:
+    """A LOINC code like 44261-6 whose check digit fits, so a mistyped code is refused."""
+    match = re.fullmatch(r"(\d{1,7})-(\d)", code)
+    if not match:
+        raise ValueError(f"{code!r} is not a LOINC code like 44261-6")
+    if _loinc_check_digit(match.group(1)) != int(match.group(2)):
+        raise ValueError(
+            f"LOINC code {code!r} fails its check digit (expected "
+            f"{match.group(1)}-{_loinc_check_digit(match.group(1))}): a typo?"
+        )
+    return code
+
+
+Loinc = Annotated[str, AfterValidator(_valid_loinc)]
+_LOINC_DESCRIPTION = "LOINC code (e.g. 44261-6), exported to FHIR; only a code checked at loinc.org"
 
 
 class _At(ValueError):
@@ -258,6 +292,7 @@ class Item(_Model):
     reverse: bool = False
     critical: CriticalRule | None = None
     aliases: list[str] = Field(default_factory=list, description="other accepted column names")
+    loinc: Loinc | None = Field(None, description=_LOINC_DESCRIPTION)
 
 
 class Band(_Model):
@@ -354,6 +389,7 @@ class Score(_Model):
     norms: list[NormGroup] = Field(default_factory=list, description="first group is the default")
     published_reliability: PublishedReliability | None = None
     higher_means: str | None = None
+    loinc: Loinc | None = Field(None, description=_LOINC_DESCRIPTION)
 
     @model_validator(mode="after")
     def _items_xor_scores(self) -> Score:
@@ -438,6 +474,7 @@ class Instrument(_Model):
     scores: dict[Annotated[str, Field(pattern=_SCORE_ID_PATTERN)], Score]
     examples: list[Example] = Field(default_factory=list)
     notes: str | None = None
+    loinc: Loinc | None = Field(None, description=_LOINC_DESCRIPTION + " (the panel)")
 
     @model_validator(mode="after")
     def _cross_references(self) -> Instrument:
@@ -808,8 +845,20 @@ def load_definition(path: str | Path) -> Instrument | Bundle:
 
 def definition_hash(defn: Instrument | Bundle) -> str:
     """Short stable hash of a validated definition, stamped into outputs for provenance."""
-    payload = json.dumps(defn.model_dump(mode="json"), sort_keys=True).encode()
-    return hashlib.sha256(payload).hexdigest()[:12]
+    payload = json.dumps(_without_unset_loinc(defn.model_dump(mode="json")), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def _without_unset_loinc(value: object) -> object:
+    """The dump without `loinc: null` entries: adding the optional field (later than the format)
+    must not change the hash of a definition that does not use it (intake compares hashes)."""
+    if isinstance(value, dict):
+        return {
+            k: _without_unset_loinc(v) for k, v in value.items() if not (k == "loinc" and v is None)
+        }
+    if isinstance(value, list):
+        return [_without_unset_loinc(v) for v in value]
+    return value
 
 
 def json_schema() -> dict:

@@ -12,7 +12,7 @@ from rich.table import Table
 from .. import library
 from ..errors import DefinitionError, UsageError
 from ..instrument import Bundle, Instrument, json_schema, load_definition
-from .options import JSON, errors_to_exit, out, print_json
+from .options import FORCE, JSON, errors_to_exit, out, print_json
 
 NO_EXAMPLES = (
     "no golden examples, so nothing checks that this definition scores as intended; add some, "
@@ -189,3 +189,94 @@ def docs(
         index.append(f"| [{d.id}]({d.id}.md) | {d.name} | {d.construct} | {len(d.items)} | {key} |")
     (output / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
     out.print(f"wrote {len(entries) + 1} pages to {output}")
+
+
+EXPORT_FORMATS = {"redcap": ".csv", "fhir": ".json"}
+
+
+def _check_new_output(output: Path, *, force: bool, inputs: tuple[Path, ...] = ()) -> None:
+    for source in inputs:
+        if output.exists() and source.exists() and output.resolve() == source.resolve():
+            raise UsageError(f"{output}: refusing to overwrite the input file; choose another -o")
+    if output.exists() and not force:
+        raise UsageError(f"{output}: already exists; use --force to replace it")
+    if not output.parent.exists():
+        raise UsageError(f"{output.parent}: output folder does not exist")
+
+
+def _write_text(output: Path | None, text: str) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from ..io import atomic_write
+
+    atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+    out.print(f"wrote {output}", markup=False)
+
+
+@app.command(
+    "export",
+    epilog="Examples: psyscore instruments export phq-9 --to redcap -o phq9_dictionary.csv ; "
+    "psyscore instruments export gad-7 --to fhir -o gad7_questionnaire.json",
+)
+def export(
+    ref: str = typer.Argument(..., metavar="ID|PATH", help="Instrument or bundle id, or a file."),
+    to: str = typer.Option(..., "--to", help="redcap (data dictionary CSV) or fhir (R4 JSON)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
+    force: bool = FORCE,
+) -> None:
+    """Export a definition: a REDCap data dictionary with scoring calc fields, or a FHIR
+    Questionnaire. What the target cannot express the same way is refused, not approximated."""
+    with errors_to_exit():
+        if to not in EXPORT_FORMATS:
+            raise UsageError(f"--to {to!r}: choose one of {', '.join(EXPORT_FORMATS)}")
+        defn = library.load(ref)
+        if output is not None:
+            _check_new_output(output, force=force)
+        if to == "redcap":
+            from ..exchange.redcap import write_redcap
+
+            members = (
+                [library.load(m) for m in defn.instruments] if isinstance(defn, Bundle) else [defn]
+            )
+            text = write_redcap(members)
+        else:
+            if isinstance(defn, Bundle):
+                raise UsageError(
+                    f"{defn.id} is a bundle: export its instruments one Questionnaire at a time "
+                    f"({', '.join(defn.instruments)})"
+                )
+            from ..exchange.fhir import questionnaire_json
+
+            text = questionnaire_json(defn)
+        _write_text(output, text)
+
+
+@app.command(
+    "import",
+    epilog="Example: psyscore instruments import dictionary.csv --from redcap -o draft.yaml",
+)
+def import_(
+    source: Path = typer.Argument(..., metavar="FILE", help="A REDCap data dictionary (CSV)."),
+    from_: str = typer.Option(..., "--from", help="redcap"),
+    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
+    form: str = typer.Option(None, "--form", help="The form to draft, when there are several."),
+    force: bool = FORCE,
+) -> None:
+    """Draft a definition from a REDCap data dictionary: items and response scales, an unverified
+    key and no scores, for you to complete (see the comments at the top of the draft)."""
+    with errors_to_exit():
+        if from_ != "redcap":
+            raise UsageError(f"--from {from_!r}: only redcap is supported")
+        if output is not None:
+            _check_new_output(output, force=force, inputs=(source,))
+        from ..exchange.redcap import draft_from_redcap, read_redcap_dictionary
+
+        text, draft = draft_from_redcap(read_redcap_dictionary(source), str(source), form)
+        _write_text(output, text)
+    if output is not None:
+        out.print(
+            f"{draft.id}: {len(draft.items)} items, {len(draft.response_scales)} response scales; "
+            "add the scores, reverse keys and citation before scoring with it",
+            markup=False,
+        )
