@@ -382,3 +382,34 @@ def test_percentile_table_values_are_checked(tmp_path):
 
     with pytest.raises(DefinitionError, match="percentile table decreases"):
         variant(tmp_path, "phq-9", bad)
+
+
+# ---- invariants ----------------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(
+    before=st.integers(0, 27),
+    after=st.integers(0, 27),
+    sex=st.sampled_from(["male", "female"]),
+)
+def test_change_and_interval_invariants(before, after, sex):
+    now = changed(PHQ, phq_total(before), phq_total(after), sex=sex)
+    total = total_of(now)
+    change = total.change
+    assert change.category in (
+        "recovered",
+        "reliable improvement",
+        "no reliable change",
+        "reliable deterioration",
+    )
+    assert "clinically significant" not in change.text
+    assert (change.category == "no reliable change") == (not change.reliable)
+    if change.category == "recovered":
+        assert before >= 10 > after
+    low, high = total.norm.ci95
+    assert 0 <= low <= after <= high <= 27
+    if total.norm.t is not None:
+        assert abs(total.norm.z) <= 4

@@ -26,13 +26,17 @@ EPILOG = """Examples:
 
   psyscore intake -i phq-9 -i gad-7 --client-id C17 --json > visit1.json
 
-  psyscore intake -i phq-9 --client-id C17 --previous visit1.json --html report.html
+  psyscore intake -i phq-9 --client-id C17 --sex female --previous visit1.json --html report.html
+
+  psyscore intake -i phq-9 --sex male --age 40 --previous visit1.json --previous visit2.json
 
   psyscore intake -i phq-9 -i gad-7 --answers form.yaml --pdf report.pdf --paper letter
 
   psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
 
-An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output).
+An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
+
+--sex and --age choose the norm group for T-scores; where the norm groups are by sex, no standard score is given without --sex. Percentiles come only from a published table or a norm declared normal.
 
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
 item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \

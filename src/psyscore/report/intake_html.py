@@ -76,7 +76,7 @@ TEMPLATE = """<!DOCTYPE html>
 <div class="meta">
   {% if r.client_id %}Client: <strong>{{ r.client_id }}</strong> &middot; {% endif %}
   {% if r.date %}Date: <strong>{{ r.date }}</strong>{% endif %}
-  {% if r.previous_date %} &middot; compared with {{ r.previous_date }}{% endif %}
+  {% if r.previous_dates|length > 1 %} &middot; compared with {{ r.previous_dates|map("string")|join(", ") }}{% elif r.previous_date %} &middot; compared with {{ r.previous_date }}{% endif %}
 </div>
 {% for a in alerts %}
 <div class="alert" role="alert"><span class="tag">{{ a.tag }}</span>{{ a.text }}</div>
