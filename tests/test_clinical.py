@@ -307,6 +307,14 @@ def test_client_outside_every_age_range_gets_no_standard_score(tmp_path):
     assert outside.norm is None and "70" in outside.reliability_note
 
 
+def test_age_range_must_be_min_to_max(tmp_path):
+    def backwards(data):
+        data["scores"]["total"]["norms"][0]["age"] = [65, 18]
+
+    with pytest.raises(DefinitionError, match=r"age \[65.0, 18.0\] is not a range"):
+        variant(tmp_path, "gad-7", backwards)
+
+
 def test_cli_sex_and_age_choose_the_group_and_the_report_names_it(tmp_path):
     form = tmp_path / "g.yaml"
     form.write_text(yaml.safe_dump(gad_total(10)))

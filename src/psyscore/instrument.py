@@ -325,6 +325,13 @@ class NormGroup(_Model):
         None, description="[min, max] age in years (inclusive) the group covers; none: any age"
     )
 
+    @field_validator("age")
+    @classmethod
+    def _age_range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0 <= v[0] <= v[1]:
+            raise ValueError(f"age {list(v)} is not a range [min, max] with 0 <= min <= max")
+        return v
+
     @property
     def percentile_method(self) -> str:
         """'table', 'normal-approximation' or 'none' (a skewed scale with no published table)."""
