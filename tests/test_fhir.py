@@ -86,10 +86,18 @@ def test_cli_writes_the_questionnaire(tmp_path):
     assert bundle.exit_code == 2 and "bundle" in bundle.output
 
 
-def test_the_optional_loinc_field_leaves_other_definitions_hashes_alone():
-    """Intake compares definition hashes across visits: a field added to the format must not
-    change the hash of a definition that does not use it (k10's hash from before LOINC)."""
-    from psyscore.instrument import definition_hash
+def test_unset_optional_fields_leave_the_hash_alone():
+    """Intake compares definition hashes across visits: a field added to the format later (loinc,
+    better, ...) must not change the hash of a definition that does not use it."""
+    from psyscore.instrument import definition_hash, parse_definition
 
-    assert definition_hash(library.load("k10")) == "36bec6296887"
-    assert definition_hash(library.load("phq-9")) == "71372cbc2319"  # gained its LOINC codes
+    text = (library.builtin_dir() / "k10.yaml").read_text()
+    plain = parse_definition(text)
+    spelled_out = parse_definition(text + "loinc: null\n")
+    assert (
+        definition_hash(plain)
+        == definition_hash(spelled_out)
+        == definition_hash(library.load("k10"))
+    )
+    with_code = parse_definition(text + "loinc: 44249-1\n")
+    assert definition_hash(with_code) != definition_hash(plain)

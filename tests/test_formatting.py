@@ -152,15 +152,18 @@ def _change_result():
     from psyscore.library import resolve_instruments
 
     phq = resolve_instruments(["phq-9"])
-    before = score_form(phq, {f"phq9_{i}": 2 for i in range(1, 10)}, date="2026-01-05").to_dict()
-    now = score_form(phq, {f"phq9_{i}": c for i, c in enumerate([1, 2, 1, 2, 1, 1, 2, 1, 1], 1)})
+    # the PHQ-9 norm groups are by sex (issue 11): without it there is no SD for the RCI
+    first = {f"phq9_{i}": 2 for i in range(1, 10)}
+    before = score_form(phq, first, date="2026-01-05", sex="male").to_dict()
+    answers = {f"phq9_{i}": c for i, c in enumerate([1, 2, 1, 2, 1, 1, 2, 1, 1], 1)}
+    now = score_form(phq, answers, sex="male")
     compare(now, before, phq)
     return now
 
 
 def test_intake_change_text_uses_the_minus_sign():
     change = _change_result().instruments[0].scores[0].change
-    assert change.text.startswith(f"phq9_total 18 -> 12 ({M}6); RCI {M}3.65: reliable change")
+    assert change.text.startswith(f"phq9_total 18 -> 12 ({M}6); RCI {M}3.65: reliable improvement")
 
 
 def test_intake_terminal_report_formats_through_formatting():

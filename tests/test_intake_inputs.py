@@ -271,7 +271,7 @@ def test_previous_of_another_instrument_is_not_compared(tmp_path):
 def test_previous_with_the_same_definition_is_compared(tmp_path):
     previous, _ = _previous(tmp_path, answers={f"phq9_{i}": 3 for i in range(1, 10)})
     result = invoke("intake", "-i", "phq-9", "--answers", _form(tmp_path, ITEM_9),
-                    "--previous", previous, "--json")  # fmt: skip
+                    "--previous", previous, "--json", "--sex", "male")  # fmt: skip
     total = json.loads(result.stdout)["instruments"][0]["scores"][0]
     assert total["change"]["difference"] == -25.0 and total["change"]["reliable"] is True
     assert total["change_note"] is None

@@ -62,8 +62,13 @@ def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
             out[f"{base}_t"] = ColumnInfo(
                 f"{short} {name}: T-score vs {group}", "scale", decimals=1
             )
+            method = {
+                "table": "published table",
+                "normal-approximation": "normal approx.",
+                "none": "no percentile: skewed norm without a published table",
+            }[spec.norms[0].percentile_method]
             out[f"{base}_pct"] = ColumnInfo(
-                f"{short} {name}: percentile vs {group} (normal approx.)", "scale", decimals=1
+                f"{short} {name}: percentile vs {group} ({method})", "scale", decimals=1
             )
     if any(it.critical for it in inst.items):
         p = inst.output_prefix

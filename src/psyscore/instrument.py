@@ -316,12 +316,69 @@ class BandSet(_Model):
         return v
 
 
+class PercentileTable(_Model):
+    """A published raw-score -> percentile table of a norm group (never interpolated)."""
+
+    percentiles: dict[float, Annotated[float, Field(ge=0, le=100)]] = Field(
+        description="raw score -> percentile, as printed in the source"
+    )
+    source: str
+    page: str = Field(description="page or table number in the source, so it can be checked")
+
+    @field_validator("percentiles")
+    @classmethod
+    def _monotone(cls, v: dict[float, float]) -> dict[float, float]:
+        if not v:
+            raise ValueError("a percentile table needs at least one row")
+        ordered = sorted(v.items())
+        for (raw_a, pct_a), (raw_b, pct_b) in zip(ordered, ordered[1:], strict=False):
+            if pct_b < pct_a:
+                raise ValueError(
+                    f"percentile table decreases: {raw_a:g} -> {pct_a:g} but {raw_b:g} -> "
+                    f"{pct_b:g}; percentiles never fall as the raw score rises"
+                )
+        return dict(ordered)
+
+
 class NormGroup(_Model):
     group: str
     mean: FiniteFloat
     sd: Annotated[FiniteFloat, Field(gt=0)]
     n: int | None = None
     source: str
+    distribution: Literal["normal", "skewed"] = Field(
+        "skewed",
+        description="'normal' only where the source treats the scores as normal: then a "
+        "percentile comes from the normal approximation. Default 'skewed' (clinical screens pile "
+        "up near 0): no percentile unless the group has a published `table`",
+    )
+    table: PercentileTable | None = None
+    sex: Literal["male", "female", "any"] = Field(
+        "any", description="who the group is for; intake picks the group from --sex"
+    )
+    age: tuple[FiniteFloat, FiniteFloat] | None = Field(
+        None, description="[min, max] age in years (inclusive) the group covers; none: any age"
+    )
+
+    @field_validator("age")
+    @classmethod
+    def _age_range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0 <= v[0] <= v[1]:
+            raise ValueError(f"age {list(v)} is not a range [min, max] with 0 <= min <= max")
+        return v
+
+    @property
+    def percentile_method(self) -> str:
+        """'table', 'normal-approximation' or 'none' (a skewed scale with no published table)."""
+        if self.table is not None:
+            return "table"
+        return "normal-approximation" if self.distribution == "normal" else "none"
+
+    def covers(self, sex: str | None, age: float | None) -> bool:
+        """Whether a client of this sex and age belongs to the group (unknown: only 'any')."""
+        if self.sex != "any" and sex != self.sex:
+            return False
+        return self.age is None or (age is not None and self.age[0] <= age <= self.age[1])
 
     @field_validator("sd")
     @classmethod
@@ -336,6 +393,30 @@ class PublishedReliability(_Model):
     alpha: Annotated[float, Field(ge=0, le=1)] | None = None
     retest: Annotated[float, Field(ge=0, le=1)] | None = None
     source: str
+
+
+class ClinicalCutoff(_Model):
+    """The clinical range of a score, as a comparison on the score: '>= 10', '< 13.5'."""
+
+    clinical: str = Field(description="comparison that is true in the clinical range")
+    source: str
+
+    @field_validator("clinical")
+    @classmethod
+    def _parse(cls, v: str) -> str:
+        if not _CRITICAL_RULE.match(v) or v.strip().startswith("=="):
+            raise ValueError(f"{v!r} is not a comparison like '>= 10' or '< 13.5'")
+        return v
+
+    @property
+    def op_and_value(self) -> tuple[Any, float]:
+        m = _CRITICAL_RULE.match(self.clinical)
+        assert m is not None
+        return _OPS[m.group(1)], float(m.group(2))
+
+    def is_clinical(self, value: float) -> bool:
+        op, threshold = self.op_and_value
+        return bool(op(value, threshold))
 
 
 class MissingRule(_Model):
@@ -390,6 +471,16 @@ class Score(_Model):
     published_reliability: PublishedReliability | None = None
     higher_means: str | None = None
     loinc: Loinc | None = Field(None, description=_LOINC_DESCRIPTION)
+    better: Literal["lower", "higher"] | None = Field(
+        None,
+        description="which direction is improvement; change is classified (Jacobson-Truax) only "
+        "when declared",
+    )
+    clinical_cutoff: ClinicalCutoff | None = Field(
+        None,
+        description="the clinical range (e.g. '>= 10'): a reliable improvement that leaves it is "
+        "'recovered'",
+    )
 
     @model_validator(mode="after")
     def _items_xor_scores(self) -> Score:
@@ -844,21 +935,16 @@ def load_definition(path: str | Path) -> Instrument | Bundle:
 
 
 def definition_hash(defn: Instrument | Bundle) -> str:
-    """Short stable hash of a validated definition, stamped into outputs for provenance."""
-    payload = json.dumps(_without_unset_loinc(defn.model_dump(mode="json")), sort_keys=True)
+    """Short stable hash of a validated definition, stamped into outputs for provenance.
+
+    The first 12 hex digits of the SHA-256 of the validated definition as JSON, keys sorted, with
+    every unset (null) field left out: ``json.dumps(defn.model_dump(mode="json",
+    exclude_none=True), sort_keys=True)``. Leaving nulls out means an optional field added to the
+    format later does not change the hash of a definition that does not use it (intake compares
+    hashes before comparing visits).
+    """
+    payload = json.dumps(defn.model_dump(mode="json", exclude_none=True), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
-
-
-def _without_unset_loinc(value: object) -> object:
-    """The dump without `loinc: null` entries: adding the optional field (later than the format)
-    must not change the hash of a definition that does not use it (intake compares hashes)."""
-    if isinstance(value, dict):
-        return {
-            k: _without_unset_loinc(v) for k, v in value.items() if not (k == "loinc" and v is None)
-        }
-    if isinstance(value, list):
-        return [_without_unset_loinc(v) for v in value]
-    return value
 
 
 def json_schema() -> dict:

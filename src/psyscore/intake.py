@@ -26,9 +26,15 @@ import pandas as pd
 
 from . import __version__
 from .errors import UsageError
-from .instrument import Instrument, Item, Score, definition_hash
-from .norms import reliable_change_threshold, sem
-from .norms import standard_scores as _standard_scores
+from .instrument import Instrument, Item, NormGroup, Score, definition_hash
+from .norms import (
+    Z_LIMIT,
+    percentile_method_text,
+    percentiles,
+    reliable_change_threshold,
+    round_half_up,
+    sem,
+)
 from .report import formatting
 from .responses import ANSWERED, FileMissing, ItemMatrix, match_columns
 from .scoring import score as score_engine
@@ -53,14 +59,20 @@ class Alert:
 class Norm:
     group: str
     source: str
-    z: float
-    t: float
-    percentile: float
+    z: float | None  # None when beyond the norm's range (|z| > 4): never extrapolated
+    t: float | None
+    percentile: float | None  # None where the norm gives no percentile (see percentile_note)
+    percentile_method: str = "none"  # "table", "normal-approximation" or "none"
+    percentile_note: str = ""
     sem: float | None = None  # in raw-score units
-    ci95: tuple[float, float] | None = None  # raw-score units
+    ci95: tuple[float, float] | None = None  # raw-score units, within the score's range
+    ci_truncated: bool = False  # the interval was cut at the score's minimum or maximum
     t_ci95: tuple[float, float] | None = None
     alpha: float | None = None
     alpha_source: str | None = None
+    beyond: str | None = None  # "above" or "below" the range the norm supports
+    note: str | None = None  # what a reader must know (truncation, beyond the norm)
+    chosen_by: str = ""  # why this group: "sex male", "the only group"
 
 
 @dataclass
@@ -73,6 +85,15 @@ class Range:
     settled: dict[str, bool]  # band set name -> settled
     possible: dict[str, list[str]]  # band set name -> labels the score could still fall in
     text: str
+
+
+CATEGORIES = (
+    "recovered",
+    "reliable improvement",
+    "no reliable change",
+    "reliable deterioration",
+    "not assessable",
+)
 
 
 @dataclass
@@ -90,6 +111,11 @@ class Change:
     band_changed: bool | None
     criterion: str
     text: str
+    # Jacobson & Truax (1991): one of CATEGORIES; "recovered" = reliable improvement out of
+    # the clinical range (the definition's clinical_cutoff)
+    category: str = "not assessable"
+    reliability: dict[str, Any] | None = None  # coefficient, value, source, sd, sd_source
+    crossed_cutoff: bool | None = None  # moved between the clinical and non-clinical range
 
 
 @dataclass
@@ -108,9 +134,11 @@ class ScoreResult:
     higher_means: str | None
     norm: Norm | None = None
     range: Range | None = None
-    change: Change | None = None
+    change: Change | None = None  # since the last earlier visit
     reliability_note: str | None = None
     change_note: str | None = None  # why there is no change, or a caveat about it
+    change_from_first: Change | None = None  # since the first of several earlier visits
+    trajectory: list[dict[str, Any]] = field(default_factory=list)  # [{date, value}], by date
 
 
 @dataclass
@@ -130,6 +158,7 @@ class InstrumentResult:
     problems: list[dict[str, Any]] = field(default_factory=list)
     # instrument.definition_hash: scores from another version of the definition are not compared
     definition_sha256: str | None = None
+    version: str | None = None  # the definition's version
 
 
 def instrument_change_notes(inst: InstrumentResult) -> list[str]:
@@ -145,6 +174,8 @@ class IntakeResult:
     previous_date: str | None = None
     note: str = NOT_A_DIAGNOSIS
     version: str = __version__
+    options: dict[str, Any] = field(default_factory=dict)  # sex, age and the options used
+    previous_dates: list[str | None] = field(default_factory=list)  # every earlier visit, by date
 
     @property
     def alerts(self) -> list[Alert]:
@@ -168,7 +199,25 @@ class IntakeResult:
             "previous_date": self.previous_date,
             "note": self.note,
             "alerts": [asdict(a) for a in self.alerts],
+            "provenance": self.provenance(),
             "instruments": [asdict(i) for i in self.instruments],
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        """What produced these numbers: psyscore, each definition, norm group, options."""
+        return {
+            "psyscore_version": self.version,
+            "definitions": [
+                {"id": i.id, "version": i.version, "sha256": i.definition_sha256}
+                for i in self.instruments
+            ],
+            "norm_groups": {
+                sc.column: sc.norm.group if sc.norm else None
+                for i in self.instruments
+                for sc in i.scores
+            },
+            "options": dict(self.options),
+            "previous_dates": list(self.previous_dates),
         }
 
 
@@ -261,25 +310,127 @@ def _labels_between(spec: Score, set_index: int, low: float, high: float) -> lis
     return labels
 
 
-def _norm(spec: Score, value: float | None) -> tuple[Norm | None, str | None]:
-    if not spec.norms or value is None:
-        return None, None if spec.norms else "no published norms in the definition"
-    group = spec.norms[0]
-    z, t, pct = (float(a[0]) for a in _standard_scores(np.array([value]), group.mean, group.sd))
-    norm = Norm(group=group.group, source=group.source, z=z, t=t, percentile=pct)
+def select_norm_group(
+    spec: Score, sex: str | None, age: float | None
+) -> tuple[NormGroup | None, str]:
+    """The first norm group that covers this client, and why (or why none does).
+
+    A group declared for one sex or an age range is used only for a client known to belong to
+    it: without --sex a woman is never compared with men.
+    """
+    groups = list(spec.norms)
+    for g in groups:
+        if g.covers(sex, age):
+            why = []
+            if g.sex != "any":
+                why.append(f"sex {g.sex}")
+            if g.age is not None:
+                why.append(f"age {formatting.compact(age)} in {_age_text(g)}")
+            return g, ", ".join(why) or (
+                "the only norm group" if len(groups) == 1 else "the first group for anyone"
+            )
+    wanted = "; ".join(_group_text(g) for g in groups)
+    if sex is None and any(g.sex != "any" for g in groups):
+        return None, (
+            f"no standard score: the norm groups are by sex ({wanted}); give --sex male or "
+            "--sex female"
+        )
+    if age is None and any(g.age is not None for g in groups):
+        return None, f"no standard score: the norm groups are by age ({wanted}); give --age"
+    who = ", ".join(
+        x
+        for x in (f"sex {sex}" if sex else "", f"age {formatting.compact(age)}" if age else "")
+        if x
+    )
+    return None, f"no standard score: no norm group covers this client ({who}); groups: {wanted}"
+
+
+def _age_text(g: NormGroup) -> str:
+    assert g.age is not None
+    return f"{formatting.compact(g.age[0])}-{formatting.compact(g.age[1])}"
+
+
+def _group_text(g: NormGroup) -> str:
+    who = [g.sex] if g.sex != "any" else []
+    if g.age is not None:
+        who.append(f"age {_age_text(g)}")
+    return g.group + (f" [{', '.join(who)}]" if who else "")
+
+
+def _reliability(spec: Score) -> tuple[str, float, str] | None:
+    """(coefficient, value, source) of the published reliability: alpha, else retest."""
     rel = spec.published_reliability
+    if rel is None:
+        return None
+    if rel.alpha is not None:
+        return "alpha", rel.alpha, rel.source
+    if rel.retest is not None:
+        return "retest", rel.retest, rel.source
+    return None
+
+
+def _norm(
+    inst: Instrument, name: str, value: float | None, sex: str | None, age: float | None
+) -> tuple[Norm | None, str | None]:
+    spec = inst.scores[name]
+    if not spec.norms:
+        return None, "no published norms in the definition"
+    group, why = select_norm_group(spec, sex, age)
+    if group is None:
+        return None, why
+    if value is None:
+        return None, None
+    z = (value - group.mean) / group.sd
+    pct = float(percentiles(np.array([value]), group)[0])
+    norm = Norm(
+        group=group.group,
+        source=group.source,
+        z=float(round_half_up(np.array([z]), 2)[0]),
+        t=float(round_half_up(np.array([50.0 + 10.0 * z]), 1)[0]),
+        percentile=None if math.isnan(pct) else pct,
+        percentile_method=group.percentile_method,
+        percentile_note=percentile_method_text(group),
+        chosen_by=why,
+    )
+    notes = []
+    if group.table is not None and norm.percentile is None:
+        rows = list(group.table.percentiles)
+        if value < rows[0] or value > rows[-1]:
+            norm.beyond = "below" if value < rows[0] else "above"
+            notes.append(f"score {fmt_value(value, spec.rounding)} is beyond the percentile table")
+        norm.percentile_note += f"; score {fmt_value(value, spec.rounding)} is not in the table"
+    if abs(z) > Z_LIMIT:
+        norm.beyond = "above" if z > 0 else "below"
+        norm.z = norm.t = None
+        if norm.percentile_method == "normal-approximation":
+            norm.percentile = None
+        notes.append(
+            f"score {fmt_value(value, spec.rounding)} is beyond the range the norm supports "
+            f"(|z| > {Z_LIMIT:g} {'above' if z > 0 else 'below'} the mean of {group.group}): "
+            "z and T are not extrapolated"
+        )
+    rel = _reliability(spec)
     note = None
-    if rel is not None and rel.alpha is not None:
-        s = sem(group.sd, rel.alpha)
+    if rel is not None and rel[0] == "alpha":
+        s = sem(group.sd, rel[1])
         half = Z95 * s
-        t_half = Z95 * s / group.sd * 10.0
-        raw_t = 50.0 + 10.0 * (value - group.mean) / group.sd
+        lo, hi = inst.score_range(name)
+        low, high = max(value - half, lo), min(value + half, hi)
+        norm.ci_truncated = low > value - half or high < value + half
         norm.sem = round(s, 3)
-        norm.ci95 = (round(value - half, 2), round(value + half, 2))
-        norm.t_ci95 = (round(raw_t - t_half, 1), round(raw_t + t_half, 1))
-        norm.alpha, norm.alpha_source = rel.alpha, rel.source
+        norm.ci95 = (round(low, 2), round(high, 2))
+        if norm.t is not None:
+            t_of = lambda raw: 50.0 + 10.0 * (raw - group.mean) / group.sd  # noqa: E731
+            norm.t_ci95 = (round(t_of(low), 1), round(t_of(high), 1))
+        if norm.ci_truncated:
+            notes.append(
+                f"95% CI truncated to the score's range "
+                f"({fmt_value(lo, spec.rounding)}-{fmt_value(hi, spec.rounding)})"
+            )
+        norm.alpha, norm.alpha_source = rel[1], rel[2]
     else:
-        note = "no published alpha in the definition: no SEM, confidence interval or RCI"
+        note = "no published alpha in the definition: no SEM or confidence interval"
+    norm.note = "; ".join(notes) or None
     return norm, note
 
 
@@ -302,6 +453,9 @@ def score_form(
     file_missing: FileMissing | None = None,
     recodes: Mapping[str, Mapping[object, float]] | None = None,
     value_labels: Mapping[str, Mapping] | None = None,
+    sex: str | None = None,
+    age: float | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> IntakeResult:
     """Score one form through the same path as a batch (`psyscore.batch.score_table`).
 
@@ -317,6 +471,11 @@ def score_form(
         User-missing declarations and value labels of the file the row came from (SPSS). Value
         labels are the evidence that codes are shifted ("1 = Not at all" where the definition
         codes "Not at all" as 0).
+    sex, age
+        The client's sex ("male", "female") and age in years: they choose the norm group. A
+        score whose norm groups are by sex or age gets no standard score without them.
+    options
+        Further options to record in the provenance (e.g. the command line's).
 
     Raises
     ------
@@ -326,6 +485,10 @@ def score_form(
     """
     from .batch import score_table
 
+    if sex not in (None, "male", "female"):
+        raise UsageError(f"sex {sex!r}: choose male or female")
+    if age is not None and not (isinstance(age, int | float) and 0 <= age <= 130):
+        raise UsageError(f"age {age!r}: give the age in years (0-130)")
     table = answers if isinstance(answers, pd.DataFrame) else answers_frame(answers)
     if len(table) != 1:
         raise UsageError(f"an intake form is one respondent; the data has {len(table)} rows")
@@ -345,14 +508,26 @@ def score_form(
             batch.items[inst.id],
             batch.scores[inst.id],
             [p for p in batch.problems if p.instrument == inst.id],
+            sex,
+            age,
         )
         for inst in instruments
     ]
-    return IntakeResult(client_id=client_id, date=date, instruments=results)
+    return IntakeResult(
+        client_id=client_id,
+        date=date,
+        instruments=results,
+        options={"sex": sex, "age": age, **dict(options or {})},
+    )
 
 
 def _score_instrument(
-    inst: Instrument, items: ItemMatrix, scored: pd.DataFrame, problems: list
+    inst: Instrument,
+    items: ItemMatrix,
+    scored: pd.DataFrame,
+    problems: list,
+    sex: str | None = None,
+    age: float | None = None,
 ) -> InstrumentResult:
     # an item with no column is simply unanswered on a single form
     problems = [p for p in problems if p.kind != "missing_column"]
@@ -408,7 +583,7 @@ def _score_instrument(
         member_items = _items_of(inst, name)
         missing = [i for i in member_items if answered[i].get("code") is None]
         bands = _bands_of(frame, inst, name, spec, 0)
-        norm, rel_note = _norm(spec, value)
+        norm, rel_note = _norm(inst, name, value, sex, age)
         result = ScoreResult(
             name=name,
             label=spec.label,
@@ -444,6 +619,7 @@ def _score_instrument(
         answered=answered,
         problems=[_problem_dict(p) for p in problems],
         definition_sha256=definition_hash(inst),
+        version=inst.version,
     )
 
 
@@ -466,12 +642,28 @@ def _range(inst, name, spec: Score, frame, missing, by_id) -> Range:
     span = lo_s if lo_s == hi_s else f"{lo_s}-{hi_s}"
     m = len(missing)
     text = f"{_short(inst)} {name} {span} with {m} item{'s' if m != 1 else ''} missing"
-    if spec.bands:
-        first = spec.bands[0].name
-        if settled[first]:
-            text += f": band settled ({bands_low[first]})"
+    whatever = "the missing item" if m == 1 else f"the {m} missing items"
+    # each band set (a severity scale, a cut-off) is its own decision: one may be settled
+    # (>= 10 whatever the missing answers) while the other is still open
+    decisions = []
+    for band_set in spec.bands:
+        key = band_set.name
+        if settled[key]:
+            decisions.append(f"{key} band settled: {bands_low[key]} whatever {whatever}")
         else:
-            text += f": band not determined ({_or_list(possible[first])})"
+            decisions.append(f"{key} band not determined ({_or_list(possible[key])})")
+    cut = spec.clinical_cutoff
+    if cut is not None and not spec.bands:  # band sets already carry their cut-offs
+        at_low, at_high = cut.is_clinical(low), cut.is_clinical(high)
+        if at_low == at_high:
+            where = "in" if at_low else "outside"
+            decisions.append(
+                f"clinical range ({cut.clinical.strip()}) settled: {where} it whatever {whatever}"
+            )
+        else:
+            decisions.append(f"clinical range ({cut.clinical.strip()}) not determined")
+    if decisions:
+        text += ": " + "; ".join(decisions)
     return Range(
         low=low,
         high=high,
@@ -542,100 +734,205 @@ def check_previous(previous: Any, source: str = "--previous") -> None:
                 fail(f"{at}.bands", "must map band set names to band labels")
 
 
-def compare(result: IntakeResult, previous: Mapping[str, Any], instruments: Sequence[Instrument]):
-    """Attach a `Change` to every score that has a comparable value now and in `previous`.
+def order_visits(
+    result: IntakeResult, previous: Sequence[Mapping[str, Any]], sources: Sequence[str] = ()
+) -> list[Mapping[str, Any]]:
+    """The earlier visits by date, oldest first; UsageError if one cannot be placed before now.
 
-    `previous` is an intake JSON (`IntakeResult.to_dict()`). Scores are compared only when the
-    instrument was scored with the same definition (same `definition_sha256`); otherwise, or when
-    a score is missing on either side, `change` stays None and `change_note` says why. A previous
-    result that predates the hash is compared, with that caveat in `change_note`.
+    `sources` names each visit (its file) in the messages.
     """
-    check_previous(previous)
-    result.previous_date = previous.get("date")
+    names = list(sources) + [f"--previous #{i + 1}" for i in range(len(previous))]
+    named = list(zip(previous, names[: len(previous)], strict=True))
+    if len(named) > 1:
+        for visit, source in named:
+            if not visit.get("date"):
+                raise UsageError(
+                    f"{source}: has no date, so the visits cannot be put in order; give each "
+                    "earlier result's date (psyscore intake --date)"
+                )
+    for visit, source in named:
+        when = visit.get("date")
+        if when and result.date and when > result.date:
+            raise UsageError(
+                f"{source}: dated {when}, after this form ({result.date}): --previous is an "
+                "earlier visit (check --date)"
+            )
+    named.sort(key=lambda vs: vs[0].get("date") or "")
+    return [v for v, _ in named]
+
+
+def compare(
+    result: IntakeResult,
+    previous: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    instruments: Sequence[Instrument],
+    sources: Sequence[str] = (),
+) -> None:
+    """Attach the change since the earlier visit(s) to every comparable score.
+
+    `previous` is an intake JSON (`IntakeResult.to_dict()`) or several. They are put in date
+    order; `change` is the change since the last of them, `change_from_first` (with two or more)
+    since the first, and `trajectory` lists every comparable value with its date, this one last.
+    Scores are compared only when the instrument was scored with the same definition (same
+    `definition_sha256`); otherwise, or when a score is missing on either side, the change stays
+    None and `change_note` says why. A previous result that predates the hash is compared, with
+    that caveat in `change_note`.
+    """
+    visits = [previous] if isinstance(previous, Mapping) else list(previous)
+    if not visits:
+        return
+    for i, visit in enumerate(visits):
+        check_previous(visit, sources[i] if i < len(sources) else "--previous")
+    visits = order_visits(result, visits, sources)
+    result.previous_dates = [v.get("date") for v in visits]
+    result.previous_date = visits[-1].get("date")
     by_id = {i.id: i for i in instruments}
-    earlier = {pi["id"]: pi for pi in previous["instruments"]}
     for inst_res in result.instruments:
         inst = by_id[inst_res.id]
-        prev_inst = earlier.get(inst_res.id)
-        if prev_inst is None:
-            _note_all(inst_res, f"not compared: the previous result has no {inst.id} scores")
-            continue
-        prev_hash = prev_inst.get("definition_sha256")
-        if prev_hash is not None and prev_hash != inst_res.definition_sha256:
-            _note_all(
-                inst_res,
-                f"not compared: the previous {inst.id} result was scored with a different "
-                f"definition (sha256 {prev_hash[:12]}, now {str(inst_res.definition_sha256)[:12]}), "
-                "so the two scores are not comparable",
-            )
-            continue
-        caveat = (
-            None
-            if prev_hash is not None
-            else "the previous result does not record its definition's hash: compared on the "
-            "assumption that it was scored with this definition"
-        )
-        prev_scores = {ps["name"]: ps for ps in prev_inst["scores"]}
+        history: dict[str, list[dict[str, Any]]] = {sc.name: [] for sc in inst_res.scores}
+        for position, visit in enumerate(visits):
+            last = position == len(visits) - 1
+            for sc, prev, note in _pairs(inst, inst_res, visit):
+                if prev is not None:
+                    history[sc.name].append({"date": visit.get("date"), "value": prev["value"]})
+                if last:
+                    sc.change_note = note
+                    if prev is not None:
+                        sc.change = _change(inst, sc, prev, visit.get("date"), result.options)
+                elif position == 0 and prev is not None:
+                    sc.change_from_first = _change(
+                        inst, sc, prev, visit.get("date"), result.options
+                    )
         for sc in inst_res.scores:
-            prev = prev_scores.get(sc.name)
-            if prev is None:
-                sc.change_note = f"not compared: the previous result has no {sc.column}"
-            elif sc.value is None or prev.get("value") is None:
-                when = "now" if sc.value is None else "in the previous result"
-                sc.change_note = f"not compared: {sc.column} is not scored {when}"
-            else:
-                sc.change = _change(inst, sc, prev, result.previous_date)
-                sc.change_note = caveat
+            if history[sc.name] and sc.value is not None:
+                sc.trajectory = history[sc.name] + [{"date": result.date, "value": sc.value}]
 
 
-def _note_all(inst_res: InstrumentResult, note: str) -> None:
+def _pairs(inst: Instrument, inst_res: InstrumentResult, visit: Mapping[str, Any]):
+    """(score, previous score or None, note) for each score of `inst_res` against one visit."""
+    prev_inst = next((pi for pi in visit["instruments"] if pi["id"] == inst_res.id), None)
+    if prev_inst is None:
+        note = f"not compared: the previous result has no {inst.id} scores"
+        yield from ((sc, None, note) for sc in inst_res.scores)
+        return
+    prev_hash = prev_inst.get("definition_sha256")
+    if prev_hash is not None and prev_hash != inst_res.definition_sha256:
+        note = (
+            f"not compared: the previous {inst.id} result was scored with a different "
+            f"definition (sha256 {prev_hash[:12]}, now {str(inst_res.definition_sha256)[:12]}), "
+            "so the two scores are not comparable"
+        )
+        yield from ((sc, None, note) for sc in inst_res.scores)
+        return
+    caveat = (
+        None
+        if prev_hash is not None
+        else "the previous result does not record its definition's hash: compared on the "
+        "assumption that it was scored with this definition"
+    )
+    prev_scores = {ps["name"]: ps for ps in prev_inst["scores"]}
     for sc in inst_res.scores:
-        sc.change_note = note
+        prev = prev_scores.get(sc.name)
+        if prev is None:
+            yield sc, None, f"not compared: the previous result has no {sc.column}"
+        elif sc.value is None or prev.get("value") is None:
+            when = "now" if sc.value is None else "in the previous result"
+            yield sc, None, f"not compared: {sc.column} is not scored {when}"
+        else:
+            yield sc, prev, caveat
 
 
-def _change(inst: Instrument, sc: ScoreResult, prev: Mapping[str, Any], prev_date) -> Change:
+def _change(
+    inst: Instrument,
+    sc: ScoreResult,
+    prev: Mapping[str, Any],
+    prev_date,
+    options: Mapping[str, Any],
+) -> Change:
+    """Jacobson & Truax (1991): the reliable change index and the category of the change."""
     spec = inst.scores[sc.name]
     x1, x2 = float(prev["value"]), float(sc.value)
     diff = round(x2 - x1, 6)
     s = rci = threshold = None
     reliable = None
-    rel = spec.published_reliability
-    if spec.norms and rel is not None and rel.alpha is not None:
-        sd = spec.norms[0].sd
-        s = sem(sd, rel.alpha)
+    reliability = None
+    why_not = None
+    rel = _reliability(spec)
+    group, group_note = (
+        select_norm_group(spec, options.get("sex"), options.get("age"))
+        if spec.norms
+        else (None, "")
+    )
+    if rel is None or not spec.norms:
+        why_not = "no norm SD and published reliability in the definition"
+    elif group is None:
+        why_not = group_note.replace("no standard score", "no norm SD for this client")
+    else:
+        coefficient, r, r_source = rel
+        s = sem(group.sd, r)
         rci = round(diff / (math.sqrt(2.0) * s), 2)
-        threshold = round(reliable_change_threshold(sd, rel.alpha), 2)
+        threshold = round(reliable_change_threshold(group.sd, r), 2)
         reliable = abs(diff / (math.sqrt(2.0) * s)) > Z95
         s = round(s, 3)
+        reliability = {
+            "coefficient": coefficient,
+            "value": r,
+            "source": r_source,
+            "sd": group.sd,
+            "sd_source": group.group,
+        }
+    cut = spec.clinical_cutoff
+    crossed = None if cut is None else cut.is_clinical(x1) != cut.is_clinical(x2)
+    if reliable is None:
+        category = "not assessable"
+    elif not reliable:
+        category = "no reliable change"
+    elif spec.better is None:
+        category = "not assessable"
+        why_not = "direction not declared (the definition does not say whether lower is better)"
+    else:
+        improved = (diff < 0) == (spec.better == "lower")
+        if not improved:
+            category = "reliable deterioration"
+        elif cut is not None and cut.is_clinical(x1) and not cut.is_clinical(x2):
+            category = "recovered"
+        else:
+            category = "reliable improvement"
+
     prev_band = cur_band = None
     band_changed = None
-    criterion = "no bands in the definition: clinical significance not assessed"
     if spec.bands:
         first = spec.bands[0]
         prev_band = (prev.get("bands") or {}).get(first.name)
         cur_band = sc.bands.get(first.name)
         band_changed = prev_band != cur_band
-        criterion = (
-            f"change of {first.name} band"
-            + (f" ({first.source})" if first.source else "")
-            + "; Jacobson-Truax criterion c needs clinical and functional norms, not available"
-        )
+    criterion = _criterion(spec, reliability, threshold)
     digits = spec.rounding if spec.rounding is not None else 2
     shown_diff = formatting.signed(diff, digits)
     parts = [f"{sc.column} {fmt_value(x1, spec.rounding)} -> {sc.display} ({shown_diff})"]
     if rci is None:
-        parts.append("reliability of change not assessable (no norm SD and published alpha)")
+        parts.append(f"not assessable: {why_not}")
     else:
-        parts.append(
-            f"RCI {formatting.signed(rci, 2, trim=False)}: "
-            + ("reliable change" if reliable else "not a reliable change")
-            + f" (|RCI| > 1.96, i.e. a difference of at least {formatting.compact(threshold)})"
-        )
+        head = f"RCI {formatting.signed(rci, 2, trim=False)}: "
+        if category == "not assessable":
+            parts.append(head + f"reliable change, but not assessable: {why_not}")
+        elif category == "recovered":
+            parts.append(
+                head + f"recovered (reliable improvement that crosses the cut-off "
+                f"{cut.clinical.strip()}, out of the clinical range)"
+            )
+        else:
+            parts.append(head + category)
     if band_changed is not None:
-        parts.append(
-            f"band {prev_band} -> {cur_band}: "
-            + ("clinically significant (band boundary crossed)" if band_changed else "same band")
-        )
+        band_name = spec.bands[0].name
+        if not band_changed:
+            parts.append(f"{band_name} band {cur_band} both times")
+        elif category in ("no reliable change", "not assessable"):
+            parts.append(
+                f"{band_name} band {prev_band} -> {cur_band}, but the change is "
+                + ("within measurement error" if reliable is False else "not assessable")
+            )
+        else:
+            parts.append(f"{band_name} band {prev_band} -> {cur_band}")
     return Change(
         previous=x1,
         current=x2,
@@ -650,7 +947,34 @@ def _change(inst: Instrument, sc: ScoreResult, prev: Mapping[str, Any], prev_dat
         band_changed=band_changed,
         criterion=criterion,
         text="; ".join(parts),
+        category=category,
+        reliability=reliability,
+        crossed_cutoff=crossed,
     )
+
+
+def _criterion(spec: Score, reliability: dict[str, Any] | None, threshold: float | None) -> str:
+    """The rule behind the category, with the numbers and their sources."""
+    text = (
+        "Jacobson & Truax (1991): reliable when |RCI| > 1.96, RCI = difference / (sqrt(2) x SEM), "
+        "SEM = SD x sqrt(1 - r)"
+    )
+    if reliability is not None:
+        text += (
+            f"; SD {formatting.compact(reliability['sd'])} ({reliability['sd_source']}), "
+            f"r = {reliability['coefficient']} {formatting.apa(reliability['value'])} "
+            f"({reliability['source']}): a reliable difference is at least "
+            f"{formatting.compact(threshold)}"
+        )
+    cut = spec.clinical_cutoff
+    if cut is not None:
+        text += (
+            f"; recovered = reliable improvement from the clinical range ({cut.clinical.strip()}, "
+            f"{cut.source}) into the non-clinical range"
+        )
+    if spec.better is not None:
+        text += f"; {spec.better} scores are better"
+    return text
 
 
 # ---- answers given interactively --------------------------------------------------------------

@@ -53,3 +53,49 @@ def sem(sd: float, reliability: float) -> float:
 def reliable_change_threshold(sd: float, reliability: float, z: float = 1.96) -> float:
     """Smallest difference that is reliable (Jacobson & Truax, 1991): z * sqrt(2) * SEM."""
     return z * math.sqrt(2.0) * sem(sd, reliability)
+
+
+# A standard score further than this from the norm mean is not reported: neither a normal model
+# nor a norm sample of a few thousand says anything reliable about |z| > 4 (1 in 15,000).
+Z_LIMIT = 4.0
+
+PERCENTILE_METHOD_TEXT = {
+    "table": "from the published percentile table",
+    "normal-approximation": "from the normal approximation",
+    "none": "not given",
+}
+
+
+def percentile_method_text(group) -> str:
+    """How a norm group's percentiles are obtained, for reports and column labels."""
+    method = group.percentile_method
+    if method == "table":
+        return f"percentile from the published table ({group.table.source}, {group.table.page})"
+    if method == "normal-approximation":
+        return "percentile from the normal approximation (the source treats scores as normal)"
+    return (
+        "no percentile: the scores of this norm group are skewed and the definition has no "
+        "published percentile table, so a normal-curve percentile would be wrong"
+    )
+
+
+def percentiles(values: np.ndarray, group) -> np.ndarray:
+    """Percentile of each value against `group`, or NaN where the norm gives none.
+
+    A published table is used for the raw scores it lists, exactly (never interpolated, never
+    extended beyond its rows); the normal approximation only for a group declared `normal`; a
+    skewed group without a table gives no percentile at all.
+    """
+    values = np.asarray(values, dtype=float)
+    method = group.percentile_method
+    if method == "normal-approximation":
+        z = (values - group.mean) / group.sd
+        return round_half_up(normal_cdf(z) * 100.0, 1)
+    out = np.full(values.shape, np.nan)
+    if method == "table":
+        raws = np.array(list(group.table.percentiles), dtype=float)
+        pcts = np.array(list(group.table.percentiles.values()), dtype=float)
+        idx = np.clip(np.searchsorted(raws, values), 0, len(raws) - 1)
+        exact = np.isclose(raws[idx], values, rtol=0.0, atol=1e-9)
+        out[exact] = pcts[idx[exact]]
+    return out

@@ -14,7 +14,7 @@ import pandas as pd
 from . import columns as cols
 from .errors import UsageError
 from .instrument import Instrument, Score
-from .norms import round_half_up, standard_scores  # noqa: F401 (round_half_up re-exported)
+from .norms import percentiles, round_half_up, standard_scores  # noqa: F401 (round_half_up re-exported)
 from .responses import INVALID, ItemMatrix
 
 
@@ -216,8 +216,10 @@ def score(
             out[cols.band_column(inst, name, band_set, i)] = band_labels(res.value, band_set.bands)
         if spec.norms:
             group = _pick_norm(spec, norm_group)
-            z, t, pct = standard_scores(res.value, group.mean, group.sd)
-            out[f"{base}_z"], out[f"{base}_t"], out[f"{base}_pct"] = z, t, pct
+            z, t, _normal_pct = standard_scores(res.value, group.mean, group.sd)
+            # a percentile only where the norm gives one (a table, or a group declared normal)
+            out[f"{base}_z"], out[f"{base}_t"] = z, t
+            out[f"{base}_pct"] = percentiles(res.value, group)
     out.update(critical_flags(items))
     return pd.DataFrame(out, index=index if index is not None else items.row_index)
 

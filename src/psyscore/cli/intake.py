@@ -25,13 +25,17 @@ EPILOG = """Examples:
 
   psyscore intake -i phq-9 -i gad-7 --client-id C17 --json > visit1.json
 
-  psyscore intake -i phq-9 --client-id C17 --previous visit1.json --html report.html
+  psyscore intake -i phq-9 --client-id C17 --sex female --previous visit1.json --html report.html
+
+  psyscore intake -i phq-9 --sex male --age 40 --previous visit1.json --previous visit2.json
 
   psyscore intake -i phq-9 -i gad-7 --answers form.yaml --pdf report.pdf --paper letter
 
   psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
 
-An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output).
+An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
+
+--sex and --age choose the norm group for T-scores; where the norm groups are by sex, no standard score is given without --sex. Percentiles come only from a published table or a norm declared normal.
 
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
 item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \
@@ -69,10 +73,20 @@ def intake(
     ),
     client_id: str = typer.Option(None, "--client-id", help="Client identifier for the report."),
     date: str = typer.Option(None, "--date", help="Date of the form, YYYY-MM-DD (default: today)."),
-    previous: Path = typer.Option(
+    previous: list[Path] = typer.Option(
         None,
         "--previous",
-        help="JSON from an earlier `psyscore intake --json`: report change and reliable change.",
+        help="JSON from an earlier `psyscore intake --json`: report change and reliable change "
+        "(Jacobson-Truax). Repeat for several earlier visits: they are put in date order.",
+    ),
+    sex: str = typer.Option(
+        None,
+        "--sex",
+        help="The client's sex, male or female: chooses the norm group (norms by sex give no "
+        "standard score without it).",
+    ),
+    age: float = typer.Option(
+        None, "--age", help="The client's age in years: chooses the norm group by age."
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the result as JSON (accepted later by --previous)."
@@ -117,7 +131,11 @@ def intake(
         from ..mapping import load_mapping
 
         mapping = load_mapping(map_file)
-        prev_payload = _read_previous(previous) if previous else None
+        sex = _check_sex(sex)
+        if age is not None and not 0 <= age <= 130:
+            raise UsageError(f"--age {age:g}: give the age in years (0-130)")
+        previous = list(previous or [])
+        prev_payloads = [_read_previous(path) for path in previous]
         progress: dict[str, Any] | None = None
         if resume is not None:
             progress = _read_progress(resume)
@@ -139,8 +157,14 @@ def intake(
                 f"{resume} was started with {', '.join(progress['instruments'])}; "
                 "leave out --instrument/--bundle to continue it"
             )
-        if prev_payload is not None:  # before anything is asked or scored
-            _check_previous_client(previous, prev_payload, client_id)
+        for path, payload in zip(previous, prev_payloads, strict=True):
+            _check_previous_client(path, payload, client_id)  # before anything is asked
+        if prev_payloads:
+            from ..intake import IntakeResult, order_visits
+
+            order_visits(
+                IntakeResult(client_id, when, []), prev_payloads, [str(p) for p in previous]
+            )
 
     progress_path: Path | None = None
     if answers is not None:
@@ -183,21 +207,24 @@ def intake(
             recodes=mapping.recodes,
             file_missing=form.file_missing,
             value_labels=form.value_labels,
+            sex=sex,
+            age=age,
+            options=_options_used(refs, map_file, previous, answers),
         )
 
     from ..report.intake_terminal import print_alerts, render
 
     # From here on there is a result: whatever fails, its critical alerts are printed first.
     with errors_to_exit(), _alerts_survive(result) as alerts_shown:
-        if prev_payload is not None:
-            compare(result, prev_payload, instruments)
+        if prev_payloads:
+            compare(result, prev_payloads, instruments, [str(p) for p in previous])
         if html is not None or pdf is not None:
             _write_reports(result, html, pdf, page_size)
         if as_json:
             print_alerts(err, result)  # unmissable even when stdout goes to a file
             alerts_shown()
             for note in result.change_notes():
-                warn(f"--previous {previous}: {note}")
+                warn(f"--previous: {note}")
             print_json(result.to_dict())
         else:
             render(out, result)
@@ -220,6 +247,26 @@ def _check_date(date: str | None) -> str:
         return _dt.date.fromisoformat(date).isoformat()
     except ValueError:
         raise UsageError(f"--date {date!r} is not a date like 2026-01-31") from None
+
+
+def _check_sex(sex: str | None) -> str | None:
+    if sex is None:
+        return None
+    value = sex.strip().lower()
+    aliases = {"m": "male", "male": "male", "f": "female", "female": "female"}
+    if value not in aliases:
+        raise UsageError(f"--sex {sex!r}: choose male or female (the norm groups' categories)")
+    return aliases[value]
+
+
+def _options_used(refs, map_file, previous, answers) -> dict[str, Any]:
+    """The options recorded in the report's provenance (file names only, never their content)."""
+    return {
+        "instruments": list(refs),
+        "answers": None if answers is None else Path(answers).name,
+        "map": None if map_file is None else Path(map_file).name,
+        "previous": [Path(p).name for p in previous],
+    }
 
 
 def _check_html(path: Path, force: bool) -> None:

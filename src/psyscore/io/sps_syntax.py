@@ -778,18 +778,34 @@ class _InstrumentSyntax:
         def shown(d: int | None) -> str:
             return "unrounded" if d is None else f"to {d} decimal{'s' if d != 1 else ''}"
 
+        method = group.percentile_method  # the engine's rule (psyscore.norms.percentiles)
+        pct_text = {
+            "normal-approximation": f"the normal-approximation percentile {shown(dp)}",
+            "table": f"the percentile from the published table ({group.table.source}, "
+            f"{group.table.page}) for the raw scores it lists"
+            if group.table
+            else "",
+            "none": "no percentile (a skewed norm without a published table)",
+        }[method]
         self.lines += _comment(
             f"Standard scores against {group.group} (mean {_num(group.mean)}, SD "
-            f"{_num(group.sd)}): z {shown(dz)}, T = 50 + 10z {shown(dt)} and the "
-            f"normal-approximation percentile {shown(dp)}, each from the unrounded z; rounding "
-            "is half away from zero with the same 1e-9 nudge as the scores."
+            f"{_num(group.sd)}): z {shown(dz)}, T = 50 + 10z {shown(dt)} and {pct_text}, each "
+            "from the unrounded z; rounding is half away from zero with the same 1e-9 nudge as "
+            "the scores."
         )
         self.lines.append(f"COMPUTE {z} = ({base} - {_num(group.mean)}) / {_num(group.sd)}.")
         self._round_half_up(f"{base}_z", z, dz)
         self.lines.append(f"COMPUTE {z}_t = 50 + 10 * {z}.")
         self._round_half_up(f"{base}_t", f"{z}_t", dt)
-        self.lines.append(f"COMPUTE {z}_p = CDF.NORMAL({z}, 0, 1) * 100.")
-        self._round_half_up(f"{base}_pct", f"{z}_p", dp)
+        if method == "normal-approximation":
+            self.lines.append(f"COMPUTE {z}_p = CDF.NORMAL({z}, 0, 1) * 100.")
+            self._round_half_up(f"{base}_pct", f"{z}_p", dp)
+        elif method == "table" and group.table is not None:
+            specs = [f"({_num(raw)}={_num(pct)})" for raw, pct in group.table.percentiles.items()]
+            specs.append("(ELSE=SYSMIS)")
+            self.lines += _command(f"RECODE {base}", specs, f" INTO {base}_pct.")
+        else:
+            self.lines.append(f"COMPUTE {base}_pct = $SYSMIS.")
 
     def _round_half_up(self, target: str, source: str, d: int | None) -> None:
         if d is None:  # psyscore keeps full precision

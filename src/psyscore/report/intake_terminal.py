@@ -25,10 +25,65 @@ def alert_text(alert: Alert) -> str:
 def ci_note(sc: ScoreResult) -> str:
     """'95% CI 9.72-14.28 (SEM 1.161 from alpha .89)' of a score with norms and a published alpha."""
     n = sc.norm
+    cut = ", truncated to the score's range" if n.ci_truncated else ""
     return (
         f"95% CI {compact(n.ci95[0])}-{compact(n.ci95[1])} "
-        f"(SEM {compact(n.sem, 3)} from alpha {apa(n.alpha)}"
+        f"(SEM {compact(n.sem, 3)} from alpha {apa(n.alpha)}{cut}"
     ) + ")"
+
+
+def band_text(sc: ScoreResult) -> str:
+    """Each band set's label, or 'not determined' for a set the missing items leave open."""
+    shown = []
+    for name, label in sc.bands.items():
+        if sc.range is not None and not sc.range.settled.get(name, True):
+            shown.append("not determined")
+        elif label:
+            shown.append(label)
+    return "; ".join(shown)
+
+
+def norm_lines(sc: ScoreResult) -> list[str]:
+    """What the reader must know about a score's standard scores (group, method, limits)."""
+    n = sc.norm
+    if n is None:
+        note = sc.reliability_note or ""
+        return [f"{sc.name}: {note}"] if note.startswith("no standard score") else []
+    lines = [f"{sc.name}: norms: {n.group} ({n.chosen_by}); {n.percentile_note}"]
+    if n.ci95:
+        lines.append(f"{sc.name}: {ci_note(sc)}")
+    if n.note:
+        lines.append(f"{sc.name}: {n.note}")
+    return lines
+
+
+def trajectory_text(sc: ScoreResult) -> str:
+    """'20 (2026-01-05) -> 12 (2026-02-02) -> 11 (2026-03-02)'."""
+    return " -> ".join(
+        f"{compact(v['value'], 2)} ({v['date'] or 'undated'})" for v in sc.trajectory
+    )
+
+
+def change_lines(sc: ScoreResult) -> list[str]:
+    lines = []
+    if len(sc.trajectory) > 2:
+        lines.append(f"trajectory: {trajectory_text(sc)}")
+    for c in (sc.change_from_first, sc.change):
+        if c is not None:
+            lines.append(f"change since {c.previous_date or 'the earlier visit'}: {c.text}")
+    if sc.change is not None:
+        lines.append(f"criterion: {sc.change.criterion}")
+    return lines
+
+
+def provenance_text(result: IntakeResult) -> str:
+    prov = result.provenance()
+    defs = ", ".join(f"{d['id']} v{d['version']} sha256:{d['sha256']}" for d in prov["definitions"])
+    opts = prov["options"]
+    who = ", ".join(f"{k}: {opts[k]}" for k in ("sex", "age") if opts.get(k) is not None)
+    return f"psyscore {prov['psyscore_version']}; definitions {defs}" + (
+        f"; client {who}" if who else "; sex and age not given"
+    )
 
 
 def print_alerts(console: Console, result: IntakeResult) -> None:
@@ -47,10 +102,11 @@ def print_alerts(console: Console, result: IntakeResult) -> None:
 def _norm_text(sc: ScoreResult) -> tuple[str, str]:
     if sc.norm is None:
         return "", ""
-    t = number(sc.norm.t, 1)
-    if sc.norm.t_ci95:
-        t += f" ({number(sc.norm.t_ci95[0], 1)}-{number(sc.norm.t_ci95[1], 1)})"
-    return t, number(sc.norm.percentile, 1)
+    n = sc.norm
+    t = f"beyond norm ({n.beyond})" if n.t is None else number(n.t, 1)
+    if n.t_ci95:
+        t += f" ({number(n.t_ci95[0], 1)}-{number(n.t_ci95[1], 1)})"
+    return t, "-" if n.percentile is None else number(n.percentile, 1)
 
 
 def render(console: Console, result: IntakeResult) -> None:
@@ -75,9 +131,7 @@ def render(console: Console, result: IntakeResult) -> None:
                 overflow="fold",
             )
         for sc in inst.scores:
-            bands = "; ".join(v for v in sc.bands.values() if v) or ""
-            if sc.range is not None and sc.bands and not next(iter(sc.range.settled.values())):
-                bands = "not determined"
+            bands = band_text(sc)
             t, pct = _norm_text(sc)
             table.add_row(
                 escape(sc.name),
@@ -92,17 +146,10 @@ def render(console: Console, result: IntakeResult) -> None:
         for sc in inst.scores:
             if sc.range is not None:
                 console.print(f"  [bold]{escape(sc.range.text)}[/]")
-            if sc.norm is not None and sc.norm.ci95:
-                console.print(
-                    f"  {escape(sc.name)}: {escape(ci_note(sc))}; norms: "
-                    f"{escape(sc.norm.group)} (percentile from the normal approximation)"
-                )
-            if sc.change is not None:
-                console.print(
-                    f"  change since {escape(str(sc.change.previous_date))}: "
-                    f"{escape(sc.change.text)}"
-                )
-                console.print(f"    criterion: {escape(sc.change.criterion)}")
+            for line in norm_lines(sc):
+                console.print(f"  {escape(line)}")
+            for line in change_lines(sc):
+                console.print(f"  {escape(line)}")
         for note in instrument_change_notes(inst):
             console.print(f"  [yellow]change:[/] {escape(note)}")
         for p in inst.problems:
@@ -118,6 +165,8 @@ def render(console: Console, result: IntakeResult) -> None:
             + "[/]",
             soft_wrap=True,
         )
+    console.print()
+    console.print(f"[dim]{escape(provenance_text(result))}[/]", soft_wrap=True)
     if result.alerts:
         console.print()
         console.print(
