@@ -129,7 +129,7 @@ def test_critical_flag_on_raw_answer(toy):
         ],
     )
     # endorsed, denied, not known (the critical item is blank)
-    assert out["toy_critical"].tolist()[:2] == [1, 0] and pd.isna(out["toy_critical"].iloc[2])
+    assert out["toy_critical"].tolist()[:2] == [1, 0] and math.isnan(out["toy_critical"].iloc[2])
     assert out["toy_critical_items"].tolist() == ["toy_4", "", ""]
     assert out["toy_critical_unanswered"].tolist() == ["", "", "toy_4"]
 

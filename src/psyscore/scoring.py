@@ -267,9 +267,7 @@ def critical_flags(items: ItemMatrix) -> dict[str, object]:
         _append_names(unanswered, blank, it.id)
         any_fired |= fired
         any_unanswered |= blank
-    # a nullable integer, so CSV shows 1 / 0 / empty (not 1.0) and missing stays missing
-    flag = pd.array(np.where(any_fired, 1, 0), dtype="Int8")
-    flag[~any_fired & any_unanswered] = pd.NA
+    flag = np.where(any_fired, 1.0, np.where(any_unanswered, np.nan, 0.0))
     prefix = inst.output_prefix
     return {
         f"{prefix}_critical": flag,

@@ -294,8 +294,32 @@ def _kind_of(uniques: np.ndarray) -> str:
     return "text"
 
 
+def _codes_as_integers(table: Table) -> pd.DataFrame:
+    """Numeric columns whose declared format has no decimals (SPSS F8.0: codes, flags, integer
+    totals) and that hold only whole numbers are written `1`, not `1.0`. Columns read from a text
+    file carry no format, so what came in as text goes out exactly as it came."""
+    data = table.data
+    whole = {}
+    for name, fmt in table.formats.items():
+        if name not in data.columns or not str(fmt).upper().endswith(".0"):
+            continue
+        column = data[name]
+        if not pd.api.types.is_float_dtype(column.dtype):
+            continue
+        values = column.to_numpy(dtype=float)
+        known = values[~np.isnan(values)]
+        if np.all(np.isfinite(known) & (known == np.round(known)) & (np.abs(known) < 2**53)):
+            whole[name] = column.astype("Int64")
+    if not whole:
+        return data
+    data = data.copy(deep=False)  # the caller's frame is not changed
+    for name, column in whole.items():
+        data[name] = column
+    return data
+
+
 def write(table: Table, tmp: Path, suffix: str) -> None:
-    table.data.to_csv(
+    _codes_as_integers(table).to_csv(
         tmp,
         index=False,
         sep="\t" if suffix == ".tsv" else ",",
