@@ -9,6 +9,7 @@ import typer
 from rich.table import Table as RichTable
 
 from ..report.formatting import apa_sentence  # noqa: F401 (part of this module's API)
+from ..report.formatting import count
 from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
@@ -64,7 +65,32 @@ def reliability(
         "--html",
         help="Also write a standalone HTML report (tables, plots, citations) to this .html file.",
     ),
-    force: bool = typer.Option(False, "--force", help="Replace the --html report if it exists."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the --html report or --table file if it exists."
+    ),
+    split_half: str = typer.Option(
+        "all",
+        "--split-half",
+        help="Splits behind max/min split-half (lambda-4, beta): all (every split, default), "
+        "psych (the half psych 2.2.9 enumerates for odd k), first-m or first-N (also PSPP's "
+        "/MODEL=SPLIT: the first k/2 or N items against the rest).",
+    ),
+    nfactors: int = typer.Option(
+        3,
+        "--nfactors",
+        min=1,
+        help="Group factors of the bifactor model behind omega total and omega_h (psych: 3).",
+    ),
+    by: str = typer.Option(
+        None,
+        "--by",
+        help="A column of DATA (site, gender, wave): every statistic per group and overall.",
+    ),
+    table_out: Path = typer.Option(
+        None,
+        "--table",
+        help="Also write APA 7 tables (scores, then items) to a .docx, .md or .tex file.",
+    ),
     map_file: Path = MAP,
     include_previews: bool = INCLUDE_PREVIEWS,
     include_spam: bool = INCLUDE_SPAM,
@@ -77,24 +103,30 @@ def reliability(
     from ..library import resolve_instruments
     from ..mapping import load_mapping
     from ..problems import with_file
+    from ..errors import UsageError
     from ..psychometrics.instruments import reliability_of
+    from ..psychometrics.splithalf import parse_split_half
     from ..report.problems import print_problems
     from .options import table_file_missing
 
     with errors_to_exit():
         if policy not in {"pairwise", "listwise"}:
-            from ..errors import UsageError
-
             raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
         if html is not None:
             check_html_output(html, data, force=force)
+        if table_out is not None:
+            check_table_output(table_out, data, force=force)
+        try:
+            parse_split_half(split_half)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         instruments = resolve_instruments(instrument)
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
         fm = table_file_missing(table)
         excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
-        report, problems, warnings = [], [], []
+        report, problems, warnings, all_results = [], [], [], []
         if excluded.counts:
             warnings.append(exclusion_note(excluded.counts, excluded.column, "left out"))
         # previews and spam are not respondents: they leave every statistic and every n
@@ -113,6 +145,9 @@ def reliability(
                     omega=not no_omega,
                     n_boot=bootstrap,
                     seed=seed,
+                    split_half=split_half,
+                    nfactors=nfactors,
+                    by=by,
                 )
             problems.extend(with_file(found, data.name, table.row_numbers))
             warnings.extend(inst.warnings)
@@ -120,7 +155,10 @@ def reliability(
             for r in results:
                 d = r.to_dict()
                 d["apa"] = apa_sentence(d)
+                for g in d.get("groups", []):
+                    g["apa"] = apa_sentence(g)
                 scores.append(d)
+                all_results.append(r)
             report.append(
                 {
                     "instrument": inst.id,
@@ -132,24 +170,33 @@ def reliability(
     payload = {
         "input": str(data),
         "policy": policy,
+        "split_half": split_half,
+        "nfactors": nfactors,
+        "by": by,
         "instruments": report,
+        "intercorrelations": _intercorrelations(all_results),
         "problems": [p.to_dict() for p in problems],
         "warnings": warnings,
     }
     if html is not None:
         with errors_to_exit():
             _write_html(html, payload, instruments)
+    if table_out is not None:
+        with errors_to_exit():
+            _write_table(table_out, payload)
     if as_json:
         print_json(payload)
     else:
         for w in warnings:
             warn(w)
         for inst in report:
-            _print_instrument(inst)
+            _print_instrument(inst, split_half=split_half, nfactors=nfactors)
+        _print_intercorrelations(payload["intercorrelations"])
         print_problems(out, problems)
-    if html is not None:
-        # stdout stays pure JSON with --json
-        (err if as_json else out).print(f"wrote {html}", highlight=False, markup=False)
+    for written in (html, table_out):
+        if written is not None:
+            # stdout stays pure JSON with --json
+            (err if as_json else out).print(f"wrote {written}", highlight=False, markup=False)
     raise typer.Exit(1 if problems else 0)
 
 
@@ -168,6 +215,75 @@ def check_html_output(path: Path, data: Path, *, force: bool) -> None:
         raise UsageError(f"{path}: already exists; use --force to replace it")
     if not path.parent.exists():
         raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+TABLE_SUFFIXES = {".docx", ".md", ".tex"}
+
+
+def check_table_output(path: Path, data: Path, *, force: bool) -> None:
+    """As :func:`check_html_output`, for --table (.docx, .md or .tex)."""
+    from ..errors import UsageError
+
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise UsageError(f"{path}: --table writes .docx, .md or .tex; name the file so")
+    if path.exists() and data.exists() and path.resolve() == data.resolve():
+        raise UsageError(f"{path}: refusing to overwrite the input file; choose another --table")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name for --table")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+def _write_table(path: Path, payload: dict) -> None:
+    from ..errors import UsageError
+    from ..io import atomic_write
+    from ..report.apa_table import write_apa_tables
+
+    def writer(tmp: Path) -> None:
+        write_apa_tables(payload, tmp, kind=path.suffix.lower())
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+
+    try:
+        atomic_write(path, writer)
+    except OSError as exc:
+        raise UsageError(f"{path}: could not write: {exc.strerror or exc}") from None
+
+
+def _intercorrelations(results: list) -> dict | None:
+    """Scale intercorrelations of every score in the run (None with fewer than two)."""
+    import pandas as pd
+
+    from ..psychometrics import scale_intercorrelations
+
+    usable = [r for r in results if r.score_values is not None]
+    if len(usable) < 2:
+        return None
+    scores = pd.DataFrame({r.score: r.score_values for r in usable})
+    alphas = {r.score: r.summary["alpha"] for r in usable}
+    return scale_intercorrelations(scores, alphas).to_dict()
+
+
+def _print_intercorrelations(ic: dict | None) -> None:
+    if not ic:
+        return
+    names = ic["scores"]
+    table = RichTable(
+        title="Scale intercorrelations",
+        title_justify="left",
+        caption="below the diagonal: r between scores (pairwise); diagonal: alpha; above: r "
+        "corrected for attenuation, r / sqrt(alpha_i alpha_j) (psych::scoreItems corrected)",
+        caption_justify="left",
+    )
+    table.add_column("score")
+    for i in range(len(names)):
+        table.add_column(str(i + 1), justify="right", no_wrap=True)
+    for i, (name, row) in enumerate(zip(names, ic["corrected"], strict=True)):
+        table.add_row(f"{i + 1}. {name}", *(_apa(v) for v in row))
+    out.print(table)
 
 
 def _write_html(path: Path, payload: dict, instruments: list) -> None:
@@ -190,21 +306,35 @@ def _write_html(path: Path, payload: dict, instruments: list) -> None:
         raise UsageError(f"{path}: could not write: {exc.strerror or exc}") from None
 
 
-def _print_instrument(inst: dict) -> None:
+def _print_instrument(inst: dict, *, split_half: str = "all", nfactors: int = 3) -> None:
+    splits = {
+        "all": "every split",
+        "psych": "the splits psych 2.2.9 enumerates (half of them for odd k)",
+    }.get(split_half, "every split; first-m split in --json")
     table = RichTable(
         title=f"{inst['instrument']}: reliability",
         title_justify="left",
         caption="std: standardised alpha; G6: Guttman lambda-6 (smc); w_t, w_h: omega total and "
-        "hierarchical (Schmid-Leiman, 3 factors; blank under 6 items); w_1f: one-factor omega",
+        f"hierarchical (Schmid-Leiman, {nfactors} group factors; blank under {2 * nfactors} "
+        "items); w_1f: omega total, one-factor model; "
+        f"split-half max/min (lambda-4, beta; in --json) over {splits} (--split-half "
+        f"{split_half})",
         caption_justify="left",
     )
-    for col in ("score", "n", "k", "alpha", "95% CI", "std", "G6", "w_t", "w_h", "w_1f", "avg r"):
+    columns = ("score", "n", "k", "alpha", "95% CI", "std", "G6", "w_t", "w_h", "w_1f", "avg r")
+    for col in columns:
         table.add_column(col, justify="left" if col == "score" else "right", no_wrap=col != "score")
+    rows = []
     for s in inst["scores"]:
+        rows.append((s["score"].removeprefix(inst["prefix"] + "_"), s))
+        for g in s.get("groups", []):
+            label = "(no value)" if g["group"] is None else g["group"]
+            rows.append((f"  {s.get('by')} = {label}", g))
+    for label, s in rows:
         ci = s.get("alpha_ci") or [None, None]
         table.add_row(
-            s["score"].removeprefix(inst["prefix"] + "_"),
-            str(s.get("n")),
+            label,
+            count(s.get("n")),
             str(s.get("n_items")),
             _apa(s.get("alpha")),
             f"{_apa(ci[0])}-{_apa(ci[1])}",

@@ -25,6 +25,7 @@ from .alpha import (
     smc,
     standardized_alpha,
 )
+from .intercorrelations import ScaleIntercorrelations, scale_intercorrelations
 from .items import (
     item_r_cor,
     item_rest_r,
@@ -94,6 +95,8 @@ __all__ = [
     "fa_minres",
     "varimax",
     "oblimin",
+    "ScaleIntercorrelations",
+    "scale_intercorrelations",
     "RetestReliability",
     "retest_reliability",
 ]

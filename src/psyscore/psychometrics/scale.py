@@ -77,6 +77,9 @@ class ScaleReliability:
     omega: OmegaResult | None = None
     omega_1f: OmegaResult | None = None
     moments: Moments | None = field(default=None, repr=False)
+    groups: list[tuple[str | None, ScaleReliability]] = field(default_factory=list, repr=False)
+    by: str | None = None  # the grouping column of .groups
+    score_values: np.ndarray | None = field(default=None, repr=False)  # the score per row
 
     def summary_frame(self) -> pd.DataFrame:
         """The summary as a one-row DataFrame (CI bounds as separate columns)."""
@@ -104,6 +107,9 @@ class ScaleReliability:
             d["split_first_m"] = _py(self.split_first.to_dict())
         if self.omega is not None:
             d["omega"] = _py(self.omega.to_dict())
+        if self.groups:
+            d["by"] = self.by
+            d["groups"] = [{"group": label, **res.to_dict()} for label, res in self.groups]
         if self.frequencies is not None:
             f = self.frequencies
             d["response_frequencies"] = {
@@ -485,10 +491,22 @@ def _omega_fit(R: np.ndarray, nf: int, cols) -> OmegaResult:
 
 
 def tidy_summaries(results: list[ScaleReliability]) -> pd.DataFrame:
-    """One row per scale (CI bounds as ``*_lower``/``*_upper`` columns)."""
+    """One row per scale (CI bounds as ``*_lower``/``*_upper`` columns).
+
+    With groups (``by=``), each scale's overall row (``level`` "overall") is followed by one
+    row per group (``level`` "group", ``group`` its label, None for rows without a value).
+    """
     if not results:
         return pd.DataFrame()
-    return pd.concat([r.summary_frame() for r in results], ignore_index=True)
+    if not any(r.groups for r in results):
+        return pd.concat([r.summary_frame() for r in results], ignore_index=True)
+    # by group: the overall row first (group "overall" in `level`), then one row per group
+    frames = []
+    for r in results:
+        frames.append(r.summary_frame().assign(by=r.by, level="overall", group=None))
+        for label, g in r.groups:
+            frames.append(g.summary_frame().assign(by=r.by, level="group", group=label))
+    return pd.concat(frames, ignore_index=True)
 
 
 def tidy_items(results: list[ScaleReliability]) -> pd.DataFrame:
