@@ -8,8 +8,10 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from ..report.formatting import apa_sentence  # noqa: F401 (part of this module's API)
-from ..report.formatting import count
+from ..report.formatting import (
+    apa_sentence,  # noqa: F401 (part of this module's API)
+    count,
+)
 from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
@@ -99,11 +101,11 @@ def reliability(
     """Reliability and item analysis of every score of each instrument in DATA."""
     import pandas as pd
 
+    from ..errors import UsageError
     from ..io import read_table
     from ..library import resolve_instruments
     from ..mapping import load_mapping
     from ..problems import with_file
-    from ..errors import UsageError
     from ..psychometrics.instruments import reliability_of
     from ..psychometrics.splithalf import parse_split_half
     from ..report.problems import print_problems

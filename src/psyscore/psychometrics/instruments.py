@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from ..batch import stop_on_recode_mismatch
+from ..columns import score_column
 from ..errors import UsageError
 from ..instrument import Instrument
 from ..problems import Problem
 from ..responses import FileMissing, ItemMatrix, resolve
-from ..columns import score_column
 from ..scoring import reverse_keyed, score
 from .scale import ScaleReliability, analyse_scale, tidy_items, tidy_summaries
 
