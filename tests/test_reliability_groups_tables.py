@@ -224,3 +224,21 @@ def test_split_half_and_nfactors_options():
     s = four["instruments"][0]["scores"][0]
     assert s["omega_total"] is None and "at least 8 items" in s["omega_reason"]
     assert "one-factor model" in s["apa"]
+
+
+def test_html_report_uses_the_apa_table_layout(tmp_path):
+    import re
+
+    path = tmp_path / "r.html"
+    CliRunner().invoke(
+        app, ["reliability", str(SAMPLE), "-i", "phq-9", "-i", "gad-7", "--html", str(path)]
+    )
+    html = path.read_text()
+    numbers = re.findall(r'<p class="table-number">(Table \d+)</p>', html)
+    assert numbers == ["Table 1", "Table 2", "Table 3"]
+    assert '<p class="table-title">Reliability of the Scores</p>' in html
+    style = html[html.index("<style>") : html.index("</style>")]
+    rules = re.findall(r"(th, td|table) \{([^}]*)\}", style)
+    assert ("th, td", "border: none") in [(k, v.split(";")[0].strip()) for k, v in rules]
+    assert "border-left" not in style.split(".apa")[0]  # no vertical rule in any table
+    assert '<span class="note-label">Note.</span>' in html
