@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from ..report.formatting import (
@@ -330,8 +331,9 @@ def _print_instrument(inst: dict, *, split_half: str = "all", nfactors: int = 3)
     for s in inst["scores"]:
         rows.append((s["score"].removeprefix(inst["prefix"] + "_"), s))
         for g in s.get("groups", []):
-            label = "(no value)" if g["group"] is None else g["group"]
-            rows.append((f"  {s.get('by')} = {label}", g))
+            # a group label is data: never rich markup
+            label = "(no value)" if g["group"] is None else escape(g["group"])
+            rows.append((f"  {escape(str(s.get('by')))} = {label}", g))
     for label, s in rows:
         ci = s.get("alpha_ci") or [None, None]
         table.add_row(
@@ -352,6 +354,16 @@ def _print_instrument(inst: dict, *, split_half: str = "all", nfactors: int = 3)
         out.print(f"  {s['score']}: {s['apa']}", highlight=False)
         for w in s.get("warnings") or []:
             out.print(f"    [yellow]warning:[/] {w['message']}", highlight=False)
+        for g in s.get("groups", []):
+            codes = list(dict.fromkeys(w["code"] for w in g.get("warnings") or []))
+            if codes:
+                label = "(no value)" if g["group"] is None else escape(g["group"])
+                out.print(
+                    f"    [yellow]warning:[/] {escape(str(s.get('by')))} = {label} (n = {count(g.get('n'))}): "
+                    f"{', '.join(codes)} (messages in --json)",
+                    highlight=False,
+                    markup=True,
+                )
     out.print("  item-rest r and alpha if deleted per item: use --json", highlight=False)
 
 
