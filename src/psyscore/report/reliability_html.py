@@ -160,7 +160,7 @@ def _further(s: dict) -> str:
         lo, hi = s["alpha_ci_boot"]
         parts.append(f"bootstrap 95% CI [{fmt(lo)}, {fmt(hi)}] ({s.get('n_boot')} resamples)")
     for key, name in (
-        ("omega_total_1f", "one-factor omega"),
+        ("omega_total_1f", "omega total, one-factor model"),
         ("lambda2", "lambda-2"),
         ("split_half_odd_even", "odd-even split-half (Spearman-Brown)"),
         ("lambda4", "max split-half (lambda-4)"),
@@ -171,6 +171,17 @@ def _further(s: dict) -> str:
         if s.get(key) is not None:
             # signal/noise is alpha / (1 - alpha): not bounded by 1, so it keeps its zero
             parts.append(f"{name} {fmt(s[key], apa=key != 'signal_noise')}")
+    if s.get("n_splits") is not None:
+        method = s.get("split_half_method", "all")
+        over = "the splits psych 2.2.9 enumerates" if method == "psych" else "every split"
+        parts.append(f"max/min split-half over {over} ({s['n_splits']}; --split-half {method})")
+    if s.get("split_half_first_m") is not None:
+        parts.append(
+            f"{s['split_half_method']} split-half (PSPP SPLIT, Spearman-Brown unequal length) "
+            f"{fmt(s['split_half_first_m'])}"
+        )
+    if s.get("omega_reason"):
+        parts.append(s["omega_reason"])
     if s.get("mean") is not None:
         parts.append(f"mean item score {fmt(s['mean'], apa=False)} (SD {fmt(s['sd'], apa=False)})")
     return "; ".join(parts)
