@@ -242,3 +242,26 @@ def test_html_report_uses_the_apa_table_layout(tmp_path):
     assert ("th, td", "border: none") in [(k, v.split(";")[0].strip()) for k, v in rules]
     assert "border-left" not in style.split(".apa")[0]  # no vertical rule in any table
     assert '<span class="note-label">Note.</span>' in html
+
+
+def test_intercorrelation_table(tmp_path):
+    import docx
+
+    path = tmp_path / "t.docx"
+    CliRunner().invoke(
+        app,
+        ["reliability", str(SAMPLE), "-i", "phq-9", "-i", "gad-7", "--table", str(path), "--json"],
+    )
+    doc = docx.Document(str(path))
+    assert len(doc.tables) == 3
+    ic = doc.tables[2]
+    assert [c.text for c in ic.rows[0].cells] == ["Score", "1", "2"]
+    assert [c.text for c in ic.rows[1].cells] == ["1. phq9_total", ".91", ".72"]
+    assert [c.text for c in ic.rows[2].cells] == ["2. gad7_total", ".64", ".88"]
+    tex = tmp_path / "t.tex"
+    CliRunner().invoke(
+        app, ["reliability", str(SAMPLE), "-i", "phq-9", "-i", "gad-7", "--table", str(tex)]
+    )
+    text = tex.read_text()
+    assert "Intercorrelations of the Scores" in text and "\\surd" in text
+    assert all(ord(ch) < 128 for ch in text)  # pdflatex-safe

@@ -114,10 +114,37 @@ def apa_tables(payload: dict) -> list[ApaTable]:
         "(corrected item-total correlation); \u03b1 if deleted = Cronbach's alpha of the score "
         f"without the item. Missing data: {POLICY_TEXT.get(policy, policy)}."
     )
-    return [
+    tables = [
         ApaTable(1, "Reliability of the Scores", SCORE_HEADER, score_rows, note1),
         ApaTable(2, "Item Statistics", ITEM_HEADER, item_rows, note2),
     ]
+    ic = payload.get("intercorrelations")
+    if ic:
+        tables.append(_intercorrelation_table(3, ic))
+    return tables
+
+
+def _intercorrelation_table(number: int, ic: dict) -> ApaTable:
+    names = ic["scores"]
+    header = ["Score", *(str(i + 1) for i in range(len(names)))]
+    rows = [
+        [f"{i + 1}. {name}", *(apa(v, missing=DASH) for v in row)]
+        for i, (name, row) in enumerate(zip(names, ic["corrected"], strict=True))
+    ]
+    pairs = [v for i, row in enumerate(ic["n"]) for j, v in enumerate(row) if i != j]
+    n_text = (
+        count(min(pairs))
+        if min(pairs) == max(pairs)
+        else f"{count(min(pairs))} to {count(max(pairs))}"
+    )
+    note = (
+        "Below the diagonal: Pearson correlations between the scores (pairwise-complete "
+        f"respondents, n = {n_text}); on the diagonal: Cronbach's alpha; above the diagonal: "
+        "correlations corrected for attenuation, r / \u221a(\u03b1_i \u03b1_j) "
+        "(as R psych::scoreItems). Corrected values above 1 mean the two scores cannot be told "
+        "apart at their reliabilities."
+    )
+    return ApaTable(number, "Intercorrelations of the Scores", header, rows, note)
 
 
 def write_apa_tables(payload: dict, path: Path, kind: str | None = None) -> None:
@@ -174,6 +201,7 @@ _TEX_ESCAPES = {
     "\u03b1": r"$\alpha$",
     "\u03c9": r"$\omega$",
     "\u2003": r"\quad ",
+    "\u221a": r"$\surd$",
 }
 
 
