@@ -265,3 +265,33 @@ def test_intercorrelation_table(tmp_path):
     text = tex.read_text()
     assert "Intercorrelations of the Scores" in text and "\\surd" in text
     assert all(ord(ch) < 128 for ch in text)  # pdflatex-safe
+
+
+def test_impute_median_scores_as_psych_score_items(sample):
+    """Closed form of psych::scoreItems(impute="median", totals=FALSE): row mean after filling
+    each missing answer with its item's median; alpha itself is untouched."""
+    base = ["reliability", str(SAMPLE), "-i", "phq-9", "--no-omega", "--json"]
+    plain = json.loads(CliRunner().invoke(app, base).stdout)["instruments"][0]["scores"][0]
+    med = json.loads(CliRunner().invoke(app, [*base, "--impute", "median"]).stdout)
+    s = med["instruments"][0]["scores"][0]
+    assert med["impute"] == "median" and "impute='median'" in s["score_method"]
+    assert s["alpha"] == plain["alpha"]
+    items = [f"phq9_{i}" for i in range(1, 10)]
+    x = sample[items].where(sample[items].isin([0, 1, 2, 3])).astype(float)
+    filled = x.fillna(x.median())
+    expected = filled.mean(axis=1)[x.notna().any(axis=1)]
+    assert s["score_n"] == len(expected)
+    assert s["score_mean"] == pytest.approx(expected.mean(), abs=1e-12)
+    assert s["score_sd"] == pytest.approx(expected.std(ddof=1), abs=1e-12)
+    bad = CliRunner().invoke(app, [*base, "--impute", "zero"])
+    assert bad.exit_code == 2
+
+
+def test_table_note_says_when_scores_are_imputed():
+    from psyscore.report.apa_table import apa_tables
+
+    score = {"score": "s", "n_items": 4, "n": 10, "alpha": 0.8, "alpha_ci": [0.7, 0.9]}
+    payload = {"policy": "pairwise", "impute": "mean", "instruments": [{"scores": [score]}]}
+    assert "imputed with the item mean" in apa_tables(payload)[0].note
+    payload["impute"] = "none"
+    assert "as psyscore scores it" in apa_tables(payload)[0].note

@@ -89,6 +89,13 @@ def reliability(
         "--by",
         help="A column of DATA (site, gender, wave): every statistic per group and overall.",
     ),
+    impute: str = typer.Option(
+        "none",
+        "--impute",
+        help="Scores behind M, SD and the intercorrelations: none (as psyscore score) or mean/"
+        "median (item means with missing answers imputed, as psych::scoreItems). Alpha and "
+        "the other reliability statistics never use imputed answers.",
+    ),
     table_out: Path = typer.Option(
         None,
         "--table",
@@ -151,6 +158,7 @@ def reliability(
                     split_half=split_half,
                     nfactors=nfactors,
                     by=by,
+                    impute=impute,
                 )
             problems.extend(with_file(found, data.name, table.row_numbers))
             warnings.extend(inst.warnings)
@@ -176,6 +184,7 @@ def reliability(
         "split_half": split_half,
         "nfactors": nfactors,
         "by": by,
+        "impute": impute,
         "instruments": report,
         "intercorrelations": _intercorrelations(all_results),
         "problems": [p.to_dict() for p in problems],

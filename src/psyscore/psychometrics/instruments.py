@@ -34,6 +34,7 @@ def analyse_instrument(
     nfactors: int = 3,
     groups: np.ndarray | None = None,
     by: str | None = None,
+    impute: str = "none",
 ) -> list[ScaleReliability]:
     """One ScaleReliability per item-based score (composites of scores are skipped).
 
@@ -41,8 +42,12 @@ def analyse_instrument(
     computed per group (``.groups``: (label, ScaleReliability) in sorted order; rows without a
     label form the group None), so that the groups' moments merge exactly into the overall.
     Each result carries its score's values (``.score_values``, as ``psyscore score`` computes
-    them) for scale intercorrelations.
+    them) for scale intercorrelations, M and SD; ``impute="mean"`` or ``"median"`` scores as
+    psych::scoreItems does instead (see :func:`imputed_item_means`). The reliability statistics
+    themselves never use imputed answers.
     """
+    if impute not in IMPUTE_CHOICES:
+        raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
     inst = items.instrument
     keyed = reverse_keyed(items)
     values = score(items)
@@ -71,15 +76,47 @@ def analyse_instrument(
             nfactors=nfactors,
         )
         result = analyse_scale(frame, **options)
-        scored = values[score_column(inst, name)].to_numpy(dtype=float)
+        if impute == "none":
+            scored = values[score_column(inst, name)].to_numpy(dtype=float)
+        else:
+            scored = imputed_item_means(frame.to_numpy(dtype=float), impute)
         _attach_score(result, scored)
+        result.summary["score_method"] = SCORE_METHODS[impute]
         result.by = by
         for label, mask in levels:
             group = analyse_scale(frame.loc[mask], **options)
             _attach_score(group, scored[mask])
+            group.summary["score_method"] = SCORE_METHODS[impute]
             result.groups.append((label, group))
         results.append(result)
     return results
+
+
+IMPUTE_CHOICES = ("none", "mean", "median")
+SCORE_METHODS = {
+    "none": "psyscore score (the definition's rule)",
+    "mean": "mean of the keyed items, missing answers imputed with the item mean "
+    "(psych::scoreItems impute='mean')",
+    "median": "mean of the keyed items, missing answers imputed with the item median "
+    "(psych::scoreItems impute='median')",
+}
+
+
+def imputed_item_means(keyed: np.ndarray, impute: str) -> np.ndarray:
+    """Scale scores as psych::scoreItems(impute=, totals=FALSE): the row mean of the keyed items
+    after each missing answer is replaced by its item's mean or median (over all rows).
+
+    A row without any answer gets no score (NaN), unlike psych, which would give it the
+    imputed values: a score made only of imputed answers is not a measurement.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an item without answers: NaN fill
+        fill = np.nanmean(keyed, axis=0) if impute == "mean" else np.nanmedian(keyed, axis=0)
+    missing = np.isnan(keyed)
+    completed = np.where(missing, fill[None, :], keyed)
+    scores = completed.mean(axis=1)
+    scores[missing.all(axis=1)] = np.nan
+    return scores
 
 
 def _attach_score(result: ScaleReliability, scored: np.ndarray) -> None:
@@ -160,6 +197,7 @@ def reliability_of(
     split_half: str = "all",
     nfactors: int = 3,
     by: str | None = None,
+    impute: str = "none",
 ) -> tuple[list[ScaleReliability], list[Problem]]:
     """Resolve `table` with every check `psyscore score` makes, then analyse each score.
 
@@ -220,6 +258,7 @@ def reliability_of(
         nfactors=nfactors,
         groups=groups,
         by=by,
+        impute=impute,
     )
     return results, problems
 

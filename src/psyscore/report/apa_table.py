@@ -100,9 +100,16 @@ def apa_tables(payload: dict) -> list[ApaTable]:
                 )
     by = payload.get("by")
     groups = f" Rows indented under a score are the groups of {by}." if by else ""
+    impute = payload.get("impute", "none")
+    scored = (
+        "the score as psyscore scores it (the definition's sum or mean)"
+        if impute == "none"
+        else f"the mean of the score's items, missing answers imputed with the item {impute} "
+        "(as R psych::scoreItems); the reliability statistics use no imputed answers"
+    )
     note1 = (
-        f"k = number of items; n = respondents; M and SD = the score as psyscore scores it "
-        f"(the definition's sum or mean). Missing data: {POLICY_TEXT.get(policy, policy)}. "
+        f"k = number of items; n = respondents; M and SD = {scored}. "
+        f"Missing data: {POLICY_TEXT.get(policy, policy)}. "
         "\u03b1 = Cronbach's alpha with the Feldt (1987) 95% confidence interval. "
         "\u03c9 = McDonald's omega total, from the model named: a bifactor model "
         f"(Schmid-Leiman, minres and oblimin, {nfactors} group factors, as R psych::omega) when "
