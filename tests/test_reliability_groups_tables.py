@@ -295,3 +295,49 @@ def test_table_note_says_when_scores_are_imputed():
     assert "imputed with the item mean" in apa_tables(payload)[0].note
     payload["impute"] = "none"
     assert "as psyscore scores it" in apa_tables(payload)[0].note
+
+
+def test_scale_overlap_against_hand_computation():
+    """psych::scoreOverlap's documented algorithm, by hand with loops (no R)."""
+    from psyscore.psychometrics import cov2cor, scale_overlap
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(300, 1)) + rng.normal(size=(300, 7))
+    R = cov2cor(np.cov(x, rowvar=False))
+    items = [f"i{j}" for j in range(7)]
+    scales = {"A": items[:4], "B": items[2:6], "C": items[5:]}  # A,B share 2; B,C share 1
+    got = scale_overlap(R, items, scales)
+    idx = {n: [items.index(i) for i in s] for n, s in scales.items()}
+    alpha, avr, var = {}, {}, {}
+    for n, ix in idx.items():
+        k = len(ix)
+        var[n] = R[np.ix_(ix, ix)].sum()
+        alpha[n] = (var[n] - k) / var[n] * k / (k - 1)
+        avr[n] = alpha[n] / (k - alpha[n] * (k - 1))
+    names = list(scales)
+    for a in range(3):
+        for b in range(3):
+            p, q = names[a], names[b]
+            if a == b:
+                assert got.corrected.loc[p, p] == pytest.approx(alpha[p], abs=1e-12)
+                continue
+            cov = R[np.ix_(idx[p], idx[q])].sum()
+            n_shared = len(set(scales[p]) & set(scales[q]))
+            cov += n_shared * (np.sqrt(avr[p] * avr[q]) - 1.0)
+            r = cov / np.sqrt(var[p] * var[q])
+            assert got.cor.loc[p, q] == pytest.approx(r, abs=1e-12)
+            expected = r if a > b else r / np.sqrt(alpha[p] * alpha[q])
+            assert got.corrected.loc[p, q] == pytest.approx(expected, abs=1e-12)
+    assert got.shared.loc["A", "B"] == 2 and got.shared.loc["A", "C"] == 0
+
+
+def test_overlap_only_when_scores_share_items():
+    base = ["reliability", str(SAMPLE), "--no-omega", "--json"]
+    apart = json.loads(CliRunner().invoke(app, [*base, "-i", "phq-9", "-i", "gad-7"]).stdout)
+    assert apart["overlap"] is None
+    nested = json.loads(CliRunner().invoke(app, [*base, "-i", "mrni-sf"]).stdout)
+    ov = nested["overlap"]
+    assert ov["scores"][0] == "mrnisf_total" and ov["shared_items"][0][1] == 3
+    # raw (uncorrected) correlation of the total with its own subscale is inflated
+    raw = nested["intercorrelations"]["corrected"][1][0]
+    assert ov["cor"][1][0] < raw

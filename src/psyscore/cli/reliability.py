@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
@@ -187,6 +188,7 @@ def reliability(
         "impute": impute,
         "instruments": report,
         "intercorrelations": _intercorrelations(all_results),
+        "overlap": _overlap(all_results),
         "problems": [p.to_dict() for p in problems],
         "warnings": warnings,
     }
@@ -204,6 +206,7 @@ def reliability(
         for inst in report:
             _print_instrument(inst, split_half=split_half, nfactors=nfactors)
         _print_intercorrelations(payload["intercorrelations"])
+        _print_intercorrelations(payload["overlap"], overlap=True)
         print_problems(out, problems)
     for written in (html, table_out):
         if written is not None:
@@ -279,17 +282,46 @@ def _intercorrelations(results: list) -> dict | None:
     return scale_intercorrelations(scores, alphas).to_dict()
 
 
-def _print_intercorrelations(ic: dict | None) -> None:
+def _overlap(results: list) -> dict | None:
+    """psych::scoreOverlap-corrected correlations when some scores share items (else None)."""
+    import pandas as pd
+
+    from ..psychometrics import Moments, scale_overlap
+
+    usable = [r for r in results if r.keyed_items is not None and r.summary["n_items"] >= 2]
+    scales = {r.score: list(r.keyed_items.columns) for r in usable}
+    shared = any(
+        set(scales[a]) & set(scales[b]) for i, a in enumerate(scales) for b in list(scales)[i + 1 :]
+    )
+    if not shared:
+        return None
+    frames = [r.keyed_items for r in usable]
+    items = pd.concat(frames, axis=1)
+    items = items.loc[:, ~items.columns.duplicated()]
+    R = Moments.from_data(items).cor("pairwise")
+    if not np.all(np.isfinite(R)):
+        return None  # some item pair never answered together: no overlap correction
+    return scale_overlap(R, list(items.columns), scales).to_dict()
+
+
+def _print_intercorrelations(ic: dict | None, *, overlap: bool = False) -> None:
     if not ic:
         return
     names = ic["scores"]
-    table = RichTable(
-        title="Scale intercorrelations",
-        title_justify="left",
-        caption="below the diagonal: r between scores (pairwise); diagonal: alpha; above: r "
-        "corrected for attenuation, r / sqrt(alpha_i alpha_j) (psych::scoreItems corrected)",
-        caption_justify="left",
-    )
+    if overlap:
+        title = "Scale intercorrelations corrected for shared items"
+        caption = (
+            "psych::scoreOverlap: below the diagonal r with each shared item's self-correlation "
+            "replaced by sqrt(avg r_i avg r_j); diagonal: standardised alpha; above: corrected "
+            "for attenuation"
+        )
+    else:
+        title = "Scale intercorrelations"
+        caption = (
+            "below the diagonal: r between scores (pairwise); diagonal: alpha; above: r "
+            "corrected for attenuation, r / sqrt(alpha_i alpha_j) (psych::scoreItems corrected)"
+        )
+    table = RichTable(title=title, title_justify="left", caption=caption, caption_justify="left")
     table.add_column("score")
     for i in range(len(names)):
         table.add_column(str(i + 1), justify="right", no_wrap=True)

@@ -25,7 +25,12 @@ from .alpha import (
     smc,
     standardized_alpha,
 )
-from .intercorrelations import ScaleIntercorrelations, scale_intercorrelations
+from .intercorrelations import (
+    ScaleIntercorrelations,
+    ScaleOverlap,
+    scale_intercorrelations,
+    scale_overlap,
+)
 from .items import (
     item_r_cor,
     item_rest_r,
@@ -97,6 +102,8 @@ __all__ = [
     "oblimin",
     "ScaleIntercorrelations",
     "scale_intercorrelations",
+    "ScaleOverlap",
+    "scale_overlap",
     "RetestReliability",
     "retest_reliability",
 ]

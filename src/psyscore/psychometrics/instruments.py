@@ -82,6 +82,8 @@ def analyse_instrument(
             scored = imputed_item_means(frame.to_numpy(dtype=float), impute)
         _attach_score(result, scored)
         result.summary["score_method"] = SCORE_METHODS[impute]
+        # keyed answers under instrument-qualified names, for scale overlap across instruments
+        result.keyed_items = frame.set_axis([f"{inst.id}:{i}" for i in spec.items], axis=1)
         result.by = by
         for label, mask in levels:
             group = analyse_scale(frame.loc[mask], **options)

@@ -10,7 +10,10 @@ References
 ----------
 Spearman, C. (1904). The proof and measurement of association between two things. American
     Journal of Psychology, 15, 72-101.
-Revelle, W. (2022). psych 2.2.9, ``scoreItems`` (``corrected``).
+Revelle, W. (2022). psych 2.2.9, ``scoreItems`` (``corrected``) and ``scoreOverlap``.
+Cureton, E. E. (1966). Corrected item-test correlations. Psychometrika, 31, 93-96.
+Bashaw, W. L., & Anderson, H. E. (1967). A correction for replicated error in correlation
+    coefficients. Psychometrika, 32, 435-441.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 
 from .moments import Moments
 
-__all__ = ["ScaleIntercorrelations", "scale_intercorrelations"]
+__all__ = ["ScaleIntercorrelations", "scale_intercorrelations", "ScaleOverlap", "scale_overlap"]
 
 
 @dataclass
@@ -89,4 +92,76 @@ def scale_intercorrelations(
         disattenuated=frame(dis),
         n=frame(np.asarray(m.pair_n, dtype=float)),
         alpha=pd.Series(alpha, index=names),
+    )
+
+
+@dataclass
+class ScaleOverlap:
+    """Scale correlations corrected for shared items, as psych::scoreOverlap (av.r=TRUE).
+
+    ``cor``: overlap-adjusted r; ``corrected``: lower triangle ``cor``, diagonal standardised
+    alpha, upper triangle ``cor / sqrt(alpha_i alpha_j)``; ``shared``: items in common.
+    """
+
+    cor: pd.DataFrame
+    corrected: pd.DataFrame
+    alpha_std: pd.Series
+    shared: pd.DataFrame
+
+    def to_dict(self) -> dict:
+        def grid(frame: pd.DataFrame) -> list[list[float | None]]:
+            return [[None if not np.isfinite(v) else float(v) for v in row] for row in frame.values]
+
+        return {
+            "scores": list(self.cor.columns),
+            "cor": grid(self.cor),
+            "corrected": grid(self.corrected),
+            "shared_items": [[int(v) for v in row] for row in self.shared.values],
+            "corrected_layout": "lower triangle overlap-adjusted r, diagonal standardised alpha, "
+            "upper triangle r / sqrt(alpha_i alpha_j) (psych::scoreOverlap, av.r = TRUE)",
+        }
+
+
+def scale_overlap(R: np.ndarray, items: list[str], scales: dict[str, list[str]]) -> ScaleOverlap:
+    """Correlations between scales from the item correlations ``R``, corrected for item overlap.
+
+    psych::scoreOverlap's algorithm (Cureton, 1966; Bashaw & Anderson, 1967) with its defaults:
+    with the 0/1 key matrix ``K`` (items x scales; items already reverse-keyed), scale
+    covariances ``S = K'RK``; each scale's standardised alpha from ``S_ii`` and its ``k_i``
+    items, and its average r ``alpha / (k - alpha (k - 1))``. A shared item adds its
+    self-correlation 1 to ``S_ij``; that 1 is replaced by ``sqrt(avr_i avr_j)``, an estimate of
+    the item's reliability: ``S_ij - s_ij + s_ij sqrt(avr_i avr_j)`` with ``s_ij`` shared items.
+    The diagonal is kept and the result turned into correlations. Scales without shared items
+    get the plain ``K'RK`` correlation.
+    """
+    names = list(scales)
+    position = {item: i for i, item in enumerate(items)}
+    K = np.zeros((len(items), len(names)))
+    for j, name in enumerate(names):
+        K[[position[i] for i in scales[name]], j] = 1.0
+    S = K.T @ np.asarray(R, dtype=float) @ K
+    var = np.diag(S)
+    k = K.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = (var - k) / var * k / (k - 1.0)
+    alpha = np.where(np.isfinite(alpha), alpha, 1.0)  # one-item scale: psych takes 1
+    av_r = alpha / (k - alpha * (k - 1.0))
+    shared = K.T @ K
+    adjusted = S - shared + shared * np.sqrt(np.outer(av_r, av_r))
+    np.fill_diagonal(adjusted, var)
+    sd = np.sqrt(var)
+    cor = adjusted / np.outer(sd, sd)
+    lower = np.tril(np.ones_like(cor, dtype=bool), -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corrected = np.where(lower, cor, cor / np.sqrt(np.outer(alpha, alpha)))
+    np.fill_diagonal(corrected, alpha)
+
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=names, columns=names)
+
+    return ScaleOverlap(
+        cor=frame(cor),
+        corrected=frame(corrected),
+        alpha_std=pd.Series(alpha, index=names),
+        shared=frame(shared),
     )

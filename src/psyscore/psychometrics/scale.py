@@ -80,6 +80,7 @@ class ScaleReliability:
     groups: list[tuple[str | None, ScaleReliability]] = field(default_factory=list, repr=False)
     by: str | None = None  # the grouping column of .groups
     score_values: np.ndarray | None = field(default=None, repr=False)  # the score per row
+    keyed_items: pd.DataFrame | None = field(default=None, repr=False)  # reverse-keyed answers
 
     def summary_frame(self) -> pd.DataFrame:
         """The summary as a one-row DataFrame (CI bounds as separate columns)."""
