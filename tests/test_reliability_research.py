@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from psyscore.psychometrics import Moments, analyse_scale, cov2cor
 from psyscore.psychometrics.alpha import alpha_ci_ase
@@ -160,3 +162,21 @@ def test_nfactors_changes_the_model_and_the_reason():
     d4 = analyse_scale(data, nfactors=4).to_dict()
     assert d4["omega_total"] is None and "at least 8 items" in d4["omega_reason"]
     assert analyse_scale(data).to_dict()["omega_reason"] is None  # 7 >= 6
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(3, 9), seed=st.integers(0, 10_000))
+def test_all_splits_bracket_psych_subset(k, seed):
+    """Every split includes psych's subset: max at least, min at most; equal for even k."""
+    from psyscore.psychometrics import split_half_range
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(60, 1)) + rng.normal(size=(60, k))
+    R = np.corrcoef(x, rowvar=False)
+    full = split_half_range(R, method="all")
+    sub = split_half_range(R, method="psych")
+    assert full.lambda4 >= sub.lambda4 - 1e-12 and full.beta <= sub.beta + 1e-12
+    if k % 2 == 0:
+        assert full.lambda4 == pytest.approx(sub.lambda4, abs=1e-12)
+        assert full.beta == pytest.approx(sub.beta, abs=1e-12)
+        assert full.n_splits == sub.n_splits

@@ -278,6 +278,7 @@ def reliability_report(
     split_half: str = "all",
     nfactors: int = 3,
     by: str | None = None,
+    impute: str = "none",
 ) -> InstrumentReliability:
     """Reliability of every score of `instrument` in `df`, with the problems found.
 
@@ -302,6 +303,7 @@ def reliability_report(
         split_half=split_half,
         nfactors=nfactors,
         by=by,
+        impute=impute,
     )
     return InstrumentReliability(
         tidy_summaries(results), tidy_items(results), problems, results, list(instrument.warnings)
@@ -321,6 +323,7 @@ def reliability(
     split_half: str = "all",
     nfactors: int = 3,
     by: str | None = None,
+    impute: str = "none",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Notebook entry point: (summary per score, item statistics) as tidy DataFrames.
 
@@ -343,6 +346,7 @@ def reliability(
         split_half=split_half,
         nfactors=nfactors,
         by=by,
+        impute=impute,
     )
     if report.problems:
         warnings.warn(
