@@ -87,8 +87,8 @@ def test_apa_sentence_with_thousands_and_minus():
         "n_items": 10,
     }
     assert apa_sentence(d) == (
-        f"Cronbach's alpha = {M}.05, 95% CI [{M}.10, .02]; McDonald's omega = .43 "
-        "(n = 2,800, 10 items)"
+        f"Cronbach's alpha = {M}.05, 95% CI [{M}.10, .02]; McDonald's omega total "
+        "(one-factor model) = .43 (n = 2,800, 10 items)"
     )
 
 

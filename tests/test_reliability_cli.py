@@ -80,7 +80,8 @@ def test_apa_sentence_format():
         "n_items": 10,
     }
     assert apa_sentence(d) == (
-        "Cronbach's alpha = .84, 95% CI [.82, .86]; McDonald's omega = .85 (n = 250, 10 items)"
+        "Cronbach's alpha = .84, 95% CI [.82, .86]; McDonald's omega total "
+        "(bifactor model, 3 group factors) = .85 (n = 250, 10 items)"
     )
 
 

@@ -149,7 +149,8 @@ def test_summary_and_apa_sentences_equal_the_json(sample):
         assert report.apa[s["score"]] == s["apa"]
     # PHQ-9 in the sample: the values test_reliability_cli checks against pingouin
     assert report.apa["phq9_total"] == (
-        "Cronbach's alpha = .91, 95% CI [.89, .92]; McDonald's omega = .92 (n = 400, 9 items)"
+        "Cronbach's alpha = .91, 95% CI [.89, .92]; McDonald's omega total "
+        "(bifactor model, 3 group factors) = .92 (n = 400, 9 items)"
     )
     assert report.summary["phq9_total"]["omega_total"][0] == ".92"
     # MRNI-SF subscales have 3 items: no Schmid-Leiman omega, shown as a dash

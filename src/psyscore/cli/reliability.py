@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table as RichTable
 
-from ..report.formatting import apa_sentence  # noqa: F401 (part of this module's API)
+from ..report.formatting import (
+    apa_sentence,  # noqa: F401 (part of this module's API)
+    count,
+)
 from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
@@ -64,7 +69,39 @@ def reliability(
         "--html",
         help="Also write a standalone HTML report (tables, plots, citations) to this .html file.",
     ),
-    force: bool = typer.Option(False, "--force", help="Replace the --html report if it exists."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the --html report or --table file if it exists."
+    ),
+    split_half: str = typer.Option(
+        "all",
+        "--split-half",
+        help="Splits behind max/min split-half (lambda-4, beta): all (every split, default), "
+        "psych (the half psych 2.2.9 enumerates for odd k), first-m or first-N (also PSPP's "
+        "/MODEL=SPLIT: the first k/2 or N items against the rest).",
+    ),
+    nfactors: int = typer.Option(
+        3,
+        "--nfactors",
+        min=1,
+        help="Group factors of the bifactor model behind omega total and omega_h (psych: 3).",
+    ),
+    by: str = typer.Option(
+        None,
+        "--by",
+        help="A column of DATA (site, gender, wave): every statistic per group and overall.",
+    ),
+    impute: str = typer.Option(
+        "none",
+        "--impute",
+        help="Scores behind M, SD and the intercorrelations: none (as psyscore score) or mean/"
+        "median (item means with missing answers imputed, as psych::scoreItems). Alpha and "
+        "the other reliability statistics never use imputed answers.",
+    ),
+    table_out: Path = typer.Option(
+        None,
+        "--table",
+        help="Also write APA 7 tables (scores, then items) to a .docx, .md or .tex file.",
+    ),
     map_file: Path = MAP,
     include_previews: bool = INCLUDE_PREVIEWS,
     include_spam: bool = INCLUDE_SPAM,
@@ -73,28 +110,34 @@ def reliability(
     """Reliability and item analysis of every score of each instrument in DATA."""
     import pandas as pd
 
+    from ..errors import UsageError
     from ..io import read_table
     from ..library import resolve_instruments
     from ..mapping import load_mapping
     from ..problems import with_file
     from ..psychometrics.instruments import reliability_of
+    from ..psychometrics.splithalf import parse_split_half
     from ..report.problems import print_problems
     from .options import table_file_missing
 
     with errors_to_exit():
         if policy not in {"pairwise", "listwise"}:
-            from ..errors import UsageError
-
             raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
         if html is not None:
             check_html_output(html, data, force=force)
+        if table_out is not None:
+            check_table_output(table_out, data, force=force)
+        try:
+            parse_split_half(split_half)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         instruments = resolve_instruments(instrument)
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
         fm = table_file_missing(table)
         excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
-        report, problems, warnings = [], [], []
+        report, problems, warnings, all_results = [], [], [], []
         if excluded.counts:
             warnings.append(exclusion_note(excluded.counts, excluded.column, "left out"))
         # previews and spam are not respondents: they leave every statistic and every n
@@ -113,6 +156,10 @@ def reliability(
                     omega=not no_omega,
                     n_boot=bootstrap,
                     seed=seed,
+                    split_half=split_half,
+                    nfactors=nfactors,
+                    by=by,
+                    impute=impute,
                 )
             problems.extend(with_file(found, data.name, table.row_numbers))
             warnings.extend(inst.warnings)
@@ -120,7 +167,10 @@ def reliability(
             for r in results:
                 d = r.to_dict()
                 d["apa"] = apa_sentence(d)
+                for g in d.get("groups", []):
+                    g["apa"] = apa_sentence(g)
                 scores.append(d)
+                all_results.append(r)
             report.append(
                 {
                     "instrument": inst.id,
@@ -132,24 +182,36 @@ def reliability(
     payload = {
         "input": str(data),
         "policy": policy,
+        "split_half": split_half,
+        "nfactors": nfactors,
+        "by": by,
+        "impute": impute,
         "instruments": report,
+        "intercorrelations": _intercorrelations(all_results),
+        "overlap": _overlap(all_results),
         "problems": [p.to_dict() for p in problems],
         "warnings": warnings,
     }
     if html is not None:
         with errors_to_exit():
             _write_html(html, payload, instruments)
+    if table_out is not None:
+        with errors_to_exit():
+            _write_table(table_out, payload)
     if as_json:
         print_json(payload)
     else:
         for w in warnings:
             warn(w)
         for inst in report:
-            _print_instrument(inst)
+            _print_instrument(inst, split_half=split_half, nfactors=nfactors)
+        _print_intercorrelations(payload["intercorrelations"])
+        _print_intercorrelations(payload["overlap"], overlap=True)
         print_problems(out, problems)
-    if html is not None:
-        # stdout stays pure JSON with --json
-        (err if as_json else out).print(f"wrote {html}", highlight=False, markup=False)
+    for written in (html, table_out):
+        if written is not None:
+            # stdout stays pure JSON with --json
+            (err if as_json else out).print(f"wrote {written}", highlight=False, markup=False)
     raise typer.Exit(1 if problems else 0)
 
 
@@ -168,6 +230,104 @@ def check_html_output(path: Path, data: Path, *, force: bool) -> None:
         raise UsageError(f"{path}: already exists; use --force to replace it")
     if not path.parent.exists():
         raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+TABLE_SUFFIXES = {".docx", ".md", ".tex"}
+
+
+def check_table_output(path: Path, data: Path, *, force: bool) -> None:
+    """As :func:`check_html_output`, for --table (.docx, .md or .tex)."""
+    from ..errors import UsageError
+
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise UsageError(f"{path}: --table writes .docx, .md or .tex; name the file so")
+    if path.exists() and data.exists() and path.resolve() == data.resolve():
+        raise UsageError(f"{path}: refusing to overwrite the input file; choose another --table")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name for --table")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+def _write_table(path: Path, payload: dict) -> None:
+    from ..errors import UsageError
+    from ..io import atomic_write
+    from ..report.apa_table import write_apa_tables
+
+    def writer(tmp: Path) -> None:
+        write_apa_tables(payload, tmp, kind=path.suffix.lower())
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+
+    try:
+        atomic_write(path, writer)
+    except OSError as exc:
+        raise UsageError(f"{path}: could not write: {exc.strerror or exc}") from None
+
+
+def _intercorrelations(results: list) -> dict | None:
+    """Scale intercorrelations of every score in the run (None with fewer than two)."""
+    import pandas as pd
+
+    from ..psychometrics import scale_intercorrelations
+
+    usable = [r for r in results if r.score_values is not None]
+    if len(usable) < 2:
+        return None
+    scores = pd.DataFrame({r.score: r.score_values for r in usable})
+    alphas = {r.score: r.summary["alpha"] for r in usable}
+    return scale_intercorrelations(scores, alphas).to_dict()
+
+
+def _overlap(results: list) -> dict | None:
+    """psych::scoreOverlap-corrected correlations when some scores share items (else None)."""
+    import pandas as pd
+
+    from ..psychometrics import Moments, scale_overlap
+
+    usable = [r for r in results if r.keyed_items is not None and r.summary["n_items"] >= 2]
+    scales = {r.score: list(r.keyed_items.columns) for r in usable}
+    shared = any(
+        set(scales[a]) & set(scales[b]) for i, a in enumerate(scales) for b in list(scales)[i + 1 :]
+    )
+    if not shared:
+        return None
+    frames = [r.keyed_items for r in usable]
+    items = pd.concat(frames, axis=1)
+    items = items.loc[:, ~items.columns.duplicated()]
+    R = Moments.from_data(items).cor("pairwise")
+    if not np.all(np.isfinite(R)):
+        return None  # some item pair never answered together: no overlap correction
+    return scale_overlap(R, list(items.columns), scales).to_dict()
+
+
+def _print_intercorrelations(ic: dict | None, *, overlap: bool = False) -> None:
+    if not ic:
+        return
+    names = ic["scores"]
+    if overlap:
+        title = "Scale intercorrelations corrected for shared items"
+        caption = (
+            "psych::scoreOverlap: below the diagonal r with each shared item's self-correlation "
+            "replaced by sqrt(avg r_i avg r_j); diagonal: standardised alpha; above: corrected "
+            "for attenuation"
+        )
+    else:
+        title = "Scale intercorrelations"
+        caption = (
+            "below the diagonal: r between scores (pairwise); diagonal: alpha; above: r "
+            "corrected for attenuation, r / sqrt(alpha_i alpha_j) (psych::scoreItems corrected)"
+        )
+    table = RichTable(title=title, title_justify="left", caption=caption, caption_justify="left")
+    table.add_column("score")
+    for i in range(len(names)):
+        table.add_column(str(i + 1), justify="right", no_wrap=True)
+    for i, (name, row) in enumerate(zip(names, ic["corrected"], strict=True)):
+        table.add_row(f"{i + 1}. {name}", *(_apa(v) for v in row))
+    out.print(table)
 
 
 def _write_html(path: Path, payload: dict, instruments: list) -> None:
@@ -190,21 +350,36 @@ def _write_html(path: Path, payload: dict, instruments: list) -> None:
         raise UsageError(f"{path}: could not write: {exc.strerror or exc}") from None
 
 
-def _print_instrument(inst: dict) -> None:
+def _print_instrument(inst: dict, *, split_half: str = "all", nfactors: int = 3) -> None:
+    splits = {
+        "all": "every split",
+        "psych": "the splits psych 2.2.9 enumerates (half of them for odd k)",
+    }.get(split_half, "every split; first-m split in --json")
     table = RichTable(
         title=f"{inst['instrument']}: reliability",
         title_justify="left",
         caption="std: standardised alpha; G6: Guttman lambda-6 (smc); w_t, w_h: omega total and "
-        "hierarchical (Schmid-Leiman, 3 factors; blank under 6 items); w_1f: one-factor omega",
+        f"hierarchical (Schmid-Leiman, {nfactors} group factors; blank under {2 * nfactors} "
+        "items); w_1f: omega total, one-factor model; "
+        f"split-half max/min (lambda-4, beta; in --json) over {splits} (--split-half "
+        f"{split_half})",
         caption_justify="left",
     )
-    for col in ("score", "n", "k", "alpha", "95% CI", "std", "G6", "w_t", "w_h", "w_1f", "avg r"):
+    columns = ("score", "n", "k", "alpha", "95% CI", "std", "G6", "w_t", "w_h", "w_1f", "avg r")
+    for col in columns:
         table.add_column(col, justify="left" if col == "score" else "right", no_wrap=col != "score")
+    rows = []
     for s in inst["scores"]:
+        rows.append((s["score"].removeprefix(inst["prefix"] + "_"), s))
+        for g in s.get("groups", []):
+            # a group label is data: never rich markup
+            label = "(no value)" if g["group"] is None else escape(g["group"])
+            rows.append((f"  {escape(str(s.get('by')))} = {label}", g))
+    for label, s in rows:
         ci = s.get("alpha_ci") or [None, None]
         table.add_row(
-            s["score"].removeprefix(inst["prefix"] + "_"),
-            str(s.get("n")),
+            label,
+            count(s.get("n")),
             str(s.get("n_items")),
             _apa(s.get("alpha")),
             f"{_apa(ci[0])}-{_apa(ci[1])}",
@@ -220,6 +395,16 @@ def _print_instrument(inst: dict) -> None:
         out.print(f"  {s['score']}: {s['apa']}", highlight=False)
         for w in s.get("warnings") or []:
             out.print(f"    [yellow]warning:[/] {w['message']}", highlight=False)
+        for g in s.get("groups", []):
+            codes = list(dict.fromkeys(w["code"] for w in g.get("warnings") or []))
+            if codes:
+                label = "(no value)" if g["group"] is None else escape(g["group"])
+                out.print(
+                    f"    [yellow]warning:[/] {escape(str(s.get('by')))} = {label} (n = {count(g.get('n'))}): "
+                    f"{', '.join(codes)} (messages in --json)",
+                    highlight=False,
+                    markup=True,
+                )
     out.print("  item-rest r and alpha if deleted per item: use --json", highlight=False)
 
 

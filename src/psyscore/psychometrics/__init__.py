@@ -25,6 +25,12 @@ from .alpha import (
     smc,
     standardized_alpha,
 )
+from .intercorrelations import (
+    ScaleIntercorrelations,
+    ScaleOverlap,
+    scale_intercorrelations,
+    scale_overlap,
+)
 from .items import (
     item_r_cor,
     item_rest_r,
@@ -94,6 +100,10 @@ __all__ = [
     "fa_minres",
     "varimax",
     "oblimin",
+    "ScaleIntercorrelations",
+    "scale_intercorrelations",
+    "ScaleOverlap",
+    "scale_overlap",
     "RetestReliability",
     "retest_reliability",
 ]

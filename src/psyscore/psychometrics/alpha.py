@@ -162,11 +162,25 @@ def alpha_ci_feldt(alpha: float, n_obs: int, k: int, level: float = 0.95) -> tup
     return float(lo), float(hi)
 
 
-def alpha_ci_ase(alpha: float, ase: float, level: float = 0.95) -> tuple[float, float]:
-    """Normal-theory interval ``alpha -/+ z * ase`` (as printed by psych's print.alpha)."""
-    from scipy.stats import norm
+PSYCH_Z95 = 1.96  # psych's print.alpha: raw_alpha -/+ 1.96 * ase
 
-    z = norm.ppf(0.5 + level / 2.0)
+
+def alpha_ci_ase(
+    alpha: float, ase: float, level: float = 0.95, z: float | None = None
+) -> tuple[float, float]:
+    """Duhachek-Iacobucci interval ``alpha -/+ z * ase``, as psych's print.alpha prints it.
+
+    For the 95% level ``z`` is 1.96 exactly, as psych 2.2.9 (``print.psych`` for ``alpha``:
+    ``raw_alpha -/+ 1.96 * ase``), not the normal quantile 1.959964 (which would move the bounds
+    by about 4e-7 per .01 of ase). Other levels use the normal quantile; ``z`` overrides both.
+    """
+    if z is None:
+        if level == 0.95:
+            z = PSYCH_Z95
+        else:
+            from scipy.stats import norm
+
+            z = float(norm.ppf(0.5 + level / 2.0))
     return float(alpha - z * ase), float(alpha + z * ase)
 
 

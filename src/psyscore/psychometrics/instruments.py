@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ..batch import stop_on_recode_mismatch
+from ..columns import score_column
 from ..errors import UsageError
 from ..instrument import Instrument
 from ..problems import Problem
 from ..responses import FileMissing, ItemMatrix, resolve
-from ..scoring import reverse_keyed
+from ..scoring import reverse_keyed, score
 from .scale import ScaleReliability, analyse_scale, tidy_items, tidy_summaries
 
 
@@ -29,10 +30,28 @@ def analyse_instrument(
     omega: bool = True,
     n_boot: int = 0,
     seed: int | None = None,
+    split_half: str = "all",
+    nfactors: int = 3,
+    groups: np.ndarray | None = None,
+    by: str | None = None,
+    impute: str = "none",
 ) -> list[ScaleReliability]:
-    """One ScaleReliability per item-based score (composites of scores are skipped)."""
+    """One ScaleReliability per item-based score (composites of scores are skipped).
+
+    With ``groups`` (one label per row, None for a row without one) every statistic is also
+    computed per group (``.groups``: (label, ScaleReliability) in sorted order; rows without a
+    label form the group None), so that the groups' moments merge exactly into the overall.
+    Each result carries its score's values (``.score_values``, as ``psyscore score`` computes
+    them) for scale intercorrelations, M and SD; ``impute="mean"`` or ``"median"`` scores as
+    psych::scoreItems does instead (see :func:`imputed_item_means`). The reliability statistics
+    themselves never use imputed answers.
+    """
+    if impute not in IMPUTE_CHOICES:
+        raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
     inst = items.instrument
     keyed = reverse_keyed(items)
+    values = score(items)
+    levels = group_levels(groups) if groups is not None else []
     by_id = {it.id: it for it in inst.items}
     results = []
     for name, spec in inst.scores.items():
@@ -44,20 +63,99 @@ def analyse_instrument(
         lows = [inst.scale_of(by_id[i]).min for i in spec.items]
         highs = [inst.scale_of(by_id[i]).max for i in spec.items]
         published = spec.published_reliability.alpha if spec.published_reliability else None
-        results.append(
-            analyse_scale(
-                frame,
-                policy=policy,
-                scale_min=min(lows),
-                scale_max=max(highs),
-                published_alpha=published,
-                omega=omega,
-                name=f"{inst.output_prefix}_{name}",
-                n_boot=n_boot,
-                seed=seed,
-            )
+        options = dict(
+            policy=policy,
+            scale_min=min(lows),
+            scale_max=max(highs),
+            published_alpha=published,
+            omega=omega,
+            name=f"{inst.output_prefix}_{name}",
+            n_boot=n_boot,
+            seed=seed,
+            split_half=split_half,
+            nfactors=nfactors,
         )
+        result = analyse_scale(frame, **options)
+        if impute == "none":
+            scored = values[score_column(inst, name)].to_numpy(dtype=float)
+        else:
+            scored = imputed_item_means(frame.to_numpy(dtype=float), impute)
+        _attach_score(result, scored)
+        result.summary["score_method"] = SCORE_METHODS[impute]
+        # keyed answers under instrument-qualified names, for scale overlap across instruments
+        result.keyed_items = frame.set_axis([f"{inst.id}:{i}" for i in spec.items], axis=1)
+        result.by = by
+        for label, mask in levels:
+            group = analyse_scale(frame.loc[mask], **options)
+            _attach_score(group, scored[mask])
+            group.summary["score_method"] = SCORE_METHODS[impute]
+            result.groups.append((label, group))
+        results.append(result)
     return results
+
+
+IMPUTE_CHOICES = ("none", "mean", "median")
+SCORE_METHODS = {
+    "none": "psyscore score (the definition's rule)",
+    "mean": "mean of the keyed items, missing answers imputed with the item mean "
+    "(psych::scoreItems impute='mean')",
+    "median": "mean of the keyed items, missing answers imputed with the item median "
+    "(psych::scoreItems impute='median')",
+}
+
+
+def imputed_item_means(keyed: np.ndarray, impute: str) -> np.ndarray:
+    """Scale scores as psych::scoreItems(impute=, totals=FALSE): the row mean of the keyed items
+    after each missing answer is replaced by its item's mean or median (over all rows).
+
+    A row without any answer gets no score (NaN), unlike psych, which would give it the
+    imputed values: a score made only of imputed answers is not a measurement.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an item without answers: NaN fill
+        fill = np.nanmean(keyed, axis=0) if impute == "mean" else np.nanmedian(keyed, axis=0)
+    missing = np.isnan(keyed)
+    completed = np.where(missing, fill[None, :], keyed)
+    scores = completed.mean(axis=1)
+    scores[missing.all(axis=1)] = np.nan
+    return scores
+
+
+def _attach_score(result: ScaleReliability, scored: np.ndarray) -> None:
+    """The score's values (as `psyscore score` gives them) and their n, M, SD (for tables)."""
+    result.score_values = scored
+    observed = scored[np.isfinite(scored)]
+    result.summary["score_n"] = int(observed.size)
+    result.summary["score_mean"] = float(observed.mean()) if observed.size else float("nan")
+    result.summary["score_sd"] = float(observed.std(ddof=1)) if observed.size > 1 else float("nan")
+
+
+def _label(value: object) -> str | None:
+    """A group value as text: 2.0 (a numeric SPSS code) reads as "2"; missing -> None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def group_levels(groups: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
+    """(label, row mask) per distinct group value, sorted; rows without a value last (None)."""
+    labels = np.array([_label(v) for v in pd.Series(groups, dtype=object)], dtype=object)
+    present = sorted({v for v in labels if v is not None}, key=_natural)
+    out = [(v, labels == v) for v in present]
+    missing = np.array([v is None for v in labels], dtype=bool)
+    if missing.any():
+        out.append((None, missing))
+    return out
+
+
+def _natural(text: str) -> tuple:
+    # numeric codes in numeric order (2 before 10), text after them alphabetically
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
 
 
 class DataProblemWarning(UserWarning):
@@ -98,13 +196,18 @@ def reliability_of(
     omega: bool = True,
     n_boot: int = 0,
     seed: int | None = None,
+    split_half: str = "all",
+    nfactors: int = 3,
+    by: str | None = None,
+    impute: str = "none",
 ) -> tuple[list[ScaleReliability], list[Problem]]:
     """Resolve `table` with every check `psyscore score` makes, then analyse each score.
 
     The one path behind ``psyscore reliability`` and :func:`reliability`. `mapping` (column ->
     item id; other instruments' entries are ignored) and `recodes` come from a ``--map`` file,
     `value_labels` and `file_missing` from an SPSS file; `keep` (a boolean mask over rows) leaves
-    out rows that are not respondents (survey previews).
+    out rows that are not respondents (survey previews). `by` names a column of `table` (site,
+    gender, wave): every statistic is then also given per group (``.groups`` of each result).
 
     Raises
     ------
@@ -132,12 +235,33 @@ def reliability_of(
             "(--map FILE; from Python, mapping={column: item id})."
         )
     stop_on_recode_mismatch(problems)
+    groups = None
+    if by is not None:
+        if by not in table.columns:
+            raise UsageError(
+                f"--by {by}: no such column in the data (columns include "
+                f"{', '.join(map(str, list(table.columns)[:5]))})"
+            )
+        groups = table[by].to_numpy(dtype=object)
+        if keep is not None:
+            groups = groups[keep]
     if keep is not None:
         # previews and spam are not respondents: they leave every statistic and every n
         items = ItemMatrix(
             instrument, items.codes[keep], items.reason[keep], items.reasons, items.columns
         )
-    results = analyse_instrument(items, policy=policy, omega=omega, n_boot=n_boot, seed=seed)
+    results = analyse_instrument(
+        items,
+        policy=policy,
+        omega=omega,
+        n_boot=n_boot,
+        seed=seed,
+        split_half=split_half,
+        nfactors=nfactors,
+        groups=groups,
+        by=by,
+        impute=impute,
+    )
     return results, problems
 
 
@@ -151,10 +275,15 @@ def reliability_report(
     recodes: Mapping[str, Mapping[object, float]] | None = None,
     value_labels: Mapping[str, Mapping] | None = None,
     file_missing: FileMissing | None = None,
+    split_half: str = "all",
+    nfactors: int = 3,
+    by: str | None = None,
+    impute: str = "none",
 ) -> InstrumentReliability:
     """Reliability of every score of `instrument` in `df`, with the problems found.
 
-    Parameters as :func:`reliability_of`. Returns an :class:`InstrumentReliability`
+    Parameters as :func:`reliability_of` (``by=COLUMN``: per-group rows in ``.summary``).
+    Returns an :class:`InstrumentReliability`
     (``.summary``, ``.items``, ``.problems``: one record per answer that was not valid and
     counts as missing, or per item with no column).
 
@@ -171,6 +300,10 @@ def reliability_report(
         file_missing=file_missing,
         policy=policy,
         omega=omega,
+        split_half=split_half,
+        nfactors=nfactors,
+        by=by,
+        impute=impute,
     )
     return InstrumentReliability(
         tidy_summaries(results), tidy_items(results), problems, results, list(instrument.warnings)
@@ -187,6 +320,10 @@ def reliability(
     recodes: Mapping[str, Mapping[object, float]] | None = None,
     value_labels: Mapping[str, Mapping] | None = None,
     file_missing: FileMissing | None = None,
+    split_half: str = "all",
+    nfactors: int = 3,
+    by: str | None = None,
+    impute: str = "none",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Notebook entry point: (summary per score, item statistics) as tidy DataFrames.
 
@@ -206,6 +343,10 @@ def reliability(
         recodes=recodes,
         value_labels=value_labels,
         file_missing=file_missing,
+        split_half=split_half,
+        nfactors=nfactors,
+        by=by,
+        impute=impute,
     )
     if report.problems:
         warnings.warn(

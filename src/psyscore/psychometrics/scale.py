@@ -14,7 +14,15 @@ from ._threads import single_thread
 from .items import item_statistics, response_frequencies
 from .moments import Moments, _policy, cov2cor
 from .omega import OmegaResult, omega
-from .splithalf import SplitHalf, SplitRange, guttman_lambda2, odd_even_split, split_half_range
+from .splithalf import (
+    SplitHalf,
+    SplitRange,
+    first_last_split,
+    guttman_lambda2,
+    odd_even_split,
+    parse_split_half,
+    split_half_range,
+)
 
 __all__ = [
     "ReliabilityWarning",
@@ -65,9 +73,14 @@ class ScaleReliability:
     frequencies: pd.DataFrame | None = None
     split: SplitHalf | None = None
     split_range: SplitRange | None = None
+    split_first: SplitHalf | None = None  # --split-half first-m (PSPP /MODEL=SPLIT(m))
     omega: OmegaResult | None = None
     omega_1f: OmegaResult | None = None
     moments: Moments | None = field(default=None, repr=False)
+    groups: list[tuple[str | None, ScaleReliability]] = field(default_factory=list, repr=False)
+    by: str | None = None  # the grouping column of .groups
+    score_values: np.ndarray | None = field(default=None, repr=False)  # the score per row
+    keyed_items: pd.DataFrame | None = field(default=None, repr=False)  # reverse-keyed answers
 
     def summary_frame(self) -> pd.DataFrame:
         """The summary as a one-row DataFrame (CI bounds as separate columns)."""
@@ -91,8 +104,13 @@ class ScaleReliability:
             d["split_half"] = _py(self.split.to_dict())
         if self.split_range is not None:
             d["split_range"] = _py(self.split_range.to_dict())
+        if self.split_first is not None:
+            d["split_first_m"] = _py(self.split_first.to_dict())
         if self.omega is not None:
             d["omega"] = _py(self.omega.to_dict())
+        if self.groups:
+            d["by"] = self.by
+            d["groups"] = [{"group": label, **res.to_dict()} for label, res in self.groups]
         if self.frequencies is not None:
             f = self.frequencies
             d["response_frequencies"] = {
@@ -132,6 +150,7 @@ def analyse_scale(
     seed: int | None = None,
     split_max_items: int = 16,
     min_cases: int = MIN_CASES,
+    split_half: str = "all",
 ) -> ScaleReliability:
     """Reliability analysis of one scale (a DataFrame of already reverse-keyed item scores).
 
@@ -155,6 +174,15 @@ def analyse_scale(
         ``omega_total_1f`` from the one-factor model (``psych::omega(x, nfactors=1)``).
     name : str
         Scale (score) name, reported as ``score``.
+    nfactors : int
+        Group factors of the bifactor model behind ``omega_total`` / ``omega_h`` (3 as psych).
+        Scales with fewer than ``2 * nfactors`` items get ``omega_reason`` instead.
+    split_half : {"all", "psych", "first-m", "first-N"}
+        Which splits the split-half range covers (``lambda4``, ``beta``): every distinct split
+        (default) or the ones psych 2.2.9 enumerates (half of them for odd ``k``). ``first-m``
+        / ``first-N`` add PSPP's ``/MODEL=SPLIT`` split (first ``k // 2`` or ``N`` items
+        against the rest: ``split_half_first_m`` = Spearman-Brown for unequal lengths, the
+        full split in ``split_first``); the range then covers all splits.
     n_boot, seed : int
         ``n_boot > 0`` adds a percentile bootstrap CI of alpha (``alpha_ci_boot``).
 
@@ -164,7 +192,9 @@ def analyse_scale(
         ``summary`` keys: score, policy, n, n_complete, n_items, alpha, alpha_std, alpha_ci
         (Feldt 95%), alpha_ase, alpha_ci_ase, lambda6, lambda2, average_r, median_r, var_r,
         signal_noise, mean, sd, split_half_odd_even, lambda4, beta, split_half_mean,
-        omega_total, omega_h, omega_total_1f, min_pairwise_n (and alpha_ci_boot when asked).
+        omega_total, omega_h, omega_total_1f, min_pairwise_n, split_half_method, n_splits,
+        omega_nfactors, omega_reason (None or why omega is not given), split_half_first_m
+        (with ``split_half="first-m"``) and alpha_ci_boot when asked.
     """
     m = Moments.from_data(items)
     res = analyse_moments(
@@ -178,6 +208,7 @@ def analyse_scale(
         nfactors=nfactors,
         split_max_items=split_max_items,
         min_cases=min_cases,
+        split_half=split_half,
     )
     if n_boot and res.summary["n_items"] >= 2:
         keep = [c for c in res.summary["items_used"]]
@@ -200,6 +231,7 @@ def analyse_moments(
     nfactors: int = 3,
     split_max_items: int = 16,
     min_cases: int = MIN_CASES,
+    split_half: str = "all",
 ) -> ScaleReliability:
     """:func:`analyse_scale` from precomputed (e.g. merged, chunked) :class:`Moments`."""
     with single_thread():
@@ -214,6 +246,7 @@ def analyse_moments(
             nfactors=nfactors,
             split_max_items=split_max_items,
             min_cases=min_cases,
+            split_half=split_half,
         )
 
 
@@ -229,8 +262,10 @@ def _analyse_moments(
     nfactors: int,
     split_max_items: int,
     min_cases: int,
+    split_half: str = "all",
 ) -> ScaleReliability:
     pol = _policy(policy)
+    split_mode, first_m = parse_split_half(split_half)
     warns: list[ReliabilityWarning] = []
     all_items = list(m.columns)
     # items without variance (or without data) are left out, as psych::alpha(delete=TRUE)
@@ -257,6 +292,9 @@ def _analyse_moments(
         "n_complete": int(m.n_complete),
         "n_items": k,
         "items_used": used,
+        "split_half_method": split_half_label(split_mode, first_m, len(used)),
+        "omega_nfactors": nfactors,
+        "omega_reason": omega_reason(len(used), nfactors, omega),
     }
     nan_keys = [
         "alpha",
@@ -338,8 +376,26 @@ def _analyse_moments(
     )
     split = odd_even_split(C, used)
     summary["split_half_odd_even"] = split.spearman_brown
-    srange = split_half_range(R, used, max_items=split_max_items)
+    srange = split_half_range(
+        R, used, max_items=split_max_items, method="psych" if split_mode == "psych" else "all"
+    )
     summary.update(lambda4=srange.lambda4, beta=srange.beta, split_half_mean=srange.mean)
+    summary["n_splits"] = srange.n_splits
+    split_first = None
+    if split_mode == "first":
+        m_first = k // 2 if first_m is None else first_m
+        if 1 <= m_first < k:
+            split_first = first_last_split(C, m_first, used)
+            summary["split_half_first_m"] = split_first.spearman_brown_unequal
+        else:
+            summary["split_half_first_m"] = float("nan")
+            warns.append(
+                ReliabilityWarning(
+                    "split_half_first_m",
+                    f"--split-half first-{m_first}: the scale has {k} usable items, so the "
+                    f"first {m_first} leave no second part (choose 1 to {k - 1})",
+                )
+            )
 
     om = om1 = None
     if omega and k >= 3:
@@ -359,6 +415,7 @@ def _analyse_moments(
                     )
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
             warns.append(ReliabilityWarning("omega_failed", f"omega could not be computed: {exc}"))
+            summary["omega_reason"] = f"omega could not be computed: {exc}"
 
     items_df = item_statistics(m, policy=pol, scale_min=scale_min, scale_max=scale_max, exclude=bad)
 
@@ -394,10 +451,38 @@ def _analyse_moments(
         frequencies=response_frequencies(m, proportions=False),
         split=split,
         split_range=srange,
+        split_first=split_first,
         omega=om,
         omega_1f=om1,
         moments=m,
     )
+
+
+def split_half_label(mode: str, first_m: int | None, k: int) -> str:
+    """The split-half method as the output states it: ``all``, ``psych`` or ``first-N``."""
+    if mode != "first":
+        return mode
+    return f"first-{k // 2 if first_m is None else first_m}"
+
+
+def omega_reason(k: int, nfactors: int, wanted: bool = True) -> str | None:
+    """Why omega_total / omega_h are not given for a scale of ``k`` items (None: they are).
+
+    The Schmid-Leiman solution behind them needs at least ``2 * nfactors`` items (psych::omega
+    warns and fails below 3 items per factor pair); with 3 to ``2 * nfactors - 1`` items only
+    the one-factor omega (``omega_total_1f``) is given.
+    """
+    if not wanted:
+        return "omega not computed (--no-omega)"
+    if k < 3:
+        return f"omega needs at least 3 items; this score has {k} usable item(s)"
+    if k < 2 * nfactors:
+        return (
+            f"omega_total and omega_h need at least {2 * nfactors} items for a bifactor model "
+            f"with {nfactors} group factors (--nfactors); this score has {k} items, so only "
+            "omega_total_1f (omega total, one-factor model) is given"
+        )
+    return None
 
 
 def _omega_fit(R: np.ndarray, nf: int, cols) -> OmegaResult:
@@ -407,10 +492,22 @@ def _omega_fit(R: np.ndarray, nf: int, cols) -> OmegaResult:
 
 
 def tidy_summaries(results: list[ScaleReliability]) -> pd.DataFrame:
-    """One row per scale (CI bounds as ``*_lower``/``*_upper`` columns)."""
+    """One row per scale (CI bounds as ``*_lower``/``*_upper`` columns).
+
+    With groups (``by=``), each scale's overall row (``level`` "overall") is followed by one
+    row per group (``level`` "group", ``group`` its label, None for rows without a value).
+    """
     if not results:
         return pd.DataFrame()
-    return pd.concat([r.summary_frame() for r in results], ignore_index=True)
+    if not any(r.groups for r in results):
+        return pd.concat([r.summary_frame() for r in results], ignore_index=True)
+    # by group: the overall row first (group "overall" in `level`), then one row per group
+    frames = []
+    for r in results:
+        frames.append(r.summary_frame().assign(by=r.by, level="overall", group=None))
+        for label, g in r.groups:
+            frames.append(g.summary_frame().assign(by=r.by, level="group", group=label))
+    return pd.concat(frames, ignore_index=True)
 
 
 def tidy_items(results: list[ScaleReliability]) -> pd.DataFrame:

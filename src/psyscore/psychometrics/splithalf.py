@@ -28,6 +28,8 @@ __all__ = [
     "split_half_range",
     "spearman_brown",
     "guttman_lambda2",
+    "parse_split_half",
+    "SPLIT_HALF_CHOICES",
 ]
 
 
@@ -166,6 +168,7 @@ def split_half_range(
     seed: int | None = 42,
     covar: bool = False,
     psych_compat: bool = False,
+    method: str | None = None,
 ) -> SplitRange:
     """Maximum (lambda-4) and minimum (beta) split-half reliability over splits.
 
@@ -178,11 +181,17 @@ def split_half_range(
     ``C(k, floor(k/2))`` for odd ``k``); otherwise ``n_sample`` random splits are drawn
     (seeded), as psych does for large ``k``.
 
-    ``psych_compat=True`` reproduces a psych 2.2.9 quirk for odd ``k``: psych enumerates only
-    the first ``ceil(C(k, m)/2)`` combinations in lexicographic order (and divides their sum
-    by ``C(k, m)/2`` for the mean), so for odd ``k`` its max/min may miss some splits. For even
-    ``k`` both modes are identical.
+    ``method="psych"`` (or ``psych_compat=True``) reproduces a psych 2.2.9 quirk for odd ``k``:
+    psych enumerates only the first ``ceil(C(k, m)/2)`` combinations in lexicographic order (and
+    divides their sum by ``C(k, m)/2`` for the mean), so for odd ``k`` its max/min may miss some
+    splits (on 5-item scales by up to about .05). ``method="all"`` (the default) evaluates every
+    distinct split. For even ``k`` both are identical.
     """
+    if method is None:
+        method = "psych" if psych_compat else "all"
+    if method not in {"all", "psych"}:
+        raise ValueError(f"split-half range method must be 'all' or 'psych', not {method!r}")
+    psych_compat = method == "psych"
     R = np.asarray(R, dtype=float)
     if not covar:
         R = cov2cor(R)
@@ -231,3 +240,26 @@ def split_half_range(
         method=method,
         values=rab,
     )
+
+
+SPLIT_HALF_CHOICES = "all | psych | first-m | first-N"
+
+
+def parse_split_half(spec: str) -> tuple[str, int | None]:
+    """``--split-half`` value -> (mode, m).
+
+    ``"all"``: max/min over every distinct split; ``"psych"``: over the splits psych 2.2.9's
+    ``splitHalf`` enumerates; ``"first-m"`` (or ``"first"``): PSPP's ``/MODEL=SPLIT`` with the
+    first ``floor(k/2)`` items against the rest; ``"first-N"``: the first ``N`` items (PSPP
+    ``/MODEL=SPLIT(N)``). With a first-m split the max/min still cover all splits.
+
+    Raises ``ValueError`` for anything else.
+    """
+    text = str(spec).strip().lower()
+    if text in {"all", "psych"}:
+        return text, None
+    if text in {"first", "first-m"}:
+        return "first", None
+    if text.startswith("first-") and text[6:].isdigit() and int(text[6:]) >= 1:
+        return "first", int(text[6:])
+    raise ValueError(f"--split-half must be one of {SPLIT_HALF_CHOICES}, not {spec!r}")

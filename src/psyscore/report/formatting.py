@@ -8,8 +8,9 @@ formats through here, so a number is never rewritten by string surgery (which on
 - :func:`apa` -- statistics that cannot exceed 1 (r, alpha, omega, p) without the leading zero,
   ``.84``, ``-.05``; a value of 1 or more keeps its digits (``1.00``, ``10.54``);
 - :func:`count` -- ``2,800``;
-- :func:`apa_sentence` -- "Cronbach's alpha = .84, 95% CI [.82, .86]; McDonald's omega = .85
-  (n = 2,800, 10 items)".
+- :func:`apa_sentence` -- "Cronbach's alpha = .84, 95% CI [.82, .86]; McDonald's omega total
+  (one-factor model) = .85 (n = 2,800, 10 items)" (the model named: one-factor, or bifactor
+  with its number of group factors).
 
 Rounding is half up on the decimal digits a person reads (0.125 -> 0.13, 2.675 -> 2.68), as
 `psyscore.norms.round_half_up` rounds scores. A value that rounds to zero has no minus sign.
@@ -100,9 +101,15 @@ def apa_sentence(d: dict) -> str:
     """The APA sentence of one score from its ``ScaleReliability.to_dict()``."""
     ci = d.get("alpha_ci") or [None, None]
     text = f"Cronbach's alpha = {apa(d.get('alpha'))}, 95% CI [{apa(ci[0])}, {apa(ci[1])}]"
-    omega = d.get("omega_total") if d.get("omega_total") is not None else d.get("omega_total_1f")
+    if d.get("omega_total") is not None:
+        omega, model = (
+            d["omega_total"],
+            f"bifactor model, {d.get('omega_nfactors', 3)} group factors",
+        )
+    else:
+        omega, model = d.get("omega_total_1f"), "one-factor model"
     if omega is not None:
-        text += f"; McDonald's omega = {apa(omega)}"
+        text += f"; McDonald's omega total ({model}) = {apa(omega)}"
     return text + f" (n = {count(d.get('n'))}, {count(d.get('n_items'))} items)"
 
 

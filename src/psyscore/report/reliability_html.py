@@ -160,7 +160,7 @@ def _further(s: dict) -> str:
         lo, hi = s["alpha_ci_boot"]
         parts.append(f"bootstrap 95% CI [{fmt(lo)}, {fmt(hi)}] ({s.get('n_boot')} resamples)")
     for key, name in (
-        ("omega_total_1f", "one-factor omega"),
+        ("omega_total_1f", "omega total, one-factor model"),
         ("lambda2", "lambda-2"),
         ("split_half_odd_even", "odd-even split-half (Spearman-Brown)"),
         ("lambda4", "max split-half (lambda-4)"),
@@ -171,6 +171,17 @@ def _further(s: dict) -> str:
         if s.get(key) is not None:
             # signal/noise is alpha / (1 - alpha): not bounded by 1, so it keeps its zero
             parts.append(f"{name} {fmt(s[key], apa=key != 'signal_noise')}")
+    if s.get("n_splits") is not None:
+        method = s.get("split_half_method", "all")
+        over = "the splits psych 2.2.9 enumerates" if method == "psych" else "every split"
+        parts.append(f"max/min split-half over {over} ({s['n_splits']}; --split-half {method})")
+    if s.get("split_half_first_m") is not None:
+        parts.append(
+            f"{s['split_half_method']} split-half (PSPP SPLIT, Spearman-Brown unequal length) "
+            f"{fmt(s['split_half_first_m'])}"
+        )
+    if s.get("omega_reason"):
+        parts.append(s["omega_reason"])
     if s.get("mean") is not None:
         parts.append(f"mean item score {fmt(s['mean'], apa=False)} (SD {fmt(s['sd'], apa=False)})")
     return "; ".join(parts)
@@ -354,13 +365,18 @@ TEMPLATE = """<!DOCTYPE html>
   h3 .name, .mono { font-family: ui-monospace, "SFMono-Regular", Consolas, monospace;
                     font-size: 9pt; color: #444; font-weight: normal; }
   .meta { color: #333; margin-bottom: .6em; }
-  table { border-collapse: collapse; width: 100%; margin: .3em 0 .6em; }
-  th, td { border: 1px solid #bbb; padding: .15em .35em; text-align: left; vertical-align: top; }
-  th { background: #eee; font-weight: 600; }
+  /* APA 7 tables: number in bold, title in italic, horizontal rules only */
+  .table-number { font-weight: bold; margin: 1em 0 0; }
+  .table-title { font-style: italic; margin: 0 0 .3em; }
+  .note-label { font-style: italic; }
+  table { border-collapse: collapse; width: 100%; margin: .3em 0 .6em;
+          border-top: 1.5px solid #000; border-bottom: 1.5px solid #000; }
+  th, td { border: none; padding: .15em .35em; text-align: left; vertical-align: top; }
+  thead th { border-bottom: 1px solid #000; }
+  th { font-weight: 600; background: #fff; }
   thead th { position: sticky; top: 0; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   tr.flagged td { background: #ffe3e3; }
-  tr.flagged td:first-child { border-left: 4px solid #b00000; }
   .flag { color: #b00000; font-weight: bold; }
   .low { color: #a35f00; }
   .rise { font-weight: bold; text-decoration: underline dotted; }
@@ -400,6 +416,9 @@ which needs 6 or more items).</p>
 {% if warnings %}<ul class="warn small">{% for w in warnings %}<li>Warning: {{ w }}</li>{% endfor %}</ul>{% endif %}
 
 <h2 class="first" id="summary">Summary</h2>
+{% set table_no = namespace(n=1) %}
+<p class="table-number">Table 1</p>
+<p class="table-title">Reliability of the Scores</p>
 <table class="summary">
 <thead><tr><th>Instrument</th><th>Score</th><th class="num">n</th><th class="num">Items</th>
 <th class="num">&alpha;</th><th class="num">95% CI (Feldt)</th><th class="num">&alpha; std</th>
@@ -419,7 +438,7 @@ which needs 6 or more items).</p>
 {% endfor %}{% endfor %}
 </tbody>
 </table>
-<p class="small">&alpha;: Cronbach's alpha (raw); std: standardised alpha; &lambda;<sub>6</sub>: Guttman's
+<p class="small"><span class="note-label">Note.</span> &alpha;: Cronbach's alpha (raw); std: standardised alpha; &lambda;<sub>6</sub>: Guttman's
 lambda-6 (smc); &omega; total and &omega;<sub>h</sub>: McDonald's omega total and hierarchical
 (blank under 6 items; the APA sentence then uses one-factor omega); average r: mean inter-item
 correlation. n is the number of rows behind alpha and its confidence interval.</p>
@@ -459,6 +478,9 @@ with dashed lines at 0 and .30.</p>
 <p class="small">{{ s.n_text }}{% if s.published %} Published alpha: {{ s.published }}.{% endif %}</p>
 {% if s.further %}<p class="small">Also: {{ s.further }}.</p>{% endif %}
 {% if s.warnings %}<ul class="warn">{% for w in s.warnings %}<li>Warning: {{ w }}</li>{% endfor %}</ul>{% endif %}
+{% set table_no.n = table_no.n + 1 %}
+<p class="table-number">Table {{ table_no.n }}</p>
+<p class="table-title">Item Statistics: {{ s.label }}</p>
 <table class="items" data-score="{{ s.name }}">
 <thead><tr><th>Item</th><th>Label</th><th class="num">n</th><th class="num">Mean</th><th class="num">SD</th>
 <th class="num">% missing</th><th class="num">Floor %</th><th class="num">Ceiling %</th>
