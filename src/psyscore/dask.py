@@ -26,27 +26,30 @@ Requires the optional extra ``psyscore[dask]``.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from ._partitions import (
+    Plan,
+    check_codings,
+    make_plan,
+    mapping_for,
+    merge_problems,
+    observe_partition,
+    score_part,
+    table_and_reasons,
+)
 from .batch import score_table, stop_on_recode_mismatch
 from .errors import DataError, UsageError
 from .instrument import Instrument
-from .mapping import check_mapped_items
-from .problems import MAX_CELL_RECORDS, Problem
+from .problems import Problem
 from .responses import (
     FileMissing,
-    _observe,
-    _Observed,
-    _shifted_coding,
     duplicate_ids,
-    match_columns,
-    recode_mismatches,
     resolve,
 )
 
@@ -63,126 +66,9 @@ __all__ = ["problems", "qualtrics_exclusions", "reliability", "score"]
 
 # the temporary column that carries exclusion reasons given as a Dask Series
 _REASON_COLUMN = "__psyscore_exclude__"
-_MORE_CELLS = re.compile(r"^(\d+) more cells like this in this column$")
 
 
-# ---- the plan: what every partition needs, worked out once from the columns -------------------
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Per instrument, the item -> column match and the columns whose coding is checked."""
-
-    instruments: tuple[Instrument, ...]
-    found: tuple[dict[str, str], ...]  # per instrument: item id -> column
-    observed: tuple[tuple[str, ...], ...]  # per instrument: item ids checked for a shift
-    options: dict  # score_table keyword arguments (without exclude and id_column)
-    exclude_column: str | None  # the column holding exclusion reasons, if any
-    drop_column: bool  # that column is ours (from a Dask Series): drop it before scoring
-
-    @property
-    def recodes(self) -> dict:
-        return dict(self.options.get("recodes") or {})
-
-    def partition_recodes(self, table: pd.DataFrame) -> dict:
-        """The user's recodes plus an identity recode of every other item column.
-
-        The engine skips its shifted-coding check for a recoded column. That check needs the
-        whole data (one partition with two typos and no top answer would look shifted), so it
-        runs over all partitions (`_coding_check`) and is switched off per partition this way.
-        An empty recode leaves every value as it is. Categorical columns keep the partition
-        check: recoding them would turn their codes into numbers and change problem kinds.
-        """
-        recodes = self.recodes
-        for found in self.found:
-            for column in found.values():
-                if column not in recodes and not isinstance(
-                    table[column].dtype, pd.CategoricalDtype
-                ):
-                    recodes[column] = {}
-        return recodes
-
-
-def _mapping_for(inst: Instrument, mapping: Mapping[str, str] | None) -> dict[str, str]:
-    wanted = set(inst.item_ids)
-    return {c: i for c, i in (mapping or {}).items() if i in wanted}
-
-
-def _make_plan(
-    ddf: dd.DataFrame,
-    instruments: Sequence[Instrument],
-    options: dict,
-    exclude_column: str | None,
-    drop_column: bool,
-) -> _Plan:
-    instruments = tuple(instruments)
-    mapping = options.get("mapping")
-    check_mapped_items(mapping or {}, instruments)
-    empty = ddf._meta
-    recodes = options.get("recodes") or {}
-    value_labels = options.get("value_labels") or {}
-    founds, observed = [], []
-    for inst in instruments:
-        found, _ = match_columns(inst, list(empty.columns), _mapping_for(inst, mapping))
-        # label disagreements need no data: the engine reports them per partition (and stops)
-        labelled = {
-            p.column
-            for p in recode_mismatches(
-                inst, empty, found, value_labels, recodes, file_missing=options.get("file_missing")
-            )
-        }
-        founds.append(found)
-        observed.append(
-            tuple(
-                item
-                for item, column in found.items()
-                if column not in labelled and column not in recodes
-            )
-        )
-    return _Plan(instruments, tuple(founds), tuple(observed), options, exclude_column, drop_column)
-
-
-# ---- the shifted-coding check over the whole data ---------------------------------------------
-
-
-def _observe_partition(part: pd.DataFrame, plan: _Plan) -> list[list[_Observed | None]]:
-    """Per instrument and checked item: what the partition's column spans (engine's `_observe`)."""
-    fm = plan.options.get("file_missing")
-    out = []
-    for inst, found, items in zip(plan.instruments, plan.found, plan.observed, strict=True):
-        by_id = {it.id: it for it in inst.items}
-        out.append([_observe(inst, by_id[i], found[i], part[found[i]], fm) for i in items])
-    return out
-
-
-def _merge_observed(a: _Observed | None, b: _Observed | None) -> _Observed | None:
-    """The span of two sets of rows: min of minima, max of maxima, outside cells added."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return replace(
-        a,
-        vmin=min(a.vmin, b.vmin),
-        vmax=max(a.vmax, b.vmax),
-        outside=a.outside + b.outside,
-        integral=a.integral and b.integral,
-    )
-
-
-def _check_codings(observations: list, plan: _Plan) -> bool:
-    """Raise the engine's DataError when the whole data fit a shifted coding."""
-    found_problems: list[Problem] = []
-    for i, inst in enumerate(plan.instruments):
-        merged: list[_Observed | None] = [None] * len(plan.observed[i])
-        for part in observations:
-            merged = [_merge_observed(m, o) for m, o in zip(merged, part[i], strict=True)]
-        found_problems.extend(_shifted_coding(inst, [m for m in merged if m is not None]))
-    stop_on_recode_mismatch(found_problems)
-    return True
-
-
-def _coding_check(ddf: dd.DataFrame, plan: _Plan):
+def _coding_check(ddf: dd.DataFrame, plan: Plan):
     """A Delayed that is True when the codes fit the definitions, else raises DataError."""
     columns = list(
         dict.fromkeys(
@@ -193,9 +79,9 @@ def _coding_check(ddf: dd.DataFrame, plan: _Plan):
     )
     if not columns:
         return dask.delayed(True)
-    observe = dask.delayed(_observe_partition, pure=True)
+    observe = dask.delayed(observe_partition, pure=True)
     parts = [observe(p, plan) for p in ddf[columns].to_delayed()]
-    return dask.delayed(_check_codings, pure=True)(parts, plan)
+    return dask.delayed(check_codings, pure=True)(parts, plan)
 
 
 # ---- scoring ----------------------------------------------------------------------------------
@@ -217,23 +103,7 @@ def _split_exclude(ddf: dd.DataFrame, exclude) -> tuple[dd.DataFrame, str | None
     )
 
 
-def _score_part(part: pd.DataFrame, plan: _Plan, checked: bool) -> pd.DataFrame:
-    """`score_table` on one partition, its coding already checked on the whole data."""
-    table, reasons = _table_and_reasons(part, plan)
-    options = {k: v for k, v in plan.options.items() if k != "id_column"}
-    options["recodes"] = plan.partition_recodes(table)
-    return score_table(table, list(plan.instruments), exclude=reasons, **options).table
-
-
-def _table_and_reasons(part: pd.DataFrame, plan: _Plan):
-    if plan.exclude_column is None:
-        return part, None
-    reasons = part[plan.exclude_column].to_numpy(dtype=object)
-    table = part.drop(columns=[plan.exclude_column]) if plan.drop_column else part
-    return table, reasons
-
-
-def _meta(frame: dd.DataFrame, plan: _Plan) -> pd.DataFrame:
+def _meta(frame: dd.DataFrame, plan: Plan) -> pd.DataFrame:
     """The empty result with the partitions' dtypes: a fake row scored, then dropped.
 
     A row is needed: pandas gives an empty text column another dtype than a filled one.
@@ -247,9 +117,9 @@ def _meta(frame: dd.DataFrame, plan: _Plan) -> pd.DataFrame:
             )
         plan = replace(plan, exclude_column=None, drop_column=False)
     try:
-        return _score_part(fake, plan, True).iloc[:0]
+        return score_part(fake, plan, True).iloc[:0]
     except DataError:  # the fake answers of a categorical column may look like a coding
-        return _score_part(empty, plan, True)
+        return score_part(empty, plan, True)
 
 
 def score(ddf: dd.DataFrame, instruments: Sequence[Instrument], *, exclude=None, **options):
@@ -288,19 +158,19 @@ def score(ddf: dd.DataFrame, instruments: Sequence[Instrument], *, exclude=None,
     frame, reason_column, ours = _split_exclude(ddf, exclude)
     if options.get("id_column") and options["id_column"] not in ddf.columns:
         duplicate_ids(ddf._meta, options["id_column"])  # raises the engine's UsageError
-    plan = _make_plan(frame, instruments, options, reason_column, ours)
+    plan = make_plan(frame._meta, instruments, options, reason_column, ours)
     meta = _meta(frame, plan)
     if reason_column is not None:
         status = [c for c in meta.columns if str(c).endswith("_status") and c not in ddf.columns]
         meta = clear_known_categories(meta, cols=status)
-    return frame.map_partitions(_score_part, plan, _coding_check(frame, plan), meta=meta)
+    return frame.map_partitions(score_part, plan, _coding_check(frame, plan), meta=meta)
 
 
 # ---- problems ---------------------------------------------------------------------------------
 
 
-def _problems_part(part: pd.DataFrame, plan: _Plan, checked: bool) -> tuple[int, list[Problem]]:
-    table, reasons = _table_and_reasons(part, plan)
+def _problems_part(part: pd.DataFrame, plan: Plan, checked: bool) -> tuple[int, list[Problem]]:
+    table, reasons = table_and_reasons(part, plan)
     options = {k: v for k, v in plan.options.items() if k != "id_column"}
     options["recodes"] = plan.partition_recodes(table)
     result = score_table(table, list(plan.instruments), exclude=reasons, **options)
@@ -322,7 +192,7 @@ def problems(
     duplicates: list[Problem] = []
     if id_column:
         duplicate_ids(ddf._meta, id_column)  # a missing column is a usage error, at once
-    plan = _make_plan(frame, instruments, options, reason_column, ours)
+    plan = make_plan(frame._meta, instruments, options, reason_column, ours)
     check = _coding_check(frame, plan)
     parts = [dask.delayed(_problems_part)(p, plan, check) for p in frame.to_delayed()]
     if id_column:
@@ -332,89 +202,6 @@ def problems(
     else:
         (results,) = dask.compute(parts)
     return duplicates + merge_problems(results, plan.instruments, plan.found)
-
-
-def merge_problems(
-    results: Sequence[tuple[int, list[Problem]]],
-    instruments: Sequence[Instrument],
-    found: Sequence[Mapping[str, str]],
-) -> list[Problem]:
-    """One list from the (row count, problems) of consecutive partitions, as for the whole.
-
-    Records without a row (no column for an item, a column that looks like an item) are the
-    same in every partition: those of the first are kept. Cell records get the partition's row
-    offset and are capped at MAX_CELL_RECORDS per instrument, kind and column, with one summary
-    record counting the rest. The order is the engine's: per instrument, column records first,
-    then item by item, rows ascending.
-    """
-    position = {inst.id: i for i, inst in enumerate(instruments)}
-    item_of = [
-        {column: inst.item_ids.index(item) for item, column in f.items()}
-        for inst, f in zip(instruments, found, strict=True)
-    ]
-    structural: list[Problem] = []
-    cells: dict[tuple, list[Problem]] = {}
-    hidden: dict[tuple, int] = {}
-    hints: dict[tuple, set[str]] = {}
-    offset = 0
-    for number, (n_rows, found_here) in enumerate(results):
-        for p in found_here:
-            key = (p.instrument, p.kind, p.column)
-            more = _MORE_CELLS.match(p.message) if p.row is None else None
-            if p.row is not None:
-                cells.setdefault(key, []).append(replace(p, row=p.row + offset))
-                hints.setdefault(key, set()).add(p.hint)
-            elif more is not None:
-                hidden[key] = hidden.get(key, 0) + int(more.group(1))
-            elif number == 0:  # the same in every partition, even an empty one
-                structural.append(p)
-        offset += n_rows
-
-    def order(p: Problem) -> tuple:
-        i = position.get(p.instrument or "", -1)
-        item = item_of[i].get(p.column, -1) if i >= 0 else -1
-        if p.kind == "missing_column":
-            item = _missing_item(instruments[i], p) if i >= 0 else -1
-        return (i, item)
-
-    out = list(structural)
-    for key, records in cells.items():
-        records.sort(key=lambda p: p.row)
-        hint = _one_hint(hints[key])
-        total = len(records) + hidden.get(key, 0)
-        kept = [replace(p, hint=hint) for p in records[:MAX_CELL_RECORDS]]
-        out.extend(kept)
-        if total > MAX_CELL_RECORDS:
-            first = records[0]
-            out.append(
-                Problem(
-                    kind=first.kind,
-                    message=f"{total - MAX_CELL_RECORDS} more cells like this in this column",
-                    hint=hint,
-                    column=first.column,
-                    instrument=first.instrument,
-                )
-            )
-    # stable: within one (instrument, item), column records first, then cells by row
-    return sorted(out, key=order)
-
-
-def _missing_item(inst: Instrument, p: Problem) -> int:
-    for j, item in enumerate(inst.item_ids):
-        if f"item {item} (" in p.message:
-            return j
-    return -1
-
-
-def _one_hint(hints: set[str]) -> str:
-    """The partitions' hint for a column; the coding suggestion only when they all agree.
-
-    The engine suggests an alternative coding when every invalid value of the column fits it;
-    partitions that agree agree with the whole data, ones that differ cannot tell.
-    """
-    if len(hints) == 1:
-        return next(iter(hints))
-    return sorted(h.split("; if the file uses", 1)[0] for h in hints)[0]
 
 
 # ---- exclusions -------------------------------------------------------------------------------
@@ -445,18 +232,18 @@ def qualtrics_exclusions(
 # ---- reliability ------------------------------------------------------------------------------
 
 
-def _moments_part(part: pd.DataFrame, plan: _Plan, checked: bool):
+def _moments_part(part: pd.DataFrame, plan: Plan, checked: bool):
     """Per item-based score, the Moments of the partition's (reverse-keyed) answers."""
     from .psychometrics import Moments
     from .responses import ItemMatrix
     from .scoring import reverse_keyed
 
     (inst,) = plan.instruments
-    table, reasons = _table_and_reasons(part, plan)
+    table, reasons = table_and_reasons(part, plan)
     items, found_problems = resolve(
         inst,
         table,
-        mapping=_mapping_for(inst, plan.options.get("mapping")),
+        mapping=mapping_for(inst, plan.options.get("mapping")),
         file_missing=plan.options.get("file_missing"),
         recodes=plan.partition_recodes(table),
         value_labels=plan.options.get("value_labels"),
@@ -517,7 +304,7 @@ def reliability(
     options = {"mapping": mapping, "recodes": recodes, "value_labels": value_labels}
     options["file_missing"] = file_missing
     frame, reason_column, ours = _split_exclude(ddf, exclude)
-    plan = _make_plan(frame, [instrument], options, reason_column, ours)
+    plan = make_plan(frame._meta, [instrument], options, reason_column, ours)
     if not plan.found[0]:
         raise UsageError(
             f"no column of the data matches an item of {instrument.id} (expected names like "
