@@ -37,6 +37,12 @@ class Plan:
     drop_column: bool  # that column is ours (from a Dask Series): drop it before scoring
 
     @property
+    def checked_columns(self) -> list[str]:
+        """The columns the shifted-coding check reads, each once."""
+        pairs = zip(self.found, self.observed, strict=True)
+        return list(dict.fromkeys(found[item] for found, items in pairs for item in items))
+
+    @property
     def recodes(self) -> dict:
         return dict(self.options.get("recodes") or {})
 

@@ -70,13 +70,7 @@ _REASON_COLUMN = "__psyscore_exclude__"
 
 def _coding_check(ddf: dd.DataFrame, plan: Plan):
     """A Delayed that is True when the codes fit the definitions, else raises DataError."""
-    columns = list(
-        dict.fromkeys(
-            found[item]
-            for found, items in zip(plan.found, plan.observed, strict=True)
-            for item in items
-        )
-    )
+    columns = plan.checked_columns
     if not columns:
         return dask.delayed(True)
     observe = dask.delayed(observe_partition, pure=True)
