@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 dd = pytest.importorskip("dask.dataframe", reason="the dask extra is not installed")
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
@@ -223,3 +225,29 @@ def test_empty_partitions_change_nothing():
     got = psd.problems(ddf, [PHQ, K10])
     assert got == psyscore.score_table(ddf.compute(), [PHQ, K10]).problems
     pd.testing.assert_frame_equal(psd.score(ddf, [PHQ]).compute(), in_memory(ddf, [PHQ]))
+
+
+# ---- the merge of partition problems, without a cluster ----------------------------------------
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 40),
+    cuts=st.lists(st.integers(0, 40), max_size=4),
+)
+def test_merged_partition_problems_are_the_whole_frames(seed, n, cuts):
+    """Any split into consecutive partitions (empty ones too) gives the whole frame's records."""
+    from psyscore import _partitions
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({f"phq9_{i}": rng.choice([0, 1, 2, 3, 7, np.nan], n) for i in range(1, 9)})
+    bounds = [0, *sorted(min(c, n) for c in cuts), n]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("psyscore.problems.MAX_CELL_RECORDS", 3)  # caps reached in small frames
+        plan = _partitions.make_plan(frame.iloc[:0], [PHQ], {}, None, False)
+        results = [
+            (b - a, psyscore.score_table(frame.iloc[a:b], [PHQ]).problems)
+            for a, b in zip(bounds, bounds[1:], strict=False)
+        ]
+        got = _partitions.merge_problems(results, plan.instruments, plan.found)
+        assert got == psyscore.score_table(frame, [PHQ]).problems

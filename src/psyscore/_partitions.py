@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from . import problems as problem_records
 from .batch import score_table, stop_on_recode_mismatch
 from .instrument import Instrument
 from .mapping import check_mapped_items
-from .problems import MAX_CELL_RECORDS, Problem
+from .problems import Problem
 from .responses import _observe, _Observed, _shifted_coding, match_columns, recode_mismatches
 
 _MORE_CELLS = re.compile(r"^(\d+) more cells like this in this column$")
@@ -202,19 +203,20 @@ def merge_problems(
             item = _missing_item(instruments[i], p) if i >= 0 else -1
         return (i, item)
 
+    cap = problem_records.MAX_CELL_RECORDS  # read at call time, as the engine does
     out = list(structural)
     for key, records in cells.items():
         records.sort(key=lambda p: p.row)
         hint = _one_hint(hints[key])
         total = len(records) + hidden.get(key, 0)
-        kept = [replace(p, hint=hint) for p in records[:MAX_CELL_RECORDS]]
+        kept = [replace(p, hint=hint) for p in records[:cap]]
         out.extend(kept)
-        if total > MAX_CELL_RECORDS:
+        if total > cap:
             first = records[0]
             out.append(
                 Problem(
                     kind=first.kind,
-                    message=f"{total - MAX_CELL_RECORDS} more cells like this in this column",
+                    message=f"{total - cap} more cells like this in this column",
                     hint=hint,
                     column=first.column,
                     instrument=first.instrument,
