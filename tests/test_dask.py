@@ -263,3 +263,21 @@ def test_merged_partition_problems_are_the_whole_frames(seed, n, cuts):
             ).problems
             results.append((b - a, found))
         assert _partitions.merge_problems(results, plan.instruments, plan.found) == want
+
+
+def test_text_answers_score_and_report_like_the_whole():
+    frame = survey(n=120)
+    words = {
+        0: "Not at all",
+        1: "Several days",
+        2: "More than half the days",
+        3: "Nearly every day",
+    }
+    for i in (1, 4):
+        frame[f"phq9_{i}"] = frame[f"phq9_{i}"].map(words).astype(object)
+    frame.loc[frame.index[[7, 100]], "phq9_4"] = "sevral days"  # unrecognised, two partitions
+    ddf = partitioned(frame, 3)
+    pd.testing.assert_frame_equal(psd.score(ddf, [PHQ]).compute(), in_memory(ddf, [PHQ]))
+    got = psd.problems(ddf, [PHQ])
+    assert got == psyscore.score_table(ddf.compute(), [PHQ]).problems
+    assert [p.row for p in got if p.kind == "unrecognised_answer"] == [8, 101]

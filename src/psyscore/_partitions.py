@@ -48,22 +48,28 @@ class Plan:
         return dict(self.options.get("recodes") or {})
 
     def partition_recodes(self, table: pd.DataFrame) -> dict:
-        """The user's recodes plus an identity recode of every other item column.
+        """The user's recodes plus an identity recode of every other numeric or text item column.
 
         The engine skips its shifted-coding check for a recoded column. That check needs the
         whole data (one partition with two typos and no top answer would look shifted), so it
-        runs over all partitions (`_coding_check`) and is switched off per partition this way.
-        An empty recode leaves every value as it is. Categorical columns keep the partition
-        check: recoding them would turn their codes into numbers and change problem kinds.
+        runs over all partitions (`check_codings`) and is switched off per partition this way.
+        An empty recode leaves the values of numeric and string columns as they are, with the
+        same problem records. Other columns (object, categorical, bool) keep the partition
+        check as well: recoding would turn their numbers into a numeric column and change
+        problem kinds; a partition of them may then be refused that the whole would not be.
         """
         recodes = self.recodes
         for found in self.found:
             for column in found.values():
-                if column not in recodes and not isinstance(
-                    table[column].dtype, pd.CategoricalDtype
-                ):
+                if column not in recodes and _recodes_as_is(table[column].dtype):
                     recodes[column] = {}
         return recodes
+
+
+def _recodes_as_is(dtype) -> bool:
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
 def mapping_for(inst: Instrument, mapping: Mapping[str, str] | None) -> dict[str, str]:
