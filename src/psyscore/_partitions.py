@@ -152,6 +152,8 @@ def check_codings(observations: list, plan: Plan) -> bool:
 
 def score_part(part: pd.DataFrame, plan: Plan, checked: bool) -> pd.DataFrame:
     """`score_table` on one partition, its coding already checked on the whole data."""
+    if checked is not True:  # a partition is never scored without the whole-data check
+        raise RuntimeError(f"the coding check of the whole data did not run (got {checked!r})")
     table, reasons = table_and_reasons(part, plan)
     options = {k: v for k, v in plan.options.items() if k != "id_column"}
     options["recodes"] = plan.partition_recodes(table)

@@ -157,7 +157,13 @@ def score(ddf: dd.DataFrame, instruments: Sequence[Instrument], *, exclude=None,
     if reason_column is not None:
         status = [c for c in meta.columns if str(c).endswith("_status") and c not in ddf.columns]
         meta = clear_known_categories(meta, cols=status)
-    return frame.map_partitions(score_part, plan, _coding_check(frame, plan), meta=meta)
+    # Each partition's task takes the check's result as an argument, so no partition is scored
+    # before the whole data passed it. (map_partitions with a Delayed argument would do the
+    # same on recent Dask, but Dask 2025.1 passes the Delayed itself, unevaluated.)
+    check = _coding_check(frame, plan)
+    parts = [dask.delayed(score_part, pure=True)(p, plan, check) for p in frame.to_delayed()]
+    divisions = frame.divisions if frame.known_divisions else None
+    return dd.from_delayed(parts, meta=meta, divisions=divisions, verify_meta=False)
 
 
 # ---- problems ---------------------------------------------------------------------------------
