@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 dd = pytest.importorskip("dask.dataframe", reason="the dask extra is not installed")
@@ -250,6 +250,7 @@ def test_empty_partitions_change_nothing():
 # ---- the merge of partition problems, without a cluster ----------------------------------------
 
 
+@settings(max_examples=40)  # each example scores a few small frames
 @given(
     seed=st.integers(0, 2**16),
     n=st.integers(1, 40),
