@@ -56,8 +56,16 @@ READERS = {
     ".zsav": "spss",
     ".por": "spss",
     ".xlsx": "excel",
+    ".parquet": "parquet",
 }
-WRITERS = {".csv": "text", ".tsv": "text", ".sav": "spss", ".zsav": "spss", ".xlsx": "excel"}
+WRITERS = {
+    ".csv": "text",
+    ".tsv": "text",
+    ".sav": "spss",
+    ".zsav": "spss",
+    ".xlsx": "excel",
+    ".parquet": "parquet",
+}
 
 
 def _module(kind: str):
@@ -69,6 +77,10 @@ def _module(kind: str):
         from . import excel
 
         return excel
+    if kind == "parquet":
+        from . import parquet
+
+        return parquet
     from . import spss
 
     return spss
