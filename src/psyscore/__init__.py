@@ -16,8 +16,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .batch import BatchResult, score_table  # noqa: E402
-from .library import load, resolve_instruments  # noqa: E402
+# The API loads on first use (PEP 562): `psyscore --version` and `python -m psyscore --help`
+# then start without pandas and scipy.
+_LAZY = {
+    "BatchResult": "batch",
+    "score_table": "batch",
+    "load": "library",
+    "resolve_instruments": "library",
+    "reliability": "psychometrics.instruments",
+    "reliability_report": "psychometrics.instruments",
+    "DataProblemWarning": "psychometrics.instruments",
+}
 
 __all__ = [
     "BatchResult",
@@ -32,9 +41,14 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # reliability pulls in more of scipy; load it only when asked for
-    if name in {"reliability", "reliability_report", "DataProblemWarning"}:
-        from .psychometrics import instruments
+    if name in _LAZY:
+        import importlib
 
-        return getattr(instruments, name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     raise AttributeError(f"module 'psyscore' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

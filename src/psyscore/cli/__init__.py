@@ -1,37 +1,21 @@
-"""The `psyscore` command line: one module per command, shared options in `options.py`."""
+"""The `psyscore` command line: one module per command, shared options in `options.py`.
+
+`app` is built on first use (PEP 562 `__getattr__`): the command modules import pandas, and
+`psyscore --version` should answer without loading it.
+"""
 
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
 from .. import __version__
-from . import instruments, score
-
-app = typer.Typer(
-    name="psyscore",
-    help="Score psychometric survey instruments (masculine norms, emotional competence, "
-    "help-seeking, intake screens) from declarative definitions.",
-    no_args_is_help=True,
-    add_completion=False,
-    # never print local variables in a traceback: they may hold respondent data
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
-)
-app.add_typer(instruments.app, name="instruments")
-app.command(name="score", epilog=score.EPILOG)(score.score)
 
 # Further commands live in their own modules, each exposing `register(app)`. Importing them only
 # registers options: a module's heavy dependencies (pingouin, matplotlib) load when it runs.
-for _name in ("inspect", "reliability", "intake", "retest"):
-    try:
-        _module = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"{__name__}.{_name}":
-            raise
-        continue
-    _module.register(app)
+_REGISTERED = ("inspect", "reliability", "intake", "retest")
 
 
 def _version(value: bool) -> None:
@@ -40,7 +24,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
@@ -49,5 +32,45 @@ def _root(
     """psyscore: scoring, reliability and SPSS round-trips for survey instruments."""
 
 
+def _build_app() -> typer.Typer:
+    from . import instruments, score
+
+    built = typer.Typer(
+        name="psyscore",
+        help="Score psychometric survey instruments (masculine norms, emotional competence, "
+        "help-seeking, intake screens) from declarative definitions.",
+        no_args_is_help=True,
+        add_completion=False,
+        # never print local variables in a traceback: they may hold respondent data
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode="rich",
+    )
+    built.add_typer(instruments.app, name="instruments")
+    built.command(name="score", epilog=score.EPILOG)(score.score)
+    for name in _REGISTERED:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.register(built)
+    built.callback()(_root)
+    return built
+
+
+def __getattr__(name: str):
+    if name == "app":
+        built = _build_app()
+        globals()["app"] = built  # one app per process; later look-ups skip this function
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main() -> None:
-    app()
+    # `psyscore --version` (typer would print the version before any command anyway): answer
+    # before the command modules, and with them pandas, are imported
+    if sys.argv[1:2] == ["--version"]:
+        typer.echo(f"psyscore {__version__}")
+        raise SystemExit(0)
+    __getattr__("app")()

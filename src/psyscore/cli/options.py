@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import PsyscoreError
+from ..errors import OutOfMemory, PsyscoreError
 from ..io import Table
 from ..responses import FileMissing
 
@@ -89,12 +89,22 @@ def about(path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def errors_to_exit() -> Iterator[None]:
-    """Turn psyscore errors into one clear message and the documented exit code, no traceback."""
+    """Turn psyscore errors into one clear message and the documented exit code, no traceback.
+
+    A MemoryError becomes OutOfMemory (exit 3); the writers have removed their temporaries by
+    the time it arrives here, so nothing is left behind.
+    """
     try:
         yield
     except PsyscoreError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        _exit_with(exc)
+    except MemoryError:
+        _exit_with(OutOfMemory())
+
+
+def _exit_with(exc: PsyscoreError) -> None:
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code) from None
 
 
 def print_json(payload: object) -> None:

@@ -48,7 +48,7 @@ EPILOG = """Examples:
   psyscore score qualtrics.sav -i program-intake --map map.yaml -o scored.sav
 
 Exit codes: 0 ok; 1 scored, but data problems were found (see the table or --problems FILE);
-2 usage error (nothing written)."""
+2 usage error (nothing written); 3 not enough memory (nothing written)."""
 
 
 def score(
