@@ -55,6 +55,15 @@ def test_reads_a_plain_parquet_file_without_psyscore_metadata(tmp_path):
     assert back.labels == {} and back.notes == []
 
 
+def test_large_integers_with_nulls_keep_every_digit(tmp_path):
+    path = tmp_path / "ids.parquet"
+    big = 2**53 + 1
+    pq.write_table(pa.table({"id": pa.array([big, None], type=pa.int64())}), path)
+    back = read_table(path).data["id"]
+    assert back.dtype == "Int64"
+    assert back[0] == big and back.isna().tolist() == [False, True]
+
+
 def test_a_corrupt_file_is_a_data_error_naming_it(tmp_path):
     path = tmp_path / "bad.parquet"
     path.write_bytes(b"PAR1 not really parquet")

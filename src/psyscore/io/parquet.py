@@ -64,7 +64,8 @@ def _column(path: Path, name: str, chunked) -> pd.Series:
     if t.is_integer(kind):
         if t.is_uint64(kind) and len(chunked) and (pa.compute.max(chunked).as_py() or 0) >= 2**63:
             raise DataError(f"{path}: column {name!r} holds integers too large for psyscore")
-        return chunked.to_pandas().astype("Int64")
+        # straight to Int64: through float64 (what nulls otherwise force) digits past 2**53 go
+        return chunked.to_pandas(types_mapper=lambda _: pd.Int64Dtype())
     if t.is_floating(kind):
         # NaN and null alike are missing, as an empty cell in CSV
         return chunked.to_pandas().astype("Float64")
