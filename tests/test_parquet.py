@@ -64,6 +64,18 @@ def test_large_integers_with_nulls_keep_every_digit(tmp_path):
     assert back[0] == big and back.isna().tolist() == [False, True]
 
 
+def test_unsigned_integers_beyond_int64_and_decimals_are_refused_naming_the_column(tmp_path):
+    import decimal
+
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({"huge": pa.array([2**64 - 1], type=pa.uint64())}), path)
+    with pytest.raises(DataError, match="huge"):
+        read_table(path)
+    pq.write_table(pa.table({"money": pa.array([decimal.Decimal("1.10")])}), path)
+    with pytest.raises(DataError, match="money"):
+        read_table(path)
+
+
 def test_a_corrupt_file_is_a_data_error_naming_it(tmp_path):
     path = tmp_path / "bad.parquet"
     path.write_bytes(b"PAR1 not really parquet")

@@ -53,6 +53,7 @@ def read(path: Path) -> Table:
 def _column(path: Path, name: str, chunked) -> pd.Series:
     """One Arrow column as the pandas dtype the other readers give (nullable, never guessed)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.types as t
 
     kind = chunked.type
@@ -62,7 +63,7 @@ def _column(path: Path, name: str, chunked) -> pd.Series:
     if t.is_string(kind) or t.is_large_string(kind):
         return chunked.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get).astype("string")
     if t.is_integer(kind):
-        if t.is_uint64(kind) and len(chunked) and (pa.compute.max(chunked).as_py() or 0) >= 2**63:
+        if t.is_uint64(kind) and len(chunked) and (pc.max(chunked).as_py() or 0) >= 2**63:
             raise DataError(f"{path}: column {name!r} holds integers too large for psyscore")
         # straight to Int64: through float64 (what nulls otherwise force) digits past 2**53 go
         return chunked.to_pandas(types_mapper=lambda _: pd.Int64Dtype())
