@@ -58,7 +58,9 @@ def test_show_prints_the_default_missing_rule(tmp_path):
 
 
 def test_show_prints_a_declared_rule_without_default():
-    text = " ".join(runner.invoke(app, ["instruments", "show", str(DATA / "toy.yaml")]).output.split())
+    text = " ".join(
+        runner.invoke(app, ["instruments", "show", str(DATA / "toy.yaml")]).output.split()
+    )
     assert "at least 2 of 3 items answered" in text
     assert "(default" not in text.split("Toy part")[1].split("Toy total")[0]
 
@@ -83,7 +85,9 @@ def test_example_text_answer_not_an_anchor_is_refused():
 @pytest.mark.parametrize("answer", ["0", "some", "SOME.", "S", 9, "null"])
 def test_example_answers_the_scale_accepts_pass(answer):
     value = "null" if answer == "null" else repr(answer) if isinstance(answer, str) else answer
-    parse_definition(_definition(f"  - {{name: ok, answers: {{m_1: {value}, m_2: 0}}, expect: {{}}}}"))
+    parse_definition(
+        _definition(f"  - {{name: ok, answers: {{m_1: {value}, m_2: 0}}, expect: {{}}}}")
+    )
 
 
 def test_invalid_on_purpose_allows_an_out_of_scale_answer():
