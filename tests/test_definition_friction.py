@@ -156,3 +156,10 @@ def test_help_has_no_bool_metavar():
     text = runner.invoke(app, ["score", "--help"], terminal_width=200).output
     assert "--json" in text
     assert not re.search(r"<bool>|BOOLEAN", text)
+
+
+def test_the_flag_leaves_the_hash_of_definitions_without_it_alone():
+    """definition_hash leaves nulls out: an unset invalid_on_purpose must not change it."""
+    defn = parse_definition(_definition("  - {name: z, answers: {m_1: 0, m_2: 0}, expect: {}}"))
+    dumped = defn.model_dump(mode="json", exclude_none=True)
+    assert "invalid_on_purpose" not in dumped["examples"][0]

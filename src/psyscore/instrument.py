@@ -545,8 +545,10 @@ class Example(_Model):
         "'{score}_n', '{score}_t', 'critical'"
     )
     note: str | None = None
-    invalid_on_purpose: bool = Field(
-        False,
+    # None rather than False when unset, so definition_hash (which leaves nulls out) of a
+    # definition that does not use the flag is what it was before the flag existed
+    invalid_on_purpose: bool | None = Field(
+        None,
         description="true when the example deliberately gives an answer that is not an answer "
         "of its item's scale (to show it is refused); otherwise every answer must be a code, "
         "anchor text or alias of the item's scale, a declared missing code, or null",
@@ -662,7 +664,6 @@ class Instrument(_Model):
                     f"example {ex.name!r} answers unknown items {unknown}"
                     f"{_did_you_mean(unknown[0], ids)}",
                 )
-            self._example_answers_fit(n, ex)
         return self
 
     def _example_answers_fit(self, n: int, ex: Example) -> None:
@@ -751,6 +752,13 @@ class Instrument(_Model):
                         f"missing code {text!r} ({why}) reads the same as an answer of scale "
                         f"{scale_name!r}"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _examples_answer_the_scale(self) -> Instrument:
+        """Run after the structural checks, so their clearer messages come first."""
+        for n, ex in enumerate(self.examples):
+            self._example_answers_fit(n, ex)
         return self
 
     def _no_spellings_shared(self) -> None:
