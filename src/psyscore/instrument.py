@@ -288,9 +288,15 @@ class Item(_Model):
     id: Annotated[str, Field(pattern=_ID_PATTERN)]
     label: str = Field(description="short paraphrase in our own words, never the item text")
     text: str | None = Field(None, description="verbatim wording, only if the licence allows it")
-    scale: str
-    reverse: bool = False
-    critical: CriticalRule | None = None
+    scale: str = Field(description="name of one of the instrument's response_scales")
+    reverse: bool = Field(
+        False,
+        description="reverse-keyed: the code is replaced by min + max - code of its scale "
+        "before scoring (1-5 scale: 1 becomes 5)",
+    )
+    critical: CriticalRule | None = Field(
+        None, description="an answer to surface at once, e.g. {when: '>= 1'}"
+    )
     aliases: list[str] = Field(default_factory=list, description="other accepted column names")
     loinc: Loinc | None = Field(None, description=_LOINC_DESCRIPTION)
 
@@ -419,8 +425,19 @@ class ClinicalCutoff(_Model):
         return bool(op(value, threshold))
 
 
+_DEFAULT_MISSING = (
+    "How many answered items the score needs. Default (no rule given): every item must be "
+    "answered, so one blank item leaves the score unscored and lowers its n. A published rule "
+    "that tolerates gaps must be declared, e.g. {min_answered: 1} (psych's scoreItems), "
+    "{max_missing: 2} or {min_proportion: 0.8}; only 'mean' and 'prorated_sum' may tolerate gaps"
+)
+
+
 class MissingRule(_Model):
-    """How many answered items a score needs. At most one of the three may be given."""
+    """How many answered items a score needs; at most one of the three may be given.
+
+    With none given (the default) every item must be answered.
+    """
 
     min_answered: Annotated[int, Field(ge=1)] | None = None
     max_missing: Annotated[int, Field(ge=0)] | None = None
@@ -449,13 +466,21 @@ class MissingRule(_Model):
 
 
 class Score(_Model):
+    """One score: a sum, mean or prorated sum of items, or a composite of other scores."""
+
     label: str
-    items: list[str] | None = None
+    items: list[str] | None = Field(
+        None, description="item ids whose (reverse-keyed) codes make the score"
+    )
     scores: list[str] | None = Field(
         None, description="a composite of other scores of this instrument"
     )
-    method: Literal["sum", "mean", "prorated_sum"] = "sum"
-    missing: MissingRule = MissingRule()
+    method: Literal["sum", "mean", "prorated_sum"] = Field(
+        "sum",
+        description="'sum' of the keyed item codes (default; needs every item), 'mean' of the "
+        "answered items, or 'prorated_sum' (mean of answered items x number of items)",
+    )
+    missing: MissingRule = Field(MissingRule(), description=_DEFAULT_MISSING)
     rounding: Annotated[int, Field(ge=0, le=6)] | None = Field(
         None,
         description="decimal places (round half up) applied to the stored value before banding; "
@@ -520,6 +545,14 @@ class Example(_Model):
         "'{score}_n', '{score}_t', 'critical'"
     )
     note: str | None = None
+    # None rather than False when unset, so definition_hash (which leaves nulls out) of a
+    # definition that does not use the flag is what it was before the flag existed
+    invalid_on_purpose: bool | None = Field(
+        None,
+        description="true when the example deliberately gives an answer that is not an answer "
+        "of its item's scale (to show it is refused); otherwise every answer must be a code, "
+        "anchor text or alias of the item's scale, a declared missing code, or null",
+    )
 
 
 warnings.filterwarnings("ignore", message='Field name "construct"', category=UserWarning)
@@ -560,10 +593,21 @@ class Instrument(_Model):
         description="other codings of the same answers in use (e.g. 0-4 for a 1-5 definition), "
         "named in the message when data fit one",
     )
-    response_scales: dict[str, ResponseScale]
-    items: list[Item]
-    scores: dict[Annotated[str, Field(pattern=_SCORE_ID_PATTERN)], Score]
-    examples: list[Example] = Field(default_factory=list)
+    response_scales: dict[str, ResponseScale] = Field(
+        description="named answer scales: scale name -> codes with anchor labels, aliases and "
+        "missing codes"
+    )
+    items: list[Item] = Field(
+        description="the items in published order; item n also matches a column PREFIX + n"
+    )
+    scores: dict[Annotated[str, Field(pattern=_SCORE_ID_PATTERN)], Score] = Field(
+        description="score id -> score; output columns are named PREFIX_ID"
+    )
+    examples: list[Example] = Field(
+        default_factory=list,
+        description="golden vectors (answers -> expected outputs) run by `psyscore instruments "
+        "validate` and the tests",
+    )
     notes: str | None = None
     loinc: Loinc | None = Field(None, description=_LOINC_DESCRIPTION + " (the panel)")
 
@@ -622,6 +666,53 @@ class Instrument(_Model):
                 )
         return self
 
+    def _example_answers_fit(self, n: int, ex: Example) -> None:
+        """An example's answers must be answers, unless it says it is about an invalid one.
+
+        A golden example with a typo (5 on a 0-3 scale) would otherwise test the refusal of an
+        invalid answer while its author believes it tests a score.
+        """
+        by_id = {i.id: i for i in self.items}
+        invalid = [
+            (item_id, answer)
+            for item_id, answer in ex.answers.items()
+            if not self._is_answer(by_id[item_id], answer)
+        ]
+        if invalid and not ex.invalid_on_purpose:
+            item_id, answer = invalid[0]
+            scale = self.scale_of(by_id[item_id])
+            codes = ", ".join(f"{c:g}" for c in scale.values)
+            raise _At(
+                ("examples", n, "answers", item_id),
+                f"example {ex.name!r}: {item_id} = {answer!r} is not an answer of scale "
+                f"{by_id[item_id].scale!r} (codes {codes}, their anchor texts or aliases, or a "
+                "declared missing code); fix it, or set 'invalid_on_purpose: true' if the "
+                "example shows an invalid answer being refused",
+            )
+        if ex.invalid_on_purpose and not invalid:
+            raise _At(
+                ("examples", n, "invalid_on_purpose"),
+                f"example {ex.name!r} has invalid_on_purpose: true but every answer is valid",
+            )
+
+    def _is_answer(self, item: Item, answer: object) -> bool:
+        """Whether `answer` is a code, anchor text or alias of the item's scale, missing, or null."""
+        if answer is None:
+            return True
+        scale = self.scale_of(item)
+        missing = self.missing_codes_for(item)
+        if isinstance(answer, str) and _reads_as_number(answer):
+            answer = float(answer)
+        if isinstance(answer, str):
+            texts = {anchor_key(label) for label in scale.values.values()}
+            texts |= {anchor_key(alias) for alias in scale.aliases}
+            texts |= {anchor_key(code) for code in missing if isinstance(code, str)}
+            return anchor_key(answer) in texts
+        numeric_missing = {
+            float(code) for code in missing if not isinstance(code, str) or _reads_as_number(code)
+        }
+        return answer in scale.values or float(answer) in numeric_missing
+
     @model_validator(mode="after")
     def _proration_on_one_scale(self) -> Instrument:
         """A mean or prorated sum that tolerates missing items needs its items on one range.
@@ -661,6 +752,13 @@ class Instrument(_Model):
                         f"missing code {text!r} ({why}) reads the same as an answer of scale "
                         f"{scale_name!r}"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _examples_answer_the_scale(self) -> Instrument:
+        """Run after the structural checks, so their clearer messages come first."""
+        for n, ex in enumerate(self.examples):
+            self._example_answers_fit(n, ex)
         return self
 
     def _no_spellings_shared(self) -> None:

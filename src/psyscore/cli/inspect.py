@@ -181,13 +181,30 @@ def inspect(
             }
         )
     else:
-        _print(data, table, detected, reports)
+        _print(data, table, detected, requested, reports)
         if excluded.counts:
             out.print(escape(exclusion_note(excluded.counts, excluded.column)))
     raise typer.Exit(1 if n_problems else 0)
 
 
-def _print(data: Path, table: Table, detected: list[Instrument], reports: list[dict]) -> None:
+def _instruments_line(detected: list[Instrument], requested: list[Instrument]) -> str:
+    """Which instruments are checked and why; 'none' only when there is truly nothing to check."""
+    found = ", ".join(i.id for i in detected)
+    if not requested:
+        return "detected instruments: " + (found or "none (give one with -i)")
+    given = ", ".join(i.id for i in requested)
+    also = [i.id for i in detected if i.id not in {r.id for r in requested}]
+    line = f"instruments checked: {given} (given with -i)"
+    return line + (f"; also detected from column names: {', '.join(also)}" if also else "")
+
+
+def _print(
+    data: Path,
+    table: Table,
+    detected: list[Instrument],
+    requested: list[Instrument],
+    reports: list[dict],
+) -> None:
     out.print(
         f"[bold]{escape(str(data))}[/]: {len(table.data)} rows, {table.data.shape[1]} columns"
     )
@@ -208,10 +225,7 @@ def _print(data: Path, table: Table, detected: list[Instrument], reports: list[d
             escape(", ".join(c["user_missing"])),
         )
     out.print(cols)
-    out.print(
-        "detected instruments: "
-        + (", ".join(i.id for i in detected) if detected else "none (give one with -i)")
-    )
+    out.print(_instruments_line(detected, requested))
     for r in reports:
         out.print(
             f"\n[bold]{r['id']}[/]: {len(r['matched'])} of {r['items']} items matched to columns"

@@ -17,6 +17,27 @@ from ..errors import OutOfMemory, PsyscoreError
 from ..io import Table
 from ..responses import FileMissing
 
+
+def _flags_show_no_type() -> None:
+    """Drop the `<bool>` type column of on/off flags in rich `--help` (typer 0.2x prints it).
+
+    A flag takes no value, so `--json <bool>` reads as if it wanted one (`--json true`). One
+    override here covers every command's flags; options with a value keep their type.
+    """
+    option = getattr(typer.core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if shown is None or getattr(shown, "_psyscore_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_bool_flag", False) else shown(self, ctx)
+
+    display_type_rich._psyscore_flags = True
+    option.display_type_rich = display_type_rich
+
+
+_flags_show_no_type()
+
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 

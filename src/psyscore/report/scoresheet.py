@@ -7,7 +7,7 @@ Used by `psyscore instruments show` (rendered in the terminal) and by `psyscore 
 from __future__ import annotations
 
 from ..columns import output_columns
-from ..instrument import Bundle, Instrument
+from ..instrument import Bundle, Instrument, MissingRule
 
 
 def _fmt(x: float) -> str:
@@ -20,7 +20,15 @@ def _rule_text(inst: Instrument, name: str) -> str:
         return f"needs every component score ({', '.join(spec.scores or [])})"
     k = len(spec.items)
     needed = spec.missing.needed(k)
-    text = "all items required" if needed == k else f"at least {needed} of {k} items answered"
+    if spec.missing == MissingRule():
+        text = (
+            "every item must be answered (default: no missing rule declared; a published rule "
+            "that allows gaps needs e.g. `missing: {min_answered: 1}`)"
+        )
+    elif needed == k:
+        text = "all items required"
+    else:
+        text = f"at least {needed} of {k} items answered"
     if needed < k:
         text += (
             "; the mean of answered items is used"
