@@ -33,7 +33,7 @@ EPILOG = """Examples:
 
   psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
 
-An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
+An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. The JSON of `psyscore intake --json` is also an --answers file: its answered codes are scored again (the instruments, client and date taken from it unless given). --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
 
 --sex and --age choose the norm group for T-scores; where the norm groups are by sex, no standard score is given without --sex. Percentiles come only from a published table or a norm declared normal.
 
@@ -68,8 +68,9 @@ def intake(
         None,
         "--answers",
         "-a",
-        help="The form's answers: YAML or JSON mapping item id -> answer, or a one-row CSV/SAV. "
-        "Without it, the items are asked interactively.",
+        help="The form's answers: YAML or JSON mapping item id -> answer, a one-row CSV/SAV, or "
+        "the JSON of an earlier `psyscore intake --json` (scored again). Without it, the items "
+        "are asked interactively.",
     ),
     client_id: str = typer.Option(None, "--client-id", help="Client identifier for the report."),
     date: str = typer.Option(None, "--date", help="Date of the form, YYYY-MM-DD (default: today)."),
@@ -141,12 +142,22 @@ def intake(
             progress = _read_progress(resume)
             client_id = client_id or progress.get("client_id")
             when = date and when or progress.get("date") or when
+        rescoring = _saved_result(answers) if answers is not None else None
+        if rescoring is not None:
+            if map_file is not None:
+                raise UsageError(
+                    f"{answers}: the codes of an intake result are already mapped; leave out --map"
+                )
+            client_id = client_id or rescoring.get("client_id")
+            when = date and when or rescoring.get("date") or when
         refs = list(instrument or [])
         if bundle:
             refs.append(bundle)
             _check_bundle(bundle)
         if not refs and progress is not None:
             refs = list(progress.get("instruments") or [])
+        if not refs and rescoring is not None:
+            refs = [inst["id"] for inst in rescoring["instruments"]]
         if not refs:
             raise UsageError("name the instruments: --instrument ID (repeatable) or --bundle ID")
         from ..library import resolve_instruments
@@ -157,6 +168,8 @@ def intake(
                 f"{resume} was started with {', '.join(progress['instruments'])}; "
                 "leave out --instrument/--bundle to continue it"
             )
+        if rescoring is not None:
+            _check_same_instruments(answers, rescoring, instruments)
         for path, payload in zip(previous, prev_payloads, strict=True):
             _check_previous_client(path, payload, client_id)  # before anything is asked
         if prev_payloads:
@@ -406,6 +419,70 @@ def _read_previous(path: Path) -> dict[str, Any]:
     return data
 
 
+def _saved_result(path: Path) -> dict[str, Any] | None:
+    """The JSON of `psyscore intake --json` given as --answers (to re-score it), else None."""
+    if path.suffix.lower() not in {".json", ".yaml", ".yml"} or not path.is_file():
+        return None  # a missing file is reported where the answers are read
+    data = _load_mapping(path, "JSON" if path.suffix.lower() == ".json" else "YAML")
+    if not isinstance(data, dict) or "psyscore_intake" not in data:
+        return None
+    from ..intake import check_previous
+
+    check_previous(data, source=str(path))
+    return data
+
+
+def _check_same_instruments(path: Path, saved: dict[str, Any], instruments) -> None:
+    in_file = [inst["id"] for inst in saved["instruments"]]
+    asked = [inst.id for inst in instruments]
+    if sorted(in_file) != sorted(asked):
+        raise UsageError(
+            f"{path}: this result holds {', '.join(in_file)}, not {', '.join(asked)}; "
+            "name the same instruments, or leave out --instrument/--bundle to take them from it"
+        )
+    from ..instrument import definition_hash
+
+    hashes = {inst["id"]: inst.get("definition_sha256") for inst in saved["instruments"]}
+    for inst in instruments:
+        if hashes.get(inst.id) not in (None, definition_hash(inst)):
+            warn(
+                f"{path}: {inst.id} was scored with another version of its definition; its "
+                "answered codes are scored again with the definition used now"
+            )
+
+
+def _answers_of_result(path: Path, saved: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each instrument's answered codes, grouped by instrument; a blank item stays blank.
+
+    Any other missing reason is refused: the result does not keep what was given, and an
+    invalid answer must never come back as a missing one (that would change the score silently).
+    """
+    grouped: dict[str, dict[str, Any]] = {}
+    for i, inst in enumerate(saved["instruments"]):
+        answered = inst.get("answered")
+        if not isinstance(answered, dict):
+            raise UsageError(f"{path}: instruments[{i}].answered: must map item id to its answer")
+        codes: dict[str, Any] = {}
+        for item, given in answered.items():
+            where = f"{path}: instruments[{i}].answered.{item}"
+            if not isinstance(given, dict):
+                raise UsageError(f"{where}: must be {{code, anchor}} or {{missing: reason}}")
+            if "code" in given and given["code"] is not None:
+                code = given["code"]
+                if isinstance(code, bool) or not isinstance(code, int | float):
+                    raise UsageError(f"{where}: code {code!r} is not a number")
+                codes[str(item)] = int(code) if float(code).is_integer() else code
+            elif given.get("missing") == "blank":
+                codes[str(item)] = None
+            else:
+                raise UsageError(
+                    f"{where}: not scored ({given.get('missing', 'no code')}); the result does "
+                    "not keep the answer given: enter it in a YAML answers file instead"
+                )
+        grouped[str(inst["id"])] = codes
+    return grouped
+
+
 def _check_previous_client(path: Path, previous: dict[str, Any], client_id: str | None) -> None:
     earlier = previous.get("client_id")
     if client_id and earlier and earlier != client_id:
@@ -509,10 +586,7 @@ def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, 
         if isinstance(data, dict) and data.get("psyscore_intake_progress"):
             data = data.get("answers", {})
         if isinstance(data, dict) and "psyscore_intake" in data:
-            raise UsageError(
-                f"{path}: this is the result of `psyscore intake --json`, not a form's answers; "
-                "give it as --previous"
-            )
+            data = _answers_of_result(path, data)
         if not isinstance(data, dict):
             raise UsageError(f"{path}: answers are a mapping 'item id: answer', e.g. 'phq9_1: 2'")
         flat = _flat_answers(path, data)
