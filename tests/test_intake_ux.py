@@ -72,15 +72,17 @@ def test_answers_intake_json_with_invalid_answer_is_refused_not_made_missing(tmp
 
 
 class _FullDisk:
-    """stdout on a full disk: writes are buffered, the flush fails."""
+    """stdout on a full disk: writes are buffered, the flush fails (and gives the test runner
+    its own stdout back)."""
 
-    def __init__(self):
-        self.text = ""
+    def __init__(self, real):
+        self.real = real
 
     def write(self, text):
-        self.text += text
+        pass
 
     def flush(self):
+        sys.stdout = self.real
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
@@ -90,14 +92,15 @@ def test_progress_kept_when_json_result_cannot_be_flushed(tmp_path, monkeypatch)
     real_print_json = intake_cli.print_json
 
     def print_json_to_full_disk(payload):
-        sys.stdout = _FullDisk()  # the runner restores its own stdout afterwards
+        sys.stdout = _FullDisk(sys.stdout)
         real_print_json(payload)
 
     monkeypatch.setattr(intake_cli, "print_json", print_json_to_full_disk)
     result = invoke(
         "intake", "-i", "phq-9", "--json", "--save-progress", progress, input="0\n" * 10
     )
-    assert result.exit_code != 0
+    assert result.exit_code == 2
+    assert "could not write the result" in result.stderr
     assert progress.exists()  # the answers are not lost with the result
 
 

@@ -245,6 +245,9 @@ def intake(
             for path in (html, pdf):
                 if path is not None:
                     out.print(f"wrote {escape(str(path))}")
+        # the result must be out (stdout on a full disk fails only when flushed) before the
+        # answers it came from are deleted
+        _flush_stdout(progress_path)
     if progress_path is not None:
         progress_path.unlink(missing_ok=True)
     raise typer.Exit(1 if result.problems else 0)
@@ -335,6 +338,14 @@ def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str |
             if pdf is not None:
                 pdf.unlink(missing_ok=True)
             raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
+
+
+def _flush_stdout(progress_path: Path | None) -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        kept = f"; the answers are kept in {progress_path}" if progress_path is not None else ""
+        raise UsageError(f"could not write the result: {exc.strerror or exc}{kept}") from None
 
 
 def _alerts_of_wellformed(instruments, answers: dict[str, Any], mapping) -> None:
