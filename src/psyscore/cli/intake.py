@@ -38,7 +38,8 @@ An --answers file gets the checks of `psyscore score`: SPSS value labels and use
 --sex and --age choose the norm group for T-scores; where the norm groups are by sex, no standard score is given without --sex. Percentiles come only from a published table or a norm declared normal.
 
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
-item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \
+item (missing), `b` goes back to the previous answer (Enter keeps it), `g N` goes to item N of \
+the form (counted over all its instruments), `r` reviews the answers so far. Answers are saved after every item \
 to the --save-progress file, by default .psyscore-intake-CLIENT.json in the current folder \
 (deleted when the form is complete), so Ctrl-C loses nothing: continue with --resume FILE.
 
@@ -686,10 +687,16 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
         ui.print(f"Resuming at item {pos + 1} of {len(sequence)} (answers from {path}).")
     ui.print(
         f"Answers are saved after every item to {path}. Type the number or the answer text; "
-        "s = skip, b = back, r = review."
+        "s = skip, b = back (Enter keeps the answer shown), g N = go to item N "
+        f"(1-{len(sequence)}), r = review."
     )
     try:
-        while pos < len(sequence):
+        while True:
+            if pos >= len(sequence):
+                pos = _first_unasked(sequence, answers)
+                if pos is None:
+                    break
+                ui.print(f"item {pos + 1} was not asked yet (g jumped over it)")
             inst, item = sequence[pos]
             given = answers.get(inst.id, {})
             number = inst.items.index(item) + 1
@@ -715,9 +722,17 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 pos = max(pos - 1, 0)
             elif low == "r":
                 _review(ui, sequence, answers)
+            elif low == "g" or low.startswith("g "):
+                target = _go_to(low[1:].strip(), len(sequence))
+                if target is None:
+                    ui.print(f"g N goes to item N: give a number from 1 to {len(sequence)}")
+                else:
+                    pos = target
             elif low == "s":
                 answers.setdefault(inst.id, {})[item.id] = None
                 pos += 1
+            elif not raw and item.id in given:
+                pos += 1  # Enter keeps the answer shown (after b, g or --resume)
             elif not raw:
                 ui.print("no answer typed: give one of the values above, or s to skip")
             else:
@@ -747,6 +762,21 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
         )
         raise typer.Exit(130) from None
     return {item_id: v for inst_answers in answers.values() for item_id, v in inst_answers.items()}
+
+
+def _go_to(number: str, count: int) -> int | None:
+    """The 0-based position of `g N` (N counted 1-based over the whole form), None if not one."""
+    if not number.isdigit() or not 1 <= int(number) <= count:
+        return None
+    return int(number) - 1
+
+
+def _first_unasked(sequence, answers) -> int | None:
+    """The first item never answered nor skipped: a `g` past it must not leave it out unseen."""
+    for i, (inst, item) in enumerate(sequence):
+        if item.id not in answers.get(inst.id, {}):
+            return i
+    return None
 
 
 def _review(ui, sequence, answers) -> None:
