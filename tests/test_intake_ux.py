@@ -145,3 +145,73 @@ def test_go_to_out_of_range_item_is_refused_and_unasked_items_are_asked(tmp_path
     answered = json.loads(result.stdout)["instruments"][0]["answered"]
     assert answered["phq9_9"]["code"] == 1.0
     assert all(answered[f"phq9_{i}"]["code"] == 0.0 for i in range(1, 9))
+
+
+# ---- 4: every output checked before anything is asked; written together ----------------------
+
+SAMPLE = __import__("pathlib").Path(__file__).parent.parent / "sample_data"
+
+
+def test_intake_html_that_is_the_answers_file_is_refused_before_scoring(tmp_path):
+    form = phq_form(tmp_path / "form.yaml", 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    link = tmp_path / "report.html"
+    link.symlink_to(form)
+    result = invoke("intake", "-i", "phq-9", "--answers", form, "--html", link, "--force")
+    assert result.exit_code == 2
+    assert "refusing to overwrite the input file" in " ".join(result.stderr.split())
+
+
+def test_intake_html_that_is_the_progress_file_is_refused_before_anything_is_asked(tmp_path):
+    progress = tmp_path / "p.html"
+    result = invoke(
+        "intake", "-i", "phq-9", "--save-progress", progress, "--html", progress, input="0\n"
+    )
+    assert result.exit_code == 2
+    assert "named twice" in " ".join(result.stderr.split()) or "input" in result.stderr
+    assert "answer:" not in result.output
+
+
+def test_intake_failed_html_leaves_an_earlier_pdf_untouched(tmp_path, monkeypatch):
+    from psyscore.report import browser, intake_html
+
+    monkeypatch.setattr(browser, "require_browser", lambda *a, **k: "chromium")
+    monkeypatch.setattr(
+        browser, "html_to_pdf", lambda html, out, **k: out.write_bytes(b"%PDF-new")
+    )
+
+    def html_fails(result, path, page_size=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(intake_html, "write_html", html_fails)
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-old")
+    form = phq_form(tmp_path / "form.yaml", 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    args = ["--answers", form, "--pdf", pdf, "--html", tmp_path / "r.html", "--force"]
+    result = invoke("intake", "-i", "phq-9", *args)
+    assert result.exit_code == 2
+    assert pdf.read_bytes() == b"%PDF-old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["form.yaml", "report.pdf"]
+
+
+def test_reliability_failed_table_leaves_no_html(tmp_path, monkeypatch):
+    from psyscore.report import apa_table
+
+    def table_fails(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(apa_table, "write_apa_tables", table_fails)
+    html, table = tmp_path / "r.html", tmp_path / "t.md"
+    args = ["reliability", SAMPLE / "intake_batch.csv", "-i", "phq-9", "--no-omega"]
+    result = invoke(*args, "--html", html, "--table", table)
+    assert result.exit_code == 2, result.output
+    assert list(tmp_path.iterdir()) == []  # neither the report nor a temporary
+
+
+def test_reliability_html_that_is_the_table_file_is_refused_before_computing(tmp_path):
+    html = tmp_path / "r.html"
+    link = tmp_path / "t.md"
+    link.symlink_to(html)
+    args = ["reliability", SAMPLE / "intake_batch.csv", "-i", "phq-9", "--no-omega"]
+    result = invoke(*args, "--html", html, "--table", link)
+    assert result.exit_code == 2
+    assert "named twice" in " ".join(result.stderr.split())

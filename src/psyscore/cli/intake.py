@@ -128,6 +128,7 @@ def intake(
             _check_html(html, force)
         if pdf is not None:
             _check_pdf(pdf, force)  # before anything is asked or scored
+        _plan_reports(html, pdf, [answers, *(previous or []), resume], save_progress, force)
         if map_file is not None and answers is None:
             raise UsageError("--map applies to an --answers file (its column names and codes)")
         from ..mapping import load_mapping
@@ -317,28 +318,57 @@ def _check_pdf(path: Path, force: bool) -> None:
     require_browser()
 
 
+def _plan_reports(
+    html: Path | None, pdf: Path | None, inputs: list, progress: Path | None, force: bool
+) -> None:
+    """Both reports checked together, as `psyscore score` checks its outputs: distinct, never an
+    input (the answers, a --previous, the progress file), in a folder where files can be made."""
+    import os
+
+    from ..io import plan_outputs
+
+    targets = [p for p in (html, pdf) if p is not None]
+    if not targets:
+        return
+    if progress is not None:  # written from the first answer on, so it may not exist yet
+        same = [
+            t
+            for t in targets
+            if os.path.normcase(t.resolve()) == os.path.normcase(progress.resolve())
+        ]
+        if same:
+            raise UsageError(
+                f"{same[0]}: named twice as an output (also as --save-progress); give each "
+                "its own file"
+            )
+    plan_outputs(
+        targets,
+        inputs=[p for p in inputs if p is not None],
+        force=force,
+        suffixes={".html", ".htm", ".pdf"},
+    )
+
+
 def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str | None) -> None:
-    """Write --pdf (the slow, fallible part) first, then --html; a failure leaves neither behind."""
-    from ..report.intake_html import render_html
+    """Write --pdf (the slow, fallible part) first, then --html, staged: both are renamed into
+    place together at the end, so a failure leaves neither behind and an earlier file untouched."""
+    from ..io import atomic_write, staged_writes
+    from ..report import browser, intake_html
 
-    if pdf is not None:
-        from ..report.browser import BrowserError, html_to_pdf
-
-        try:
-            html_to_pdf(render_html(result, page_size=page_size or "A4"), pdf)
-        except BrowserError as exc:
-            raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
-        except OSError as exc:
-            raise UsageError(f"{pdf}: could not write: {exc.strerror or exc}") from None
-    if html is not None:
-        from ..report.intake_html import write_html
-
-        try:
-            write_html(result, html, page_size=page_size)
-        except OSError as exc:
-            if pdf is not None:
-                pdf.unlink(missing_ok=True)
-            raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
+    with staged_writes():
+        if pdf is not None:
+            page = intake_html.render_html(result, page_size=page_size or "A4")
+            try:
+                atomic_write(pdf, lambda tmp: browser.html_to_pdf(page, tmp))
+            except browser.BrowserError as exc:
+                raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
+            except OSError as exc:
+                raise UsageError(f"{pdf}: could not write: {exc.strerror or exc}") from None
+        if html is not None:
+            try:
+                intake_html.write_html(result, html, page_size=page_size)
+            except OSError as exc:
+                raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
 
 
 def _flush_stdout(progress_path: Path | None) -> None:
