@@ -7,6 +7,7 @@ import datetime as _dt
 import json
 import re
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -358,8 +359,19 @@ def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str |
     with staged_writes():
         if pdf is not None:
             page = intake_html.render_html(result, page_size=page_size or "A4")
+            browser_temp = tempfile.tempdir
+
+            def print_pdf(tmp: Path) -> None:
+                # atomic_write points temporaries beside the target; the browser's page and
+                # profile belong in its own private temp folder, not in the output folder
+                beside, tempfile.tempdir = tempfile.tempdir, browser_temp
+                try:
+                    browser.html_to_pdf(page, tmp)
+                finally:
+                    tempfile.tempdir = beside
+
             try:
-                atomic_write(pdf, lambda tmp: browser.html_to_pdf(page, tmp))
+                atomic_write(pdf, print_pdf)
             except browser.BrowserError as exc:
                 raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
             except OSError as exc:
