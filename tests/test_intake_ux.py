@@ -175,9 +175,7 @@ def test_intake_failed_html_leaves_an_earlier_pdf_untouched(tmp_path, monkeypatc
     from psyscore.report import browser, intake_html
 
     monkeypatch.setattr(browser, "require_browser", lambda *a, **k: "chromium")
-    monkeypatch.setattr(
-        browser, "html_to_pdf", lambda html, out, **k: out.write_bytes(b"%PDF-new")
-    )
+    monkeypatch.setattr(browser, "html_to_pdf", lambda html, out, **k: out.write_bytes(b"%PDF-new"))
 
     def html_fails(result, path, page_size=None):
         raise OSError(errno.ENOSPC, "No space left on device")
