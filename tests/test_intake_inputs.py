@@ -300,11 +300,14 @@ def test_html_report_shows_why_there_is_no_change(tmp_path):
     assert html.count("different definition") == 1  # once per instrument, not once per score
 
 
-def test_an_intake_result_given_as_answers_is_a_clear_error(tmp_path):
-    result_file = _form(tmp_path, score_form(PHQ, ITEM_9).to_dict(), name="visit.json")
-    result = invoke("intake", "-i", "phq-9", "--answers", result_file)
-    assert result.exit_code == 2
-    assert "give it as --previous" in " ".join(result.output.split())
+def test_an_intake_result_given_as_answers_is_scored_again(tmp_path):
+    # issue 11: the JSON of `intake --json` re-scores the same form (tests/test_intake_ux.py)
+    saved = score_form(PHQ, ITEM_9).to_dict()
+    result_file = _form(tmp_path, saved, name="visit.json")
+    result = invoke("intake", "-i", "phq-9", "--answers", result_file, "--json")
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.stdout)
+    assert again["instruments"][0]["answered"] == saved["instruments"][0]["answered"]
 
 
 def test_malformed_answer_does_not_hide_an_endorsed_critical_item(tmp_path):

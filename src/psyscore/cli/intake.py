@@ -7,6 +7,7 @@ import datetime as _dt
 import json
 import re
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +34,13 @@ EPILOG = """Examples:
 
   psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
 
-An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
+An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. The JSON of `psyscore intake --json` is also an --answers file: its answered codes are scored again (the instruments, client and date taken from it unless given). --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
 
 --sex and --age choose the norm group for T-scores; where the norm groups are by sex, no standard score is given without --sex. Percentiles come only from a published table or a norm declared normal.
 
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
-item (missing), `b` goes back, `r` reviews the answers so far. Answers are saved after every item \
+item (missing), `b` goes back to the previous answer (Enter keeps it), `g N` goes to item N of \
+the form (counted over all its instruments), `r` reviews the answers so far. Answers are saved after every item \
 to the --save-progress file, by default .psyscore-intake-CLIENT.json in the current folder \
 (deleted when the form is complete), so Ctrl-C loses nothing: continue with --resume FILE.
 
@@ -68,8 +70,9 @@ def intake(
         None,
         "--answers",
         "-a",
-        help="The form's answers: YAML or JSON mapping item id -> answer, or a one-row CSV/SAV. "
-        "Without it, the items are asked interactively.",
+        help="The form's answers: YAML or JSON mapping item id -> answer, a one-row CSV/SAV, or "
+        "the JSON of an earlier `psyscore intake --json` (scored again). Without it, the items "
+        "are asked interactively.",
     ),
     client_id: str = typer.Option(None, "--client-id", help="Client identifier for the report."),
     date: str = typer.Option(None, "--date", help="Date of the form, YYYY-MM-DD (default: today)."),
@@ -126,6 +129,7 @@ def intake(
             _check_html(html, force)
         if pdf is not None:
             _check_pdf(pdf, force)  # before anything is asked or scored
+        _plan_reports(html, pdf, [answers, *(previous or []), resume], save_progress, force)
         if map_file is not None and answers is None:
             raise UsageError("--map applies to an --answers file (its column names and codes)")
         from ..mapping import load_mapping
@@ -141,12 +145,22 @@ def intake(
             progress = _read_progress(resume)
             client_id = client_id or progress.get("client_id")
             when = date and when or progress.get("date") or when
+        rescoring = _saved_result(answers) if answers is not None else None
+        if rescoring is not None:
+            if map_file is not None:
+                raise UsageError(
+                    f"{answers}: the codes of an intake result are already mapped; leave out --map"
+                )
+            client_id = client_id or rescoring.get("client_id")
+            when = date and when or rescoring.get("date") or when
         refs = list(instrument or [])
         if bundle:
             refs.append(bundle)
             _check_bundle(bundle)
         if not refs and progress is not None:
             refs = list(progress.get("instruments") or [])
+        if not refs and rescoring is not None:
+            refs = [inst["id"] for inst in rescoring["instruments"]]
         if not refs:
             raise UsageError("name the instruments: --instrument ID (repeatable) or --bundle ID")
         from ..library import resolve_instruments
@@ -157,6 +171,8 @@ def intake(
                 f"{resume} was started with {', '.join(progress['instruments'])}; "
                 "leave out --instrument/--bundle to continue it"
             )
+        if rescoring is not None:
+            _check_same_instruments(answers, rescoring, instruments)
         for path, payload in zip(previous, prev_payloads, strict=True):
             _check_previous_client(path, payload, client_id)  # before anything is asked
         if prev_payloads:
@@ -232,6 +248,9 @@ def intake(
             for path in (html, pdf):
                 if path is not None:
                     out.print(f"wrote {escape(str(path))}")
+        # the result must be out (stdout on a full disk fails only when flushed) before the
+        # answers it came from are deleted
+        _flush_stdout(progress_path)
     if progress_path is not None:
         progress_path.unlink(missing_ok=True)
     raise typer.Exit(1 if result.problems else 0)
@@ -300,28 +319,76 @@ def _check_pdf(path: Path, force: bool) -> None:
     require_browser()
 
 
+def _plan_reports(
+    html: Path | None, pdf: Path | None, inputs: list, progress: Path | None, force: bool
+) -> None:
+    """Both reports checked together, as `psyscore score` checks its outputs: distinct, never an
+    input (the answers, a --previous, the progress file), in a folder where files can be made."""
+    import os
+
+    from ..io import plan_outputs
+
+    targets = [p for p in (html, pdf) if p is not None]
+    if not targets:
+        return
+    if progress is not None:  # written from the first answer on, so it may not exist yet
+        same = [
+            t
+            for t in targets
+            if os.path.normcase(t.resolve()) == os.path.normcase(progress.resolve())
+        ]
+        if same:
+            raise UsageError(
+                f"{same[0]}: named twice as an output (also as --save-progress); give each "
+                "its own file"
+            )
+    plan_outputs(
+        targets,
+        inputs=[p for p in inputs if p is not None],
+        force=force,
+        suffixes={".html", ".htm", ".pdf"},
+    )
+
+
 def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str | None) -> None:
-    """Write --pdf (the slow, fallible part) first, then --html; a failure leaves neither behind."""
-    from ..report.intake_html import render_html
+    """Write --pdf (the slow, fallible part) first, then --html, staged: both are renamed into
+    place together at the end, so a failure leaves neither behind and an earlier file untouched."""
+    from ..io import atomic_write, staged_writes
+    from ..report import browser, intake_html
 
-    if pdf is not None:
-        from ..report.browser import BrowserError, html_to_pdf
+    with staged_writes():
+        if pdf is not None:
+            page = intake_html.render_html(result, page_size=page_size or "A4")
+            browser_temp = tempfile.tempdir
 
-        try:
-            html_to_pdf(render_html(result, page_size=page_size or "A4"), pdf)
-        except BrowserError as exc:
-            raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
-        except OSError as exc:
-            raise UsageError(f"{pdf}: could not write: {exc.strerror or exc}") from None
-    if html is not None:
-        from ..report.intake_html import write_html
+            def print_pdf(tmp: Path) -> None:
+                # atomic_write points temporaries beside the target; the browser's page and
+                # profile belong in its own private temp folder, not in the output folder
+                beside, tempfile.tempdir = tempfile.tempdir, browser_temp
+                try:
+                    browser.html_to_pdf(page, tmp)
+                finally:
+                    tempfile.tempdir = beside
 
-        try:
-            write_html(result, html, page_size=page_size)
-        except OSError as exc:
-            if pdf is not None:
-                pdf.unlink(missing_ok=True)
-            raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
+            try:
+                atomic_write(pdf, print_pdf)
+            except browser.BrowserError as exc:
+                raise UsageError(f"{pdf}: could not write the PDF: {exc}") from None
+            except OSError as exc:
+                raise UsageError(f"{pdf}: could not write: {exc.strerror or exc}") from None
+        if html is not None:
+            try:
+                intake_html.write_html(result, html, page_size=page_size)
+            except OSError as exc:
+                raise UsageError(f"{html}: could not write: {exc.strerror or exc}") from None
+
+
+def _flush_stdout(progress_path: Path | None) -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        kept = f"; the answers are kept in {progress_path}" if progress_path is not None else ""
+        raise UsageError(f"could not write the result: {exc.strerror or exc}{kept}") from None
 
 
 def _alerts_of_wellformed(instruments, answers: dict[str, Any], mapping) -> None:
@@ -404,6 +471,70 @@ def _read_previous(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not the JSON of `psyscore intake --json`")
     check_previous(data, source=str(path))
     return data
+
+
+def _saved_result(path: Path) -> dict[str, Any] | None:
+    """The JSON of `psyscore intake --json` given as --answers (to re-score it), else None."""
+    if path.suffix.lower() not in {".json", ".yaml", ".yml"} or not path.is_file():
+        return None  # a missing file is reported where the answers are read
+    data = _load_mapping(path, "JSON" if path.suffix.lower() == ".json" else "YAML")
+    if not isinstance(data, dict) or "psyscore_intake" not in data:
+        return None
+    from ..intake import check_previous
+
+    check_previous(data, source=str(path))
+    return data
+
+
+def _check_same_instruments(path: Path, saved: dict[str, Any], instruments) -> None:
+    in_file = [inst["id"] for inst in saved["instruments"]]
+    asked = [inst.id for inst in instruments]
+    if sorted(in_file) != sorted(asked):
+        raise UsageError(
+            f"{path}: this result holds {', '.join(in_file)}, not {', '.join(asked)}; "
+            "name the same instruments, or leave out --instrument/--bundle to take them from it"
+        )
+    from ..instrument import definition_hash
+
+    hashes = {inst["id"]: inst.get("definition_sha256") for inst in saved["instruments"]}
+    for inst in instruments:
+        if hashes.get(inst.id) not in (None, definition_hash(inst)):
+            warn(
+                f"{path}: {inst.id} was scored with another version of its definition; its "
+                "answered codes are scored again with the definition used now"
+            )
+
+
+def _answers_of_result(path: Path, saved: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each instrument's answered codes, grouped by instrument; a blank item stays blank.
+
+    Any other missing reason is refused: the result does not keep what was given, and an
+    invalid answer must never come back as a missing one (that would change the score silently).
+    """
+    grouped: dict[str, dict[str, Any]] = {}
+    for i, inst in enumerate(saved["instruments"]):
+        answered = inst.get("answered")
+        if not isinstance(answered, dict):
+            raise UsageError(f"{path}: instruments[{i}].answered: must map item id to its answer")
+        codes: dict[str, Any] = {}
+        for item, given in answered.items():
+            where = f"{path}: instruments[{i}].answered.{item}"
+            if not isinstance(given, dict):
+                raise UsageError(f"{where}: must be {{code, anchor}} or {{missing: reason}}")
+            if "code" in given and given["code"] is not None:
+                code = given["code"]
+                if isinstance(code, bool) or not isinstance(code, int | float):
+                    raise UsageError(f"{where}: code {code!r} is not a number")
+                codes[str(item)] = int(code) if float(code).is_integer() else code
+            elif given.get("missing") == "blank":
+                codes[str(item)] = None
+            else:
+                raise UsageError(
+                    f"{where}: not scored ({given.get('missing', 'no code')}); the result does "
+                    "not keep the answer given: enter it in a YAML answers file instead"
+                )
+        grouped[str(inst["id"])] = codes
+    return grouped
 
 
 def _check_previous_client(path: Path, previous: dict[str, Any], client_id: str | None) -> None:
@@ -509,10 +640,7 @@ def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, 
         if isinstance(data, dict) and data.get("psyscore_intake_progress"):
             data = data.get("answers", {})
         if isinstance(data, dict) and "psyscore_intake" in data:
-            raise UsageError(
-                f"{path}: this is the result of `psyscore intake --json`, not a form's answers; "
-                "give it as --previous"
-            )
+            data = _answers_of_result(path, data)
         if not isinstance(data, dict):
             raise UsageError(f"{path}: answers are a mapping 'item id: answer', e.g. 'phq9_1: 2'")
         flat = _flat_answers(path, data)
@@ -601,10 +729,16 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
         ui.print(f"Resuming at item {pos + 1} of {len(sequence)} (answers from {path}).")
     ui.print(
         f"Answers are saved after every item to {path}. Type the number or the answer text; "
-        "s = skip, b = back, r = review."
+        "s = skip, b = back (Enter keeps the answer shown), g N = go to item N "
+        f"(1-{len(sequence)}), r = review."
     )
     try:
-        while pos < len(sequence):
+        while True:
+            if pos >= len(sequence):
+                pos = _first_unasked(sequence, answers)
+                if pos is None:
+                    break
+                ui.print(f"item {pos + 1} was not asked yet (g jumped over it)")
             inst, item = sequence[pos]
             given = answers.get(inst.id, {})
             number = inst.items.index(item) + 1
@@ -630,9 +764,17 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 pos = max(pos - 1, 0)
             elif low == "r":
                 _review(ui, sequence, answers)
+            elif low == "g" or low.startswith("g "):
+                target = _go_to(low[1:].strip(), len(sequence))
+                if target is None:
+                    ui.print(f"g N goes to item N: give a number from 1 to {len(sequence)}")
+                else:
+                    pos = target
             elif low == "s":
                 answers.setdefault(inst.id, {})[item.id] = None
                 pos += 1
+            elif not raw and item.id in given:
+                pos += 1  # Enter keeps the answer shown (after b, g or --resume)
             elif not raw:
                 ui.print("no answer typed: give one of the values above, or s to skip")
             else:
@@ -662,6 +804,21 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
         )
         raise typer.Exit(130) from None
     return {item_id: v for inst_answers in answers.values() for item_id, v in inst_answers.items()}
+
+
+def _go_to(number: str, count: int) -> int | None:
+    """The 0-based position of `g N` (N counted 1-based over the whole form), None if not one."""
+    if not number.isdigit() or not 1 <= int(number) <= count:
+        return None
+    return int(number) - 1
+
+
+def _first_unasked(sequence, answers) -> int | None:
+    """The first item never answered nor skipped: a `g` past it must not leave it out unseen."""
+    for i, (inst, item) in enumerate(sequence):
+        if item.id not in answers.get(inst.id, {}):
+            return i
+    return None
 
 
 def _review(ui, sequence, answers) -> None:

@@ -127,6 +127,7 @@ def reliability(
             check_html_output(html, data, force=force)
         if table_out is not None:
             check_table_output(table_out, data, force=force)
+        _plan_outputs(html, table_out, [data, map_file], force=force)
         try:
             parse_split_half(split_half)
         except ValueError as exc:
@@ -192,11 +193,13 @@ def reliability(
         "problems": [p.to_dict() for p in problems],
         "warnings": warnings,
     }
-    if html is not None:
-        with errors_to_exit():
+    from ..io import staged_writes
+
+    # both files are renamed into place together: a failure writing one leaves neither
+    with errors_to_exit(), staged_writes():
+        if html is not None:
             _write_html(html, payload, instruments)
-    if table_out is not None:
-        with errors_to_exit():
+        if table_out is not None:
             _write_table(table_out, payload)
     if as_json:
         print_json(payload)
@@ -233,6 +236,21 @@ def check_html_output(path: Path, data: Path, *, force: bool) -> None:
 
 
 TABLE_SUFFIXES = {".docx", ".md", ".tex"}
+
+
+def _plan_outputs(html: Path | None, table_out: Path | None, inputs: list, *, force: bool) -> None:
+    """--html and --table checked together with `psyscore.io.plan_outputs`, as `psyscore score`
+    checks its outputs: distinct files, never an input, in a folder where files can be made."""
+    from ..io import plan_outputs
+
+    targets = [p for p in (html, table_out) if p is not None]
+    if targets:
+        plan_outputs(
+            targets,
+            inputs=[p for p in inputs if p is not None],
+            force=force,
+            suffixes={".html", ".htm", *TABLE_SUFFIXES},
+        )
 
 
 def check_table_output(path: Path, data: Path, *, force: bool) -> None:

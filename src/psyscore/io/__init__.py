@@ -12,7 +12,7 @@ import contextvars
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,24 +131,27 @@ def plan_outputs(
     syntax: str | Path | None = None,
     inputs: list[str | Path] = (),  # type: ignore[assignment]
     force: bool = False,
+    suffixes: Collection[str] | None = None,
 ) -> OutputPlan:
     """Check every output target before anything is written.
 
     Each target must have a suffix its writer handles, be distinct from every other target and
     from every input (same file by resolved path), not exist unless `force`, and sit in an
     existing folder where a file can be created. Raises UsageError naming the first target that
-    fails (exit 2: nothing written).
+    fails (exit 2: nothing written). `suffixes`: what the caller's own writers take (reports:
+    .html, .pdf...) instead of the data formats.
     """
     plan = OutputPlan(
         data=[Path(o) for o in outputs],
         problems=Path(problems) if problems is not None else None,
         syntax=Path(syntax) if syntax is not None else None,
     )
+    allowed = WRITERS if suffixes is None else suffixes
     for out in plan.data:
-        if out.suffix.lower() not in WRITERS:
+        if out.suffix.lower() not in allowed:
             raise UsageError(
                 f"{out}: cannot write {out.suffix or 'files without an extension'}; "
-                f"supported: {', '.join(sorted(WRITERS))}"
+                f"supported: {', '.join(sorted(allowed))}"
             )
     if plan.problems is not None and plan.problems.suffix.lower() != ".csv":
         raise UsageError(f"{plan.problems}: --problems writes CSV; name it *.csv")
