@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from psyscore import load
 from psyscore.batch import score_table
 from psyscore.columns import output_columns
+from psyscore.errors import UsageError
 from psyscore.errors import DataError, DefinitionError, UsageError
 from psyscore.instrument import ResponseScale, parse_definition
 from psyscore.responses import FileMissing, resolve
@@ -525,3 +526,19 @@ def test_any_spelling_of_an_anchor_gives_its_code(anchor, upper, tail):
     items, problems = resolve(load(ref), pd.DataFrame({item_id: [spelled]}))
     j = items.instrument.item_ids.index(item_id)
     assert items.codes[0, j] == code, spelled
+
+
+def test_a_recode_that_touches_a_user_missing_value_is_refused(toy):
+    """User-missing declarations name the FILE's values; a --map recode of such a value (or onto
+    one) is ambiguous, so it is refused, as the SPSS syntax refuses it: checked after the recode,
+    a declared user-missing 4 recoded to 3 used to score as 3."""
+    table = pd.DataFrame([{"toy_1": 3, "toy_2": 3, "toy_3": 4, "toy_4": 3}])
+    declared = FileMissing(values={"toy_3": {4: "refused"}})
+    with pytest.raises(UsageError, match=r"toy_3.*4 -> 3.*4 is a user-missing value"):
+        score_table(table, [toy], file_missing=declared, recodes={"toy_3": {4: 3.0}})
+    ranged = FileMissing(ranges={"toy_3": [(-9.0, 0.0, "user-missing")]})
+    with pytest.raises(UsageError, match=r"toy_3.*1 -> 0.*-9 thru 0 is a user-missing value"):
+        score_table(table, [toy], file_missing=ranged, recodes={"toy_3": {1: 0.0}})
+    # a recode that leaves the declared values alone is fine, and the declaration still holds
+    fine = score_table(table, [toy], file_missing=declared, recodes={"toy_3": {2: 1.0}})
+    assert fine.table["toy_total_status"].iloc[0] == "prorated"

@@ -916,7 +916,11 @@ def test_score_refuses_syntax_it_cannot_reproduce_and_writes_nothing(tmp_path):
     assert result.exit_code == 2, result.output
     assert "4 is a user-missing value of GAD7_1" in " ".join(result.output.split())
     assert not out.exists() and not sps.exists()
-    assert CliRunner().invoke(app, args).exit_code == 0  # without --syntax it scores
+    # without --syntax the scores themselves would depend on the order: refused as well
+    plain = CliRunner().invoke(app, args)
+    assert plain.exit_code == 2, plain.output
+    assert "4 is a user-missing value of GAD7_1" in " ".join(plain.output.split())
+    assert not out.exists()
 
 
 @needs_pspp

@@ -8,6 +8,7 @@ spelling is looked up once, however many rows use it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -315,6 +316,61 @@ def _apply_file_missing(
             codes[hit] = np.nan
 
 
+def _shown_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def refuse_recode_of_user_missing(
+    column: str, recode: Mapping[object, float], fm: FileMissing, instrument: str = ""
+) -> None:
+    """Refuse a recode that maps a declared user-missing value, or maps a value onto one.
+
+    User-missing declarations name the file's values, a recode names others: whether a
+    declared 4 that a recode turns into 3 is missing or a 3 depends on the order the two are
+    applied (SPSS applies user-missing first), so neither reading is safe to guess.
+    """
+    declared = fm.values.get(column, {})
+    ranges = fm.ranges.get(column, [])
+    if not declared and not ranges:
+        return
+
+    def hit(value: object) -> str | None:
+        for missing in declared:
+            number, other = _as_float(value), _as_float(missing)
+            if (number is not None and number == other) or str(value).strip() == str(missing):
+                return _shown_number(other) if other is not None else repr(missing)
+        number = _as_float(value)
+        for lo, hi, _ in ranges:
+            if number is not None and lo <= number <= hi:
+                return f"{_shown_number(lo)} thru {_shown_number(hi)}"
+        return None
+
+    for old, new in recode.items():
+        for value in (old, new):
+            shown = hit(value)
+            if shown is None:
+                continue
+            where = f"{column} ({instrument})" if instrument else column
+            old_text = _shown_number(o) if (o := _as_float(old)) is not None else repr(old)
+            new_text = (
+                "missing" if _as_float(new) is None or math.isnan(new) else _shown_number(new)
+            )
+            raise UsageError(
+                f"the --map recode of {where} maps {old_text} -> {new_text}, and {shown} is a "
+                f"user-missing value of {column} in the data file, so whether it counts as an "
+                "answer depends on which is applied first. Leave user-missing values out of the "
+                "recode (or remove the declaration in the data file)."
+            )
+
+
+def _as_float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
 def resolve(
     inst: Instrument,
     table: pd.DataFrame,
@@ -339,6 +395,9 @@ def resolve(
     """
     found, problems = match_columns(inst, list(table.columns), mapping)
     recodes = recodes or {}
+    if file_missing is not None:
+        for column in set(found.values()) & set(recodes):
+            refuse_recode_of_user_missing(column, recodes[column], file_missing, inst.id)
     problems.extend(
         recode_mismatches(
             inst, table, found, value_labels or {}, recodes, file_missing=file_missing
