@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from psyscore import load
 from psyscore.batch import score_table
 from psyscore.columns import output_columns
-from psyscore.errors import UsageError
 from psyscore.errors import DataError, DefinitionError, UsageError
 from psyscore.instrument import ResponseScale, parse_definition
 from psyscore.responses import FileMissing, resolve
