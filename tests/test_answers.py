@@ -541,3 +541,17 @@ def test_a_recode_that_touches_a_user_missing_value_is_refused(toy):
     # a recode that leaves the declared values alone is fine, and the declaration still holds
     fine = score_table(table, [toy], file_missing=declared, recodes={"toy_3": {2: 1.0}})
     assert fine.table["toy_total_status"].iloc[0] == "prorated"
+
+
+def test_excluding_a_row_leaves_the_columns_of_a_score_with_a_longer_name_alone():
+    """Score `part` must not blank `part_b`'s count or cast its status to numbers."""
+    text = TOY_TEXT.replace(
+        "  combo:\n",
+        "  part_b:\n    label: Toy part b\n    items: [toy_3, toy_4]\n    method: sum\n  combo:\n",
+    )
+    inst = parse_definition(text, "toy.yaml")
+    table = pd.DataFrame([{"toy_1": 3, "toy_2": 3, "toy_3": 3, "toy_4": 3}] * 2)
+    out = score_table(table, [inst], exclude=["survey preview", None]).table
+    assert out["toy_part_b_n"].tolist() == [2, 2]
+    assert out["toy_part_b_status"].tolist() == ["excluded: survey preview", "scored"]
+    assert pd.isna(out["toy_part_b"].iloc[0]) and out["toy_part_b"].iloc[1] == 6

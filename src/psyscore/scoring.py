@@ -288,9 +288,14 @@ def exclude_rows(frame: pd.DataFrame, inst: Instrument, reasons) -> pd.DataFrame
         return frame
     frame = frame.copy()
     statuses = [f"excluded: {r}" for r in pd.unique(reasons[mask])]
+    bases = {cols.score_column(inst, name) for name in inst.scores}
     for name in inst.scores:
         base = cols.score_column(inst, name)
+        # a score named `part_b` beside `part`: its columns start with `part_` too
+        longer = [b for b in bases if b.startswith(f"{base}_")]
         for col in frame.columns:
+            if any(col == b or col.startswith(f"{b}_") for b in longer):
+                continue
             if col == base or col.startswith(f"{base}_"):
                 if col in (f"{base}_n", f"{base}_status"):
                     continue
