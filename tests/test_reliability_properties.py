@@ -128,3 +128,13 @@ def test_non_integer_codes_and_arrays():
     merged = Moments.from_data(x[:77]) + Moments.from_data(x[77:])
     np.testing.assert_allclose(merged.cov(), m.cov(), rtol=1e-10)
     assert merged.freq is None
+
+
+def test_signal_noise_of_identical_items_is_infinite_as_in_r():
+    import math
+
+    import numpy as np
+
+    from psyscore.psychometrics.alpha import signal_noise
+
+    assert signal_noise(np.ones((3, 3))) == math.inf

@@ -21,6 +21,8 @@ Revelle, W. (2022). psych: Procedures for Psychological, Psychometric, and Perso
 
 from __future__ import annotations
 
+import math
+
 import warnings
 
 import numpy as np
@@ -98,6 +100,8 @@ def signal_noise(R: np.ndarray) -> float:
     """Signal-to-noise ratio ``S/N = k rbar / (1 - rbar)`` (psych ``S/N``)."""
     k = R.shape[0]
     r = average_r(R)
+    if r == 1.0:
+        return math.inf  # identical items: R's arithmetic gives Inf, Python's would raise
     return float(k * r / (1.0 - r))
 
 
