@@ -22,7 +22,6 @@ Revelle, W. (2022). psych: Procedures for Psychological, Psychometric, and Perso
 from __future__ import annotations
 
 import math
-
 import warnings
 
 import numpy as np
