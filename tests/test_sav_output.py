@@ -198,3 +198,29 @@ def test_dates_mixed_with_datetimes_are_not_cut_to_dates(tmp_path):
     back, meta = pyreadstat.read_sav(str(out))
     assert meta.readstat_variable_types["when"] == "string"
     assert back["when"].tolist() == ["2024-01-02", "2024-01-02 13:45:00"]
+
+
+def test_labels_longer_than_spss_holds_are_cut_on_a_character_and_said(tmp_path):
+    """SPSS keeps 256 bytes of a variable label and 120 of a value label; readstat cut longer
+    ones silently (mid-character for accented text). Now: cut on a whole character, a warning
+    names the columns, and the full texts are kept in the file's document."""
+    import pyreadstat
+
+    from psyscore.io import Table, write_table
+
+    long_label = "Skala " + "é" * 200  # 406 bytes
+    table = Table(
+        data=pd.DataFrame({"a": [1.0, 2.0], "b": [1.0, 2.0]}),
+        labels={"a": long_label, "b": "short"},
+        value_labels={"a": {1: "ü" * 70, 2: "fine"}},
+    )
+    out = tmp_path / "long.sav"
+    warnings = write_table(table, out)
+    _, meta = pyreadstat.read_sav(str(out))
+    label = dict(zip(meta.column_names, meta.column_labels, strict=True))["a"]
+    assert long_label.startswith(label) and len(label.encode()) <= 256
+    assert meta.variable_value_labels["a"][1.0] == "ü" * 60
+    said = " ".join(warnings)
+    assert "a" in said and "label" in said and "document" in said
+    document = " ".join(meta.notes)
+    assert "é" * 20 in document and "ü" * 20 in document

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -273,6 +273,8 @@ def _bytecode_cases(path: Path, header: SavHeader) -> tuple[int, int]:
 RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 MAX_NAME_BYTES = 64
 MAX_STRING_BYTES = 32_767
+MAX_LABEL_BYTES = 256  # a variable label, as readstat writes it
+MAX_VALUE_LABEL_BYTES = 120
 # a regular variable (not a #scratch or $system one): a letter or @ first, then letters, digits
 # and _ . @ # $ (SPSS in Unicode mode counts any letter as a letter)
 _NAME = re.compile(r"(?:[^\W\d_]|@)[\w.@#$]*")
@@ -477,6 +479,7 @@ def write(table: Table, tmp: Path, suffix: str) -> list[str]:
         else:
             value_labels[col] = {str(k): v for k, v in labels.items()}
     value_labels.update(category_labels)
+    table, value_labels, cut_labels = _fit_labels(table, value_labels)
     formats = {c: f for c, f in table.formats.items() if c in names and _format_fits(f, kinds[c])}
     for c, kind in kinds.items():
         if kind in _DEFAULT_FORMAT and c not in formats:
@@ -485,7 +488,7 @@ def write(table: Table, tmp: Path, suffix: str) -> list[str]:
         _write(pyreadstat, data, tmp, table, value_labels, formats, suffix)
     except (pyreadstat.PyreadstatError, pyreadstat.ReadstatError) as exc:
         raise DataError(f"cannot write SPSS file: {exc}") from None
-    warnings = _unkept(table, names)
+    warnings = _unkept(table, names) + cut_labels
     if renames:
         shown = "; ".join(f"{o} -> {n}" for o, n in list(renames.items())[:5])
         more = f" and {len(renames) - 5} more" if len(renames) > 5 else ""
@@ -495,6 +498,43 @@ def write(table: Table, tmp: Path, suffix: str) -> list[str]:
             f"(all listed in the file's document; old names kept as labels): {shown}{more}",
         )
     return warnings
+
+
+def _fit_labels(table: Table, value_labels: dict) -> tuple[Table, dict, list[str]]:
+    """Cut labels to what a .sav holds, on whole characters, keeping the full texts.
+
+    readstat would cut them itself, silently and possibly inside a character; here the columns
+    are named in a warning and each full text goes into the file's document.
+    """
+    notes: list[str] = []
+    shortened: list[str] = []  # column names, in order, once each
+    labels = dict(table.labels)
+    for col, text in table.labels.items():
+        if text and len(str(text).encode("utf-8")) > MAX_LABEL_BYTES:
+            labels[col] = _cut(str(text), MAX_LABEL_BYTES)
+            notes.append(f"full label of {col}: {text}")
+            shortened.append(col)
+    fitted: dict = {}
+    for col, mapping in value_labels.items():
+        fitted[col] = {}
+        for value, text in mapping.items():
+            if text is not None and len(str(text).encode("utf-8")) > MAX_VALUE_LABEL_BYTES:
+                fitted[col][value] = _cut(str(text), MAX_VALUE_LABEL_BYTES)
+                shown = int(value) if isinstance(value, float) and value.is_integer() else value
+                notes.append(f"full value label of {col} = {shown}: {text}")
+                shortened.append(col)
+            else:
+                fitted[col][value] = text
+    if not notes:
+        return table, value_labels, []
+    columns = list(dict.fromkeys(shortened))
+    warning = (
+        f"{len(notes)} label(s) longer than SPSS holds ({MAX_LABEL_BYTES} bytes for a variable "
+        f"label, {MAX_VALUE_LABEL_BYTES} for a value label) were shortened, the full texts kept "
+        f"in the file's document: {', '.join(columns[:10])}"
+        + (f" and {len(columns) - 10} more" if len(columns) > 10 else "")
+    )
+    return replace(table, labels=labels, notes=[*table.notes, *notes]), fitted, [warning]
 
 
 def _unkept(table: Table, names: set[str]) -> list[str]:
