@@ -79,6 +79,10 @@ def percentile_method_text(group) -> str:
     )
 
 
+# A score matches a table row within this distance (float noise of a prorated integer total).
+_ROW_TOLERANCE = 1e-9
+
+
 def percentiles(values: np.ndarray, group) -> np.ndarray:
     """Percentile of each value against `group`, or NaN where the norm gives none.
 
@@ -95,7 +99,8 @@ def percentiles(values: np.ndarray, group) -> np.ndarray:
     if method == "table":
         raws = np.array(list(group.table.percentiles), dtype=float)
         pcts = np.array(list(group.table.percentiles.values()), dtype=float)
-        idx = np.clip(np.searchsorted(raws, values), 0, len(raws) - 1)
-        exact = np.isclose(raws[idx], values, rtol=0.0, atol=1e-9)
+        # search from just below the value, so float noise on either side finds the row
+        idx = np.clip(np.searchsorted(raws, values - _ROW_TOLERANCE), 0, len(raws) - 1)
+        exact = np.isclose(raws[idx], values, rtol=0.0, atol=_ROW_TOLERANCE)
         out[exact] = pcts[idx[exact]]
     return out
