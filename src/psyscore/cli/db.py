@@ -1,0 +1,158 @@
+"""`psyscore db ...`: the clinician workspace database (backup, export, program export, upgrade).
+
+`DB_OPTION` (``--db``) is shared with `psyscore users` and `psyscore serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from .options import FORCE, err, errors_to_exit, out, warn
+
+DB_OPTION = typer.Option(
+    None,
+    "--db",
+    envvar="PSYSCORE_DB",
+    help="Workspace database: a SQLite file path, sqlite:///PATH or postgresql://USER@HOST/DB. "
+    "Default: workspace.db in the psyscore data folder ($PSYSCORE_DATA_DIR, else "
+    "$XDG_DATA_HOME/psyscore, else ~/.local/share/psyscore).",
+    show_default=False,
+)
+
+EPILOG = """Examples:
+
+  psyscore db backup ~/backups/workspace-2026-12-01.db
+
+  psyscore db export -o everything.json
+
+  psyscore db export-visits program.sav --from 2026-01-01 --to 2026-06-30
+
+  psyscore db upgrade --db postgresql://psyscore@dbhost/program
+
+Exit codes: 0 ok; 1 data problems (exported, but some answers could not be scored); 2 usage
+error (nothing written)."""
+
+app = typer.Typer(
+    help="The clinician workspace database: backup, export, program export, schema upgrade.",
+    no_args_is_help=True,
+    epilog=EPILOG,
+)
+
+
+def open_store(db: str | None):
+    """The workspace `db` (None: the default file), migrated to this psyscore's schema."""
+    from ..web.store import Store
+
+    return Store.open(db)
+
+
+@app.command("backup")
+def backup(
+    path: Path = typer.Argument(
+        ..., help="The new file for the copy (never overwritten).", show_default=False
+    ),
+    db: str = DB_OPTION,
+) -> None:
+    """A consistent copy of a SQLite workspace, safe while `psyscore serve` runs (mode 0600)."""
+    with errors_to_exit(), open_store(db) as store:
+        store.backup(path)
+        out.print(f"backed up {store.describe()} to {path}")
+
+
+@app.command("export")
+def export(
+    output: Path = typer.Option(
+        None, "--output", "-o", help="JSON file to write (default: standard output)."
+    ),
+    db: str = DB_OPTION,
+    force: bool = FORCE,
+) -> None:
+    """Everything in the workspace as JSON: clients, visits (deleted ones too) with answers and
+    results, the audit trail, user names (never password hashes)."""
+    from .options import json_safe
+
+    with errors_to_exit():
+        if output is not None:
+            _check_new_file(output, force=force)
+        with open_store(db) as store:
+            payload = store.export_all()
+        text = json.dumps(json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False)
+        if output is None:
+            sys.stdout.write(text + "\n")
+            return
+        _write_private(output, text + "\n")
+        err.print(f"wrote {output} ({len(payload['visits'])} visits)", highlight=False)
+
+
+@app.command("export-visits")
+def export_visits(
+    output: Path = typer.Argument(
+        ...,
+        help="Output file: .sav (with labels), .zsav, .xlsx, .csv, .tsv or .parquet.",
+        show_default=False,
+    ),
+    start: str = typer.Option(None, "--from", help="First visit date (YYYY-MM-DD), inclusive."),
+    end: str = typer.Option(None, "--to", help="Last visit date (YYYY-MM-DD), inclusive."),
+    db: str = DB_OPTION,
+    force: bool = FORCE,
+) -> None:
+    """The program's scored visits as one table: one row per visit (client_id, visit_date,
+    visit_number, the answers, every score), as `psyscore score` writes it."""
+    from ..io import check_output, write_table
+    from ..web.program_export import program_table
+    from ..web.store import check_date
+
+    with errors_to_exit():
+        for value in (start, end):
+            if value is not None:
+                check_date(value)
+        target = check_output(output, [], force=force)
+        with open_store(db) as store:
+            table = program_table(store, start=start, end=end)
+        problems = list(table.warnings)
+        written = write_table(table, target)
+        os.chmod(target, 0o600)  # clinical data: readable by its owner only
+    for w in problems + written:
+        warn(w)
+    n = len(table.data)
+    out.print(f"wrote {target} ({n} visit{'s' if n != 1 else ''}, {table.data.shape[1]} columns)")
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command("upgrade")
+def upgrade(db: str = DB_OPTION) -> None:
+    """Migrate the workspace to this psyscore's schema (also done on every open) and print its
+    revision."""
+    with errors_to_exit(), open_store(db) as store:
+        out.print(f"{store.describe()}: schema revision {store.revision()}")
+
+
+def _check_new_file(path: Path, *, force: bool) -> None:
+    from ..errors import UsageError
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; use --force to replace it")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by its owner only, replacing it in one step."""
+    tmp = path.with_name(f".{path.name}.psyscore-tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="db")

@@ -1,0 +1,192 @@
+"""The program's visits as one scored table: what a pre/post evaluation reads into SPSS.
+
+One row per scored, non-deleted visit: ``client_id``, ``visit_date``, ``visit_number``, then for
+each instrument its item answers and every score column. The scores are made again from the
+stored answers by the batch path (`psyscore.batch.score_table`, with the metadata of
+`psyscore score`), so the export is exactly what `psyscore score` gives for the same answers. A
+visit without an instrument has blanks in its columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..instrument import Instrument, definition_hash
+from ..io import Table
+from .store import Store, StoreError, Visit
+
+ID_COLUMNS = ("client_id", "visit_date", "visit_number")
+ID_LABELS = {
+    "client_id": "Client id",
+    "visit_date": "Visit date (YYYY-MM-DD)",
+    "visit_number": "Visit number of this client (1 = first visit)",
+}
+
+
+def program_table(store: Store, *, start: str | None = None, end: str | None = None) -> Table:
+    """Every scored, non-deleted visit with a date in [start, end] (inclusive) as one table.
+
+    Visit numbers count all of a client's visits, not only those in the range. `warnings` of
+    the table say which visits have answers that could not be scored and which were scored
+    with another version of a definition than the one that scores them now.
+    """
+    if start and end and start > end:
+        raise StoreError(f"--from {start} is after --to {end}")
+    visits = store.all_visits(start=start, end=end, status="scored")
+    visits.sort(key=lambda v: (v.date, v.client_id, v.visit_id))
+    sets = _instrument_sets(visits)
+    instruments = list({i.id: i for insts in sets.values() for i in insts}.values())
+    base = pd.DataFrame(
+        {
+            "client_id": pd.Series([v.client_id for v in visits], dtype=object),
+            "visit_date": pd.Series([v.date for v in visits], dtype=object),
+            "visit_number": pd.Series([v.visit_number for v in visits], dtype="float64"),
+        }
+    )
+    table = Table(
+        data=base,
+        source=store.describe(),
+        labels=dict(ID_LABELS),
+        measure={"client_id": "nominal", "visit_date": "nominal", "visit_number": "ordinal"},
+        formats={"visit_number": "F8.0"},
+    )
+    parts = [table]
+    warnings: list[str] = []
+    for inst in instruments:
+        rows = [n for n, v in enumerate(visits) if inst.id in {i.id for i in sets[_key(v)]}]
+        part, notes = _score_instrument(inst, [visits[n] for n in rows], store.describe())
+        part.data.index = pd.Index(rows)
+        parts.append(part)
+        warnings.extend(notes)
+    return _combine(parts, len(visits), instruments, store.describe(), warnings)
+
+
+def _key(visit: Visit) -> tuple[str, ...]:
+    return tuple(visit.instruments)
+
+
+def _instrument_sets(visits: Sequence[Visit]) -> dict[tuple[str, ...], list[Instrument]]:
+    from ..library import resolve_instruments
+
+    sets: dict[tuple[str, ...], list[Instrument]] = {}
+    for visit in visits:
+        key = _key(visit)
+        if key not in sets:
+            sets[key] = resolve_instruments(list(key))
+    return sets
+
+
+def _answers_frame(inst: Instrument, visits: Sequence[Visit]) -> pd.DataFrame:
+    """The answers of `inst` (one row per visit, one column per item, in definition order),
+    however each visit's answers were keyed (item id or an accepted spelling)."""
+    from ..intake import matched_items
+
+    columns: dict[str, list[Any]] = {item: [] for item in inst.item_ids}
+    matched: dict[frozenset, dict[str, str]] = {}
+    for visit in visits:
+        keys = frozenset(visit.answers)
+        if keys not in matched:
+            matched[keys] = matched_items(inst, sorted(keys))
+        found = matched[keys]
+        for item in inst.item_ids:
+            column = found.get(item)
+            columns[item].append(visit.answers.get(column) if column is not None else None)
+    return pd.DataFrame({item: _column(values) for item, values in columns.items()})
+
+
+def _column(values: list[Any]) -> pd.Series:
+    """Numbers as a numeric column (as a .sav holds them); any text keeps the column as text."""
+    numeric = all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    )
+    if numeric:
+        return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
+    return pd.Series(values, dtype=object)
+
+
+def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict]:
+    labels, value_labels, measure = {}, {}, {}
+    for item in inst.items:
+        labels[item.id] = f"{inst.id.upper()} {item.id}: {item.label}"
+        scale = inst.response_scales[item.scale]
+        value_labels[item.id] = {float(code): text for code, text in scale.values.items()}
+        measure[item.id] = "ordinal"
+    return labels, value_labels, measure
+
+
+def _score_instrument(
+    inst: Instrument, visits: Sequence[Visit], source: str
+) -> tuple[Table, list[str]]:
+    from ..batch import score_table
+    from ..cli.score import _output_table
+
+    answers = _answers_frame(inst, visits)
+    labels, value_labels, measure = _item_metadata(inst)
+    result = score_table(answers, [inst], replace_scores=True)
+    scored = _output_table(
+        Table(data=answers, labels=labels, value_labels=value_labels, measure=measure),
+        result,
+        [inst],
+        Path(source),
+    )
+    return scored, _notes(inst, visits, result.problems)
+
+
+def _notes(inst: Instrument, visits: Sequence[Visit], problems) -> list[str]:
+    """What the data manager must know: unscorable answers, changed definitions."""
+    notes = []
+    rows = sorted({p.row for p in problems if p.row is not None})
+    if rows:
+        ids = ", ".join(str(visits[r - 1].visit_id) for r in rows[:20])
+        more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
+        notes.append(
+            f"{inst.id}: answers that are not answers in visit(s) {ids}{more}; the scores that "
+            "use them are left blank (see their _status columns)"
+        )
+    current = definition_hash(inst)
+    changed = [
+        v.visit_id
+        for v in visits
+        if (stored := _stored_hash(v.result, inst.id)) is not None and stored != current
+    ]
+    if changed:
+        notes.append(
+            f"{inst.id}: visit(s) {', '.join(map(str, changed[:20]))} were scored with another "
+            "version of its definition; this export scores them with the current one"
+        )
+    return notes
+
+
+def _stored_hash(result: Mapping[str, Any] | None, instrument_id: str) -> str | None:
+    definitions = ((result or {}).get("provenance") or {}).get("definitions") or []
+    for d in definitions:
+        if isinstance(d, Mapping) and d.get("id") == instrument_id:
+            return d.get("sha256")
+    return None
+
+
+def _combine(
+    parts: list[Table], n_rows: int, instruments, source: str, warnings: list[str]
+) -> Table:
+    index = pd.RangeIndex(n_rows)
+    columns: dict[str, pd.Series] = {}
+    out = Table(data=pd.DataFrame(index=index), source=source)
+    for part in parts:
+        for name in part.data.columns:
+            if name in columns:
+                raise StoreError(f"column {name} comes from two instruments; export them apart")
+            columns[name] = part.data[name].reindex(index)
+        for field in ("labels", "value_labels", "measure", "formats"):
+            getattr(out, field).update(getattr(part, field))
+    out.data = pd.DataFrame(columns, index=index)
+    stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
+    from .. import __version__
+
+    out.notes = [f"Scored by psyscore {__version__} from the clinician workspace: {stamp}"]
+    out.warnings = warnings
+    return out
