@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from .options import FORCE, err, errors_to_exit, out, warn
+from .options import FORCE, errors_to_exit, warn
 
 DB_OPTION = typer.Option(
     None,
@@ -61,7 +61,7 @@ def backup(
     """A consistent copy of a SQLite workspace, safe while `psyscore serve` runs (mode 0600)."""
     with errors_to_exit(), open_store(db) as store:
         store.backup(path)
-        out.print(f"backed up {store.describe()} to {path}")
+        typer.echo(f"backed up {store.describe()} to {path}")
 
 
 @app.command("export")
@@ -86,7 +86,7 @@ def export(
             sys.stdout.write(text + "\n")
             return
         _write_private(output, text + "\n")
-        err.print(f"wrote {output} ({len(payload['visits'])} visits)", highlight=False)
+        typer.echo(f"wrote {output} ({len(payload['visits'])} visits)", err=True)
 
 
 @app.command("export-visits")
@@ -120,7 +120,7 @@ def export_visits(
     for w in problems + written:
         warn(w)
     n = len(table.data)
-    out.print(f"wrote {target} ({n} visit{'s' if n != 1 else ''}, {table.data.shape[1]} columns)")
+    typer.echo(f"wrote {target} ({n} visit{'s' if n != 1 else ''}, {table.data.shape[1]} columns)")
     raise typer.Exit(1 if problems else 0)
 
 
@@ -129,7 +129,7 @@ def upgrade(db: str = DB_OPTION) -> None:
     """Migrate the workspace to this psyscore's schema (also done on every open) and print its
     revision."""
     with errors_to_exit(), open_store(db) as store:
-        out.print(f"{store.describe()}: schema revision {store.revision()}")
+        typer.echo(f"{store.describe()}: schema revision {store.revision()}")
 
 
 def _check_new_file(path: Path, *, force: bool) -> None:
