@@ -251,6 +251,18 @@ def test_export_with_invalid_answers_exits_1(db, tmp_path):
     assert "visit(s) 1" in got.output and "7" not in got.output.replace("phq9_", "")
 
 
+def test_export_warns_when_a_definition_changed(db, tmp_path):
+    with Store.open(db) as store:
+        result = score_form(resolve_instruments(["phq-9"]), PHQ9).to_dict()
+        result["provenance"]["definitions"][0]["sha256"] = "0" * 12  # an older PHQ-9 definition
+        store.create_scored_visit(
+            "c1", date="2026-01-10", instruments=["phq-9"], answers=PHQ9, result=result, user="a"
+        )
+    got = invoke("db", "export-visits", tmp_path / "p.csv", "--db", db)
+    assert got.exit_code == 0
+    assert "visit(s) 1 were scored with another version" in " ".join(got.output.split())
+
+
 def test_empty_export(db, tmp_path):
     got = invoke("db", "export-visits", tmp_path / "p.sav", "--db", db)
     assert got.exit_code == 0 and "0 visits" in got.output

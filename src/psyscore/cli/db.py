@@ -104,7 +104,7 @@ def export_visits(
     """The program's scored visits as one table: one row per visit (client_id, visit_date,
     visit_number, the answers, every score), as `psyscore score` writes it."""
     from ..io import check_output, write_table
-    from ..web.program_export import program_table
+    from ..web.program_export import program_export
     from ..web.store import check_date
 
     with errors_to_exit():
@@ -113,11 +113,11 @@ def export_visits(
                 check_date(value)
         target = check_output(output, [], force=force)
         with open_store(db) as store:
-            table = program_table(store, start=start, end=end)
-        problems = list(table.warnings)
+            export = program_export(store, start=start, end=end)
+        table, problems = export.table, export.problems
         written = write_table(table, target)
         os.chmod(target, 0o600)  # clinical data: readable by its owner only
-    for w in problems + written:
+    for w in table.warnings + written:
         warn(w)
     n = len(table.data)
     typer.echo(f"wrote {target} ({n} visit{'s' if n != 1 else ''}, {table.data.shape[1]} columns)")

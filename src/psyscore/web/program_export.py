@@ -10,6 +10,7 @@ visit without an instrument has blanks in its columns.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,22 @@ def program_table(store: Store, *, start: str | None = None, end: str | None = N
     the table say which visits have answers that could not be scored and which were scored
     with another version of a definition than the one that scores them now.
     """
+    return program_export(store, start=start, end=end).table
+
+
+@dataclass
+class ProgramExport:
+    table: Table
+    # visits whose stored answers are not valid answers (their scores are blank): exit 1
+    problems: list[str] = field(default_factory=list)
+    # visits scored with another version of a definition than the one that scores them now
+    notes: list[str] = field(default_factory=list)
+
+
+def program_export(
+    store: Store, *, start: str | None = None, end: str | None = None
+) -> ProgramExport:
+    """`program_table` with its problems and notes apart (the CLI exits 1 on problems only)."""
     if start and end and start > end:
         raise StoreError(f"--from {start} is after --to {end}")
     visits = store.all_visits(start=start, end=end, status="scored")
@@ -56,14 +73,18 @@ def program_table(store: Store, *, start: str | None = None, end: str | None = N
         formats={"visit_number": "F8.0"},
     )
     parts = [table]
-    warnings: list[str] = []
+    problems: list[str] = []
+    notes: list[str] = []
     for inst in instruments:
         rows = [n for n, v in enumerate(visits) if inst.id in {i.id for i in sets[_key(v)]}]
-        part, notes = _score_instrument(inst, [visits[n] for n in rows], store.describe())
+        chosen = [visits[n] for n in rows]
+        part, result = _score_instrument(inst, chosen, store.describe())
         part.data.index = pd.Index(rows)
         parts.append(part)
-        warnings.extend(notes)
-    return _combine(parts, len(visits), instruments, store.describe(), warnings)
+        problems.extend(_problem_notes(inst, chosen, result.problems))
+        notes.extend(_definition_notes(inst, chosen))
+    combined = _combine(parts, len(visits), instruments, store.describe(), problems + notes)
+    return ProgramExport(combined, problems, notes)
 
 
 def _key(visit: Visit) -> tuple[str, ...]:
@@ -119,9 +140,7 @@ def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict]:
     return labels, value_labels, measure
 
 
-def _score_instrument(
-    inst: Instrument, visits: Sequence[Visit], source: str
-) -> tuple[Table, list[str]]:
+def _score_instrument(inst: Instrument, visits: Sequence[Visit], source: str):
     from ..batch import score_table
     from ..cli.score import _output_table
 
@@ -134,20 +153,26 @@ def _score_instrument(
         [inst],
         Path(source),
     )
-    return scored, _notes(inst, visits, result.problems)
+    return scored, result
 
 
-def _notes(inst: Instrument, visits: Sequence[Visit], problems) -> list[str]:
-    """What the data manager must know: unscorable answers, changed definitions."""
-    notes = []
+def _problem_notes(inst: Instrument, visits: Sequence[Visit], problems) -> list[str]:
+    """Which visits have answers that are not answers (by visit id, never the values)."""
     rows = sorted({p.row for p in problems if p.row is not None})
-    if rows:
-        ids = ", ".join(str(visits[r - 1].visit_id) for r in rows[:20])
-        more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
-        notes.append(
-            f"{inst.id}: answers that are not answers in visit(s) {ids}{more}; the scores that "
-            "use them are left blank (see their _status columns)"
-        )
+    if not rows and not problems:
+        return []
+    if not rows:
+        return [f"{inst.id}: {len(problems)} problem(s) scoring the stored answers"]
+    ids = ", ".join(str(visits[r - 1].visit_id) for r in rows[:20])
+    more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
+    return [
+        f"{inst.id}: answers that are not answers in visit(s) {ids}{more}; the scores that "
+        "use them are left blank (see their _status columns)"
+    ]
+
+
+def _definition_notes(inst: Instrument, visits: Sequence[Visit]) -> list[str]:
+    notes = []
     current = definition_hash(inst)
     changed = [
         v.visit_id
@@ -181,8 +206,8 @@ def _combine(
             if name in columns:
                 raise StoreError(f"column {name} comes from two instruments; export them apart")
             columns[name] = part.data[name].reindex(index)
-        for field in ("labels", "value_labels", "measure", "formats"):
-            getattr(out, field).update(getattr(part, field))
+        for meta in ("labels", "value_labels", "measure", "formats"):
+            getattr(out, meta).update(getattr(part, meta))
     out.data = pd.DataFrame(columns, index=index)
     stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
     from .. import __version__
