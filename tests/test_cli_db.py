@@ -289,3 +289,28 @@ def test_pspp_opens_the_program_export(program, tmp_path):
     phq = next(v for k, v in descriptives.items() if k.startswith("PHQ-9 total"))
     gad = next(v for k, v in descriptives.items() if k.startswith("GAD-7 total"))
     assert phq.startswith("4,9.50,") and gad.startswith("3,13.33,")  # N and mean as psyscore
+
+
+def test_anchor_texts_become_codes_and_invalid_text_stays(db):
+    """An anchor text is its code (as scoring reads it); a text that is no answer keeps its
+    column as text, every value as given: an invalid answer never becomes a blank."""
+    with Store.open(db) as store:
+        add_scored(store, "c1", "2026-01-01", PHQ9 | {"phq9_2": "Several days"}, ["phq-9"])
+        add_scored(store, "c2", "2026-01-02", PHQ9 | {"phq9_3": "nope"}, ["phq-9"])
+        add_scored(store, "c3", "2026-01-03", PHQ9 | {"phq9_3": 2}, ["phq-9"])
+        export = program_table(store)
+    data = export.data
+    assert data["phq9_2"].tolist() == [1.0, 1.0, 1.0]
+    assert data["phq9_3"].tolist() == ["1", "nope", "2"]
+    assert "phq9_3" not in export.value_labels and export.value_labels["phq9_2"][1.0]
+    assert data["phq9_total"].tolist()[0] == 9 and np.isnan(data["phq9_total"].tolist()[1])
+    assert any("visit(s) 2" in w for w in export.warnings)
+
+
+def test_unknown_instrument_named_with_its_visits(db, tmp_path):
+    with Store.open(db) as store:
+        store.create_scored_visit(
+            "c1", date="2026-01-01", instruments=["no-such"], answers={}, result={}, user="a"
+        )
+    got = invoke("db", "export-visits", tmp_path / "p.csv", "--db", db)
+    assert got.exit_code == 2 and "visit(s) 1" in got.output and "no-such" in got.output

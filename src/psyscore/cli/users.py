@@ -51,7 +51,7 @@ def remove(
     name: str = typer.Argument(..., help="User name.", show_default=False),
     db: str = DB_OPTION,
 ) -> None:
-    """Remove an account (the visits it entered stay, with its name in the audit trail)."""
+    """Remove an account; the visits it entered stay, with its name in the audit trail."""
     with errors_to_exit():
         with open_store(db) as store:
             store.remove_user(name)

@@ -92,13 +92,21 @@ def _key(visit: Visit) -> tuple[str, ...]:
 
 
 def _instrument_sets(visits: Sequence[Visit]) -> dict[tuple[str, ...], list[Instrument]]:
+    from ..errors import UsageError
     from ..library import resolve_instruments
 
     sets: dict[tuple[str, ...], list[Instrument]] = {}
     for visit in visits:
         key = _key(visit)
         if key not in sets:
-            sets[key] = resolve_instruments(list(key))
+            try:
+                sets[key] = resolve_instruments(list(key))
+            except UsageError as exc:
+                using = [str(v.visit_id) for v in visits if _key(v) == key][:20]
+                raise StoreError(
+                    f"visit(s) {', '.join(using)} use instruments {', '.join(key)}, which cannot "
+                    f"be loaded: {exc}"
+                ) from None
     return sets
 
 
@@ -117,17 +125,41 @@ def _answers_frame(inst: Instrument, visits: Sequence[Visit]) -> pd.DataFrame:
         for item in inst.item_ids:
             column = found.get(item)
             columns[item].append(visit.answers.get(column) if column is not None else None)
-    return pd.DataFrame({item: _column(values) for item, values in columns.items()})
-
-
-def _column(values: list[Any]) -> pd.Series:
-    """Numbers as a numeric column (as a .sav holds them); any text keeps the column as text."""
-    numeric = all(
-        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    by_id = {item.id: item for item in inst.items}
+    return pd.DataFrame(
+        {item: _column(inst, by_id[item], values) for item, values in columns.items()}
     )
-    if numeric:
-        return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
-    return pd.Series(values, dtype=object)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _column(inst: Instrument, item, values: list[Any]) -> pd.Series:
+    """The item's answers as codes (as a .sav holds them): anchor texts ("Several days") become
+    their codes, as scoring reads them. If any text is not an anchor (an invalid answer, a
+    declared missing text), the whole column stays text, every value as it was given: nothing
+    is turned into a blank."""
+    from ..intake import check_answer
+
+    codes: list[float] = []
+    for value in values:
+        if value is None:
+            codes.append(np.nan)
+        elif _is_number(value):
+            codes.append(float(value))
+        else:
+            kind, code = check_answer(inst, item, str(value))
+            if kind != "answer":
+                return pd.Series([None if v is None else _text(v) for v in values], dtype=object)
+            codes.append(float(code))
+    return pd.Series(codes, dtype="float64")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict]:
@@ -146,6 +178,10 @@ def _score_instrument(inst: Instrument, visits: Sequence[Visit], source: str):
 
     answers = _answers_frame(inst, visits)
     labels, value_labels, measure = _item_metadata(inst)
+    for column in answers.columns:  # codes' labels do not fit a column kept as text
+        if answers[column].dtype == object:
+            value_labels.pop(column, None)
+            measure[column] = "nominal"
     result = score_table(answers, [inst], replace_scores=True)
     scored = _output_table(
         Table(data=answers, labels=labels, value_labels=value_labels, measure=measure),
