@@ -126,10 +126,39 @@ def pg_url(pg_server):
         admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def pg_shared(pg_server):
+    """One database for the contract tests (a database per test costs seconds each)."""
+    import sqlalchemy as sa
+
+    name = f"psyscore_contract_{os.getpid()}"
+    admin = sa.create_engine(
+        store_module.database_url(pg_server % "postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_server % name
+    finally:
+        admin.dispose()  # the server and its data go at the end of the module
+
+
 class TestPostgresStore(StoreContract):
     @pytest.fixture
-    def url(self, pg_url):
-        return pg_url
+    def url(self, pg_shared):
+        """The shared database, emptied after each test (ids restart at 1)."""
+        import sqlalchemy as sa
+
+        yield pg_shared
+        engine = sa.create_engine(store_module.database_url(pg_shared))
+        try:
+            with engine.begin() as conn:
+                if sa.inspect(conn).has_table("visits"):
+                    conn.exec_driver_sql(
+                        "TRUNCATE clients, visits, audit, users RESTART IDENTITY CASCADE"
+                    )
+        finally:
+            engine.dispose()
 
 
 def test_backup_says_use_pg_dump(pg_url, tmp_path):
