@@ -303,7 +303,7 @@ class Store:
         """The schema revision the database is at (None: empty database)."""
         from alembic.runtime.migration import MigrationContext
 
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def _check_current(self) -> None:
@@ -1040,7 +1040,8 @@ def _create_engine(url: str, *, default: bool):
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
+        # every commit on disk before it returns: a saved answer survives a power cut too
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -1091,4 +1092,5 @@ def upgrade(engine, revision: str = "head") -> str | None:
                     "know: it was made by a newer psyscore; upgrade psyscore"
                 )
             command.upgrade(alembic_config(conn), revision)
+        conn.execution_options(psyscore_read_only=True)
         return MigrationContext.configure(conn).get_current_revision()
