@@ -224,6 +224,10 @@ class StoreContract:
             store.save_answers(vid, {"phq9_1": float("nan")}, user="a")
         with pytest.raises(StoreError, match="phq9_1"):
             store.save_answers(vid, {"phq9_1": True}, user="a")
+        with pytest.raises(StoreError, match="at most"):
+            store.save_answers(vid, {"phq9_1": "x" * 5000}, user="a")
+        with pytest.raises(StoreError, match="at most"):
+            store.save_answers(vid, {f"i{n}": 1 for n in range(3000)}, user="a")
         store.complete_visit(vid, answers=PHQ9, result={"z": float("inf")}, user="a")
         assert store.get_visit(vid).result == {"z": None}
 

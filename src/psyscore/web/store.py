@@ -34,6 +34,10 @@ MIN_PASSWORD_LENGTH = 8
 # argon2-cffi's defaults (argon2id, RFC 9106 low-memory profile); tests make them cheaper
 PASSWORD_HASHER_OPTIONS: dict[str, int] = {}
 STATUSES = ("in_progress", "scored")
+# bounds on what one visit stores (a form has tens of items; these only stop abuse)
+MAX_ANSWERS = 2000
+MAX_ITEM_ID = 200
+MAX_TEXT_ANSWER = 2000
 # the audit trail's "user" of account changes (made with `psyscore users`, not by a clinician)
 ACCOUNT_ADMIN = "(psyscore users)"
 # how long a SQLite writer waits for another one to finish before giving up
@@ -197,10 +201,14 @@ def _dump(value: Any) -> str:
 def _check_answers(answers: object) -> dict[str, Any]:
     if not isinstance(answers, Mapping):
         raise StoreError("answers must be an object: item id -> answer")
+    if len(answers) > MAX_ANSWERS:
+        raise StoreError(f"a visit holds at most {MAX_ANSWERS} answers")
     checked: dict[str, Any] = {}
     for key, value in answers.items():
-        if not isinstance(key, str) or not key:
-            raise StoreError("answers must be keyed by item id")
+        if not isinstance(key, str) or not key or len(key) > MAX_ITEM_ID:
+            raise StoreError(f"answers must be keyed by item id (at most {MAX_ITEM_ID} characters)")
+        if isinstance(value, str) and len(value) > MAX_TEXT_ANSWER:
+            raise StoreError(f"answer to {key}: at most {MAX_TEXT_ANSWER} characters")
         if (
             value is not None
             and not isinstance(value, int | float | str)
