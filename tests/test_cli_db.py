@@ -226,6 +226,8 @@ def test_export_other_formats(program, tmp_path, suffix):
     assert invoke("db", "export-visits", out, "--db", program).exit_code == 0
     back = read_table(out).data
     assert len(back) == 4 and list(back.columns[:3]) == ["client_id", "visit_date", "visit_number"]
+    if suffix == ".csv":  # codes written as codes: 1, not 1.0
+        assert out.read_text().splitlines()[1].startswith("c1,2026-01-10,1,1,1,1,")
     assert np.allclose(pd.to_numeric(back["phq9_total"]), [9, 9, 9, 11])
 
 
