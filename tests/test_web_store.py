@@ -408,6 +408,8 @@ def test_database_urls(tmp_path):
     with pytest.raises(StoreError, match=r"mysql://u:\*\*\*@h/db") as info:
         database_url("mysql://u:secret@h/db")
     assert "secret" not in str(info.value)
+    shown = store_module._url_without_password("postgresql+psycopg://u:s3cr@t@h/db")
+    assert shown == "postgresql+psycopg://u:***@h/db"
     with pytest.raises(StoreError, match="does not exist"):
         Store.open(tmp_path / "no" / "such" / "w.db")
     with pytest.raises(StoreError, match="a file"):

@@ -112,7 +112,12 @@ def database_url(url: str | os.PathLike | None = None) -> str:
 
 
 def _url_without_password(text: str) -> str:
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)
+    """`text` with any password of its user part shown as ***."""
+    scheme, sep, rest = text.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return text
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def _prepare_sqlite_file(path: Path, *, default: bool) -> None:
@@ -253,7 +258,7 @@ class Store:
 
     def __init__(self, engine, url: str, *, sqlite_path: Path | None) -> None:
         self._engine = engine
-        self.url = url
+        self._url = url  # may hold a password: never shown (see describe)
         self.sqlite_path = sqlite_path
         self._hasher_lock = threading.Lock()
         self._hasher = None
@@ -305,7 +310,7 @@ class Store:
         """Where the data is, for messages (no password)."""
         if self.sqlite_path is not None:
             return str(self.sqlite_path)
-        return _url_without_password(self.url)
+        return _url_without_password(self._url)
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: empty database)."""
