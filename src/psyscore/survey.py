@@ -410,22 +410,10 @@ class Survey:
         >>> row["score"], int(row["n"]), round(float(row["alpha"]), 3)
         ('gad7_total', 240, 0.914)
         """
-        from .psychometrics.instruments import (
-            IMPUTE_CHOICES,
-            InstrumentReliability,
-            analyse_resolved,
-        )
+        from .psychometrics.instruments import InstrumentReliability, analyse_resolved
         from .psychometrics.scale import tidy_items, tidy_summaries
-        from .psychometrics.splithalf import parse_split_half
 
-        if policy not in {"pairwise", "listwise"}:
-            raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
-        if impute not in IMPUTE_CHOICES:
-            raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
-        try:
-            parse_split_half(split_half)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        check_reliability_options(policy=policy, split_half=split_half, impute=impute)
         instruments = self.instruments(definitions)
         # an invalid answer is left out of the statistics, as missing (the records say so)
         resolved = self.resolve(instruments, invalid_as_missing=True)
@@ -475,6 +463,23 @@ class Survey:
             if str(exc).startswith(str(self.path)):
                 raise
             raise DataError(f"{self.path}: {exc}") from None
+
+
+def check_reliability_options(
+    *, policy: str = "pairwise", split_half: str = "all", impute: str = "none"
+) -> None:
+    """Refuse an unknown --policy, --split-half or --impute (UsageError) before any reading."""
+    from .psychometrics.instruments import IMPUTE_CHOICES
+    from .psychometrics.splithalf import parse_split_half
+
+    if policy not in {"pairwise", "listwise"}:
+        raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
+    try:
+        parse_split_half(split_half)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if impute not in IMPUTE_CHOICES:
+        raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
 
 
 @dataclass
