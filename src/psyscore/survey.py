@@ -128,6 +128,8 @@ def as_instruments(definitions: Definitions) -> list[Instrument]:
 
     if isinstance(definitions, str | Path | Instrument | Bundle):
         definitions = [definitions]
+    elif not isinstance(definitions, Iterable):
+        definitions = [definitions]  # refused below, with the message
     seen: dict[str, Instrument] = {}
     for ref in definitions:
         if isinstance(ref, str | Path):
