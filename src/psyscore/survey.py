@@ -91,9 +91,16 @@ def read(
     >>> import psyscore
     >>> survey = psyscore.read("sample_data/intake_batch.sav")
     >>> survey.rows, survey.name
-    (240, 'intake_batch.sav')
+    (400, 'intake_batch.sav')
     >>> survey.labels["phq9_1"]
-    'PHQ-9 item 1'
+    'PHQ-9 little interest or pleasure'
+
+    A DataFrame keeps its index through every result:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({f"gad7_{i}": [0, 3] for i in range(1, 8)}, index=["ann", "bob"])
+    >>> psyscore.read(df).score("gad-7").table["gad7_total_band"].to_dict()
+    {'ann': 'minimal', 'bob': 'severe'}
     """
     if isinstance(source, pd.DataFrame):
         if sheet is not None:
@@ -351,7 +358,7 @@ class Survey:
         >>> import psyscore
         >>> scored = psyscore.read("sample_data/intake_batch.sav").score("phq-9")
         >>> scored.table["phq9_total"].iloc[:3].tolist()
-        [16.0, 4.0, 18.0]
+        [4.0, 11.0, 4.0]
         >>> [(p.row, p.column, p.value) for p in scored.problems]
         [(18, 'phq9_3', '33'), (212, 'phq9_6', '5')]
         >>> scored.table.loc[17, "phq9_total_status"]
@@ -410,7 +417,9 @@ class Survey:
         >>> report = psyscore.read("sample_data/intake_batch.sav").reliability("gad-7")
         >>> row = report.summary.iloc[0]
         >>> row["score"], int(row["n"]), round(float(row["alpha"]), 3)
-        ('gad7_total', 240, 0.914)
+        ('gad7_total', 400, 0.882)
+        >>> report.to_dict()["instruments"][0]["scores"][0]["apa"][:24]
+        "Cronbach's alpha = .88, "
         """
         from .psychometrics.instruments import InstrumentReliability, analyse_resolved
         from .psychometrics.scale import tidy_items, tidy_summaries
