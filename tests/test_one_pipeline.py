@@ -181,3 +181,37 @@ def test_the_python_api_reports_what_the_commands_report(case, tmp_path):
     for result in (survey.score("gad-7"), survey.reliability("gad-7", omega=False)):
         assert {(p.kind, p.column, p.value) for p in result.problems} == cli_problems
         assert all(p.file == data.name and p.row == 1 for p in result.problems)
+
+
+def test_retest_refuses_value_labels_of_another_coding_as_score_does(tmp_path):
+    """A .sav whose labels say 1 = Not at all is refused by retest too, not scored 0-3."""
+    import pyreadstat
+
+    labels = {
+        1: "Not at all",
+        2: "Several days",
+        3: "More than half the days",
+        4: "Nearly every day",
+    }
+    files = []
+    for wave in (1, 2):
+        rows = [
+            {"id": i, **{c: (i + j + wave) % 3 + 1 for j, c in enumerate(GAD)}} for i in range(6)
+        ]
+        path = tmp_path / f"wave{wave}.sav"
+        pyreadstat.write_sav(
+            pd.DataFrame(rows, dtype=float),
+            str(path),
+            variable_value_labels={c: labels for c in GAD},
+        )
+        files.append(path)
+    score = runner.invoke(
+        app, ["score", str(files[0]), "-i", "gad-7", "-o", str(tmp_path / "o.csv")]
+    )
+    retest = runner.invoke(
+        app, ["retest", *map(str, files), "-i", "gad-7", "--id-column", "id", "--json"]
+    )
+    assert score.exit_code == 1 and "do not match the definition's scale" in score.output
+    assert retest.exit_code == 1, retest.output
+    assert "do not match the definition's scale" in retest.output
+    assert "error: wave1.sav: " in retest.output  # the file that holds them is named
