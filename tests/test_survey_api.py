@@ -182,3 +182,27 @@ def test_import_psyscore_stays_light():
     code = "import sys, psyscore; print('pandas' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False"
+
+
+def test_reports_and_the_library_never_import_the_command_line():
+    """report/ renders results; the pipeline is a library: neither imports cli/ (nor typer)."""
+    import ast
+
+    src = ROOT / "src" / "psyscore"
+    library = [p for p in src.rglob("*.py") if "cli" not in p.relative_to(src).parts]
+    library = [p for p in library if p.name not in {"__main__.py"}]
+    offenders = []
+    for path in library:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] == "cli" or ".cli" in f".{name}" and "psyscore" in name:
+                    offenders.append(f"{path.relative_to(src)}: {name}")
+                if node.__class__ is ast.ImportFrom and node.level and name.startswith("cli"):
+                    offenders.append(f"{path.relative_to(src)}: {name}")
+    assert offenders == []
