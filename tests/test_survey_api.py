@@ -206,3 +206,13 @@ def test_reports_and_the_library_never_import_the_command_line():
                 if node.__class__ is ast.ImportFrom and node.level and name.startswith("cli"):
                     offenders.append(f"{path.relative_to(src)}: {name}")
     assert offenders == []
+
+
+def test_reprs_summarise_without_answers():
+    answers = {f"gad7_{i}": [3, 2, (i % 3), 1] for i in range(1, 8)}
+    df = pd.DataFrame(answers, index=["secret-id", "x", "y", "z"])
+    df["note"] = "private remark"
+    survey = psyscore.read(df)
+    texts = [repr(survey), repr(survey.score("gad-7")), repr(survey.reliability("gad-7"))]
+    assert texts[0] == "<Survey DataFrame: 4 rows x 8 columns>"
+    assert all("secret-id" not in t and "private" not in t for t in texts), texts

@@ -191,7 +191,7 @@ def _numeric(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Survey:
     """Survey data and what its file said about it; the start of every psyscore job.
 
@@ -226,6 +226,15 @@ class Survey:
             previews=previews,
             spam=spam,
             row_offset=row_offset,
+        )
+
+    def __repr__(self) -> str:
+        # a summary, never the answers (a repr can end up in logs and notebooks' outputs)
+        where = repr(self.name) if self.path is not None else "DataFrame"
+        mapped = f", map: {len({*self.mapping.items, *self.mapping.recodes})} entries"
+        return (
+            f"<Survey {where}: {self.rows} rows x {self.data.shape[1]} columns"
+            f"{mapped if self.mapping else ''}>"
         )
 
     # ---- what the file said ----------------------------------------------------------------
@@ -493,7 +502,7 @@ def check_reliability_options(
         raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ScoredSurvey:
     """The result of :meth:`Survey.score`, which every output renders from.
 
@@ -507,6 +516,13 @@ class ScoredSurvey:
     problems: list[Problem]
     warnings: list[str]
     invalid_as_missing: bool = False
+
+    def __repr__(self) -> str:
+        ids = ", ".join(i.id for i in self.instruments)
+        return (
+            f"<ScoredSurvey {ids}: {len(self.table)} rows, {len(self.problems)} problems, "
+            f"{len(self.warnings)} warnings>"
+        )
 
     @property
     def table(self) -> pd.DataFrame:
@@ -636,7 +652,7 @@ def score_summary(result: BatchResult, instruments: list[Instrument]) -> list[di
     return rows
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ReliabilityReport:
     """The result of :meth:`Survey.reliability`: what the terminal, JSON, HTML and .docx render.
 
@@ -649,6 +665,10 @@ class ReliabilityReport:
     instruments: list[Instrument]
     instrument_results: list[InstrumentReliability]
     options: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        scores = ", ".join(r.score for r in self.results) if self.results else "no scores"
+        return f"<ReliabilityReport {scores}: {len(self.problems)} problems>"
 
     @property
     def summary(self) -> pd.DataFrame:
