@@ -12,12 +12,16 @@ import doctest
 import pytest
 
 import psyscore.library
+import psyscore.psychometrics.instruments
 import psyscore.survey
 
 from .conftest import ROOT
 
 
-@pytest.mark.parametrize("module", [psyscore.survey, psyscore.library], ids=lambda m: m.__name__)
+MODULES = [psyscore.survey, psyscore.library, psyscore.psychometrics.instruments]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_docstring_examples_run(module, monkeypatch):
     monkeypatch.chdir(ROOT)  # the examples name sample_data/... as a user in the repository would
     found = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

@@ -311,9 +311,11 @@ def reliability_report(
     (``.summary``, ``.items``, ``.problems``: one record per answer that was not valid and
     counts as missing, or per item with no column).
 
-    >>> import psyscore  # doctest: +SKIP
-    >>> report = psyscore.reliability_report(df, psyscore.load("phq-9"))  # doctest: +SKIP
-    >>> report.summary, report.problems  # doctest: +SKIP
+    >>> import psyscore
+    >>> df = psyscore.read("sample_data/intake_batch.csv").data
+    >>> report = psyscore.reliability_report(df, psyscore.load("phq-9"), omega=False)
+    >>> [(p.row, p.column, p.kind) for p in report.problems]
+    [(18, 'phq9_3', 'out_of_range'), (212, 'phq9_6', 'out_of_range')]
     """
     results, problems = reliability_of(
         df,
@@ -355,8 +357,11 @@ def reliability(
     are not valid count as missing and are reported with a :class:`DataProblemWarning` (its
     ``.problems`` holds the records). :func:`reliability_report` returns them instead.
 
-    >>> import psyscore  # doctest: +SKIP
-    >>> summary, items = psyscore.reliability(df, psyscore.load("phq-9"))  # doctest: +SKIP
+    >>> import psyscore
+    >>> df = psyscore.read("sample_data/intake_batch.csv").data
+    >>> summary, items = psyscore.reliability(df, psyscore.load("gad-7"), omega=False)
+    >>> summary.loc[0, "score"], round(float(summary.loc[0, "alpha"]), 3)
+    ('gad7_total', 0.882)
     """
     report = reliability_report(
         df,
