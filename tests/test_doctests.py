@@ -17,7 +17,6 @@ import psyscore.survey
 
 from .conftest import ROOT
 
-
 MODULES = [psyscore.survey, psyscore.library, psyscore.psychometrics.instruments]
 
 

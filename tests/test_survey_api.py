@@ -168,6 +168,17 @@ def test_a_chunk_keeps_its_rows_in_the_whole_file():
     assert problem == next(p for p in full if p.row == 212)
 
 
+def test_chunk_of_a_survey_keeps_its_map_and_choices():
+    survey = psyscore.read(QUALTRICS, map=QMAP, spam=True)
+    whole = survey.score("gad-7")
+    part = survey.chunk(Table(survey.data.iloc[100:].reset_index(drop=True)), row_offset=100)
+    assert part.mapping == survey.mapping and part.spam and part.name == survey.name
+    scored = part.score("gad-7").table
+    expected = whole.table.iloc[100:].reset_index(drop=True)
+    pd.testing.assert_series_equal(scored["gad7_total"], expected["gad7_total"])
+    assert part.rows == survey.rows - 100
+
+
 def test_py_typed_ships_with_the_package():
     import importlib.resources
 

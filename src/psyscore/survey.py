@@ -228,6 +228,17 @@ class Survey:
             row_offset=row_offset,
         )
 
+    def chunk(self, table: Table, row_offset: int) -> Survey:
+        """The same survey (file, mapping, previews/spam choice) for one chunk of its rows.
+
+        `table` is what a chunked reader gives for the chunk (its ``row_numbers`` the file's
+        rows, if the format has them); `row_offset` is the number of data rows before it, so
+        problems name the row in the whole file. What a chunk cannot see alone (a coding shifted
+        only over the whole file, an id repeated in another chunk) is the streaming loop's to
+        check over all chunks.
+        """
+        return dataclasses.replace(self, table=table, row_offset=row_offset)
+
     def __repr__(self) -> str:
         # a summary, never the answers (a repr can end up in logs and notebooks' outputs)
         where = repr(self.name) if self.path is not None else "DataFrame"
