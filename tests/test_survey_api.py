@@ -171,12 +171,27 @@ def test_a_chunk_keeps_its_rows_in_the_whole_file():
 def test_chunk_of_a_survey_keeps_its_map_and_choices():
     survey = psyscore.read(QUALTRICS, map=QMAP, spam=True)
     whole = survey.score("gad-7")
-    part = survey.chunk(Table(survey.data.iloc[100:].reset_index(drop=True)), row_offset=100)
+    part = survey.chunk(survey.data.iloc[100:].reset_index(drop=True), row_offset=100)
     assert part.mapping == survey.mapping and part.spam and part.name == survey.name
+    assert part.value_labels == survey.value_labels  # the file's metadata, for every chunk
     scored = part.score("gad-7").table
     expected = whole.table.iloc[100:].reset_index(drop=True)
     pd.testing.assert_series_equal(scored["gad7_total"], expected["gad7_total"])
     assert part.rows == survey.rows - 100
+
+
+def test_a_chunk_keeps_the_files_user_missing_codes(tmp_path):
+    import pyreadstat
+
+    rows = [{f"gad7_{i}": (r + i) % 4 for i in range(1, 8)} for r in range(8)]
+    rows[6]["gad7_2"] = 9  # refused, declared user-missing in the file
+    path = tmp_path / "um.sav"
+    pyreadstat.write_sav(pd.DataFrame(rows, dtype=float), str(path), missing_ranges={"gad7_2": [9]})
+    survey = psyscore.read(path)
+    part = survey.chunk(survey.data.iloc[4:].reset_index(drop=True), row_offset=4)
+    scored = part.score("gad-7")
+    assert scored.problems == []  # 9 is missing (refused), not an invalid answer
+    assert scored.table["gad7_total_n"].tolist() == [7, 7, 6, 7]
 
 
 def test_py_typed_ships_with_the_package():

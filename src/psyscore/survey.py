@@ -228,15 +228,27 @@ class Survey:
             row_offset=row_offset,
         )
 
-    def chunk(self, table: Table, row_offset: int) -> Survey:
-        """The same survey (file, mapping, previews/spam choice) for one chunk of its rows.
+    def chunk(
+        self,
+        data: pd.DataFrame | Table,
+        row_offset: int,
+        row_numbers: np.ndarray | None = None,
+    ) -> Survey:
+        """The same survey (file, metadata, mapping, previews/spam choice) for a chunk of rows.
 
-        `table` is what a chunked reader gives for the chunk (its ``row_numbers`` the file's
-        rows, if the format has them); `row_offset` is the number of data rows before it, so
-        problems name the row in the whole file. What a chunk cannot see alone (a coding shifted
-        only over the whole file, an id repeated in another chunk) is the streaming loop's to
-        check over all chunks.
+        Give the chunk's rows as a DataFrame: the file's metadata (value labels, user-missing
+        codes, formats...) is this survey's, so no chunk loses a user-missing declaration;
+        `row_numbers` are the chunk's rows as the file shows them, if the format has them. A
+        :class:`Table` is taken as it is. `row_offset` is the number of data rows before the
+        chunk, so problems name the row in the whole file. What a chunk cannot see alone (a
+        coding shifted only over the whole file, an id repeated in another chunk) is for the
+        streaming loop to check over all chunks.
         """
+        table = (
+            data
+            if isinstance(data, Table)
+            else dataclasses.replace(self.table, data=data, row_numbers=row_numbers, warnings=[])
+        )
         return dataclasses.replace(self, table=table, row_offset=row_offset)
 
     def __repr__(self) -> str:
