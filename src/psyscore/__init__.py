@@ -1,8 +1,15 @@
 """psyscore: score psychometric survey instruments from declarative definitions.
 
-Python API (pure functions; DataFrames in, DataFrames out)::
+Python API: read once, then score or analyse through the same checks as the command line::
 
     import psyscore
+    survey = psyscore.read("survey.sav", map="map.yaml")  # or psyscore.read(df)
+    scored = survey.score("program-intake")   # .table (your index kept), .problems, .warnings
+    scored.output_table()                     # the SPSS-ready Table: labels, value labels, formats
+    report = survey.reliability("phq-9")      # .summary, .items, .problems, .to_dict()
+
+The engine underneath is pure functions, DataFrames in and out (one chunk or partition at a time)::
+
     inst = psyscore.load("phq-9")
     result = psyscore.score_table(df, [inst])      # result.table, result.problems
     summary, items = psyscore.reliability(df, inst)  # tidy DataFrames, numbers as R psych
@@ -19,6 +26,10 @@ __version__ = "0.1.0"
 # The API loads on first use (PEP 562): `psyscore --version` and `python -m psyscore --help`
 # then start without pandas and scipy.
 _LAZY = {
+    "read": "survey",
+    "Survey": "survey",
+    "ScoredSurvey": "survey",
+    "ReliabilityReport": "survey",
     "BatchResult": "batch",
     "score_table": "batch",
     "load": "library",
@@ -30,6 +41,10 @@ _LAZY = {
 
 __all__ = [
     "BatchResult",
+    "ReliabilityReport",
+    "ScoredSurvey",
+    "Survey",
+    "read",
     "__version__",
     "load",
     "DataProblemWarning",

@@ -17,6 +17,76 @@ from .scoring import exclude_rows, score
 
 
 @dataclass
+class ResolvedItems:
+    """The answers of each instrument resolved to codes, with the problems found on the way.
+
+    What :func:`resolve_items` returns: the one resolve step behind scoring, reliability, intake
+    and the Python API (mapping, recodes, value labels, user-missing codes, coding checks).
+    """
+
+    items: dict[str, ItemMatrix]  # instrument id -> its item matrix
+    problems: dict[str, list[Problem]]  # instrument id -> problems (rows as data rows, 1-based)
+    warnings: list[str] = field(default_factory=list)  # from the definitions (unverified keys)
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return [p for found in self.problems.values() for p in found]
+
+
+def resolve_items(
+    table: pd.DataFrame,
+    instruments: Sequence[Instrument],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    file_missing: FileMissing | None = None,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
+    invalid_as_missing: bool = False,
+) -> ResolvedItems:
+    """Resolve every instrument's answers in `table`, refusing what cannot be scored right.
+
+    Raises
+    ------
+    UsageError
+        When the data has duplicate column names, or no column matches an item of an instrument.
+    DataError
+        When codes disagree with a definition's scale (value labels, or codes shifted by one as a
+        survey tool's default recode values): the message holds the mapping file that fixes it.
+    """
+    if table.columns.duplicated().any():
+        dup = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
+        raise UsageError(
+            f"the data has duplicate column names: {', '.join(dup)}; rename them first"
+        )
+    matrices: dict[str, ItemMatrix] = {}
+    problems: dict[str, list[Problem]] = {}
+    warnings: list[str] = []
+    for inst in instruments:
+        inst_map = {c: i for c, i in (mapping or {}).items() if i in set(inst.item_ids)}
+        items, found = resolve(
+            inst,
+            table,
+            mapping=inst_map,
+            file_missing=file_missing,
+            recodes=recodes,
+            value_labels=value_labels,
+            invalid_as_missing=invalid_as_missing,
+        )
+        if all(c is None for c in items.columns):
+            raise UsageError(
+                f"no column of the data matches an item of {inst.id} (expected names like "
+                f"{', '.join(inst.item_ids[:3])}). Rename the columns or give a mapping "
+                "(--map FILE; from Python, psyscore.read(..., map=FILE) or mapping={column: item "
+                "id})."
+            )
+        matrices[inst.id] = items
+        problems[inst.id] = found
+        warnings.extend(inst.warnings)
+    stop_on_recode_mismatch([p for found in problems.values() for p in found])
+    return ResolvedItems(matrices, problems, warnings)
+
+
+@dataclass
 class BatchResult:
     table: pd.DataFrame  # every input column in order, then the score columns
     scores: dict[str, pd.DataFrame]  # instrument id -> its score columns
@@ -38,6 +108,7 @@ def score_table(
     exclude: Sequence[str | None] | np.ndarray | None = None,
     invalid_as_missing: bool = False,
     norm_group: str | None = None,
+    resolved: ResolvedItems | None = None,
 ) -> BatchResult:
     """Score `table` with each instrument; input rows and columns are kept as they are, in order.
 
@@ -52,37 +123,32 @@ def score_table(
     `not scored: invalid answer in ITEM`); `invalid_as_missing=True` treats it as missing instead
     and adds a sentence saying so to `warnings`. `norm_group` names the norm group for z/T (an
     unknown name is a `UsageError`). Every frame in the result keeps `table`'s index.
+
+    `resolved` is the output of :func:`resolve_items` for the same table and instruments (what
+    :meth:`psyscore.Survey.score` passes, so the answers are resolved once); without it the
+    answers are resolved here, with the same checks.
     """
     check_mapped_items(mapping or {}, instruments)  # a typo'd item would be silently unmapped
     problems: list[Problem] = []
     warnings: list[str] = []
     if id_column:
         problems.extend(duplicate_ids(table, id_column))
-    if table.columns.duplicated().any():
-        dup = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
-        raise UsageError(
-            f"the data has duplicate column names: {', '.join(dup)}; rename them first"
-        )
-    scored: dict[str, pd.DataFrame] = {}
-    matrices: dict[str, ItemMatrix] = {}
-    for inst in instruments:
-        inst_map = {c: i for c, i in (mapping or {}).items() if i in set(inst.item_ids)}
-        items, found = resolve(
-            inst,
+    if resolved is None:
+        resolved = resolve_items(
             table,
-            mapping=inst_map,
+            instruments,
+            mapping=mapping,
             file_missing=file_missing,
             recodes=recodes,
             value_labels=value_labels,
             invalid_as_missing=invalid_as_missing,
         )
-        if all(c is None for c in items.columns):
-            raise UsageError(
-                f"no column of the data matches an item of {inst.id} (expected names like "
-                f"{', '.join(inst.item_ids[:3])}). Rename the columns or give a mapping with --map."
-            )
-        problems.extend(found)
-        warnings.extend(inst.warnings)
+    problems.extend(resolved.all_problems)
+    warnings.extend(resolved.warnings)
+    scored: dict[str, pd.DataFrame] = {}
+    matrices: dict[str, ItemMatrix] = {}
+    for inst in instruments:
+        items = resolved.items[inst.id]
         matrices[inst.id] = items
         scored[inst.id] = score(
             items,
@@ -92,7 +158,6 @@ def score_table(
         )
         if exclude is not None:
             scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
-    stop_on_recode_mismatch(problems)
     if invalid_as_missing:
         warnings.append(invalid_as_missing_note(matrices.values()))
     new = pd.concat(list(scored.values()), axis=1) if scored else pd.DataFrame(index=table.index)

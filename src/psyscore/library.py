@@ -37,7 +37,17 @@ def builtin_ids() -> list[str]:
 
 
 def load(ref: str | Path) -> Instrument | Bundle:
-    """Load a definition by built-in id (case-insensitive) or by path to a YAML file."""
+    """Load a definition by built-in id (case-insensitive) or by path to a YAML file.
+
+    >>> import psyscore
+    >>> phq = psyscore.load("phq-9")
+    >>> phq.name, len(phq.items), list(phq.scores)
+    ('Patient Health Questionnaire-9', 10, ['total'])
+    >>> psyscore.load("PHQ9").id  # case and hyphens do not matter
+    'phq-9'
+    >>> [m for m in psyscore.load("program-intake").instruments][:2]
+    ['mrni-sf', 'erq']
+    """
     ref_str = str(ref)
     path = Path(ref_str)
     if path.suffix.lower() in {".yaml", ".yml"} or path.exists():

@@ -84,6 +84,7 @@ class Wave:
     label: str = ""
     rows: np.ndarray | None = None  # 1-based data row in `file` of each row (default 1..n)
     file_missing: FileMissing | None = None
+    value_labels: Mapping[str, Mapping] | None = None  # SPSS value labels, checked against scales
 
     def row_numbers(self) -> np.ndarray:
         if self.rows is not None:
@@ -304,9 +305,10 @@ def _score_wave(
             mapping=mapping,
             recodes=recodes,
             file_missing=wave.file_missing,
+            value_labels=wave.value_labels,
             replace_scores=True,
         )
-    except UsageError as exc:
+    except (UsageError, DataError) as exc:
         raise type(exc)(f"{_where(wave.file)}{exc}") from None
     rows = wave.row_numbers()
     problems = with_rows(result.problems, rows, wave.file)
@@ -473,6 +475,7 @@ def retest_long(
     z: float = 1.96,
     mapping: Mapping[str, str] | None = None,
     recodes: Mapping[str, Mapping] | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
 ) -> RetestResult:
     """:func:`retest_two` on the two waves of one long table (see :func:`split_long`)."""
     if id_column not in table.columns:
@@ -483,6 +486,7 @@ def retest_long(
     w1, w2, problems, info = split_long(
         table, wave_column=wave_column, waves=waves, file=file, file_missing=file_missing
     )
+    w1, w2 = (replace(w, value_labels=value_labels) for w in (w1, w2))
     result = retest_two(
         w1,
         w2,

@@ -8,14 +8,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from ..errors import UsageError
-from ..instrument import Bundle, Instrument
+from ..inspection import column_summary
+from ..instrument import Instrument
 from ..io import Table, read_table
-from ..library import builtin_entries, builtin_instruments, resolve_instruments
-from ..mapping import ColumnMap, load_mapping
-from ..problems import with_file
+from ..library import builtin_instruments, resolve_instruments
+from ..mapping import load_mapping
 from ..report.problems import print_problems
-from ..responses import match_columns, resolve
 from .options import JSON, MAP, errors_to_exit, exclusion_note, out, print_json
 
 EPILOG = """Examples:
@@ -28,106 +26,6 @@ EPILOG = """Examples:
 
 Exit codes: 0 clean; 1 problems found (ambiguous or unmapped items, codes outside the scale);
 2 usage error. Nothing is written."""
-
-
-def _columns(table: Table) -> list[dict]:
-    rows = []
-    for name in table.data.columns:
-        col = table.data[name]
-        ranges = table.missing_ranges.get(name, [])
-        rows.append(
-            {
-                "name": str(name),
-                "dtype": str(col.dtype),
-                "non_missing": int(col.notna().sum()),
-                "label": table.labels.get(name, ""),
-                "value_labels": len(table.value_labels.get(name, {})),
-                "user_missing": [
-                    _fmt(r["lo"]) if r["lo"] == r["hi"] else f"{_fmt(r['lo'])} thru {_fmt(r['hi'])}"
-                    for r in ranges
-                ],
-            }
-        )
-    return rows
-
-
-def _fmt(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _detect(columns: list[str]) -> list[Instrument]:
-    """Built-in instruments with at least half of their items matching a column."""
-    found = []
-    for entry in builtin_entries():
-        inst = entry.definition
-        if isinstance(inst, Bundle):
-            continue
-        try:
-            matched, _ = match_columns(inst, columns)
-        except UsageError:
-            # ambiguous columns still mean the instrument is there; report it below
-            matched = _loose_matches(inst, columns)
-        if len(matched) * 2 >= len(inst.items):
-            found.append(inst)
-    return found
-
-
-def _loose_matches(inst: Instrument, columns: list[str]) -> dict[str, str]:
-    """Items with a match when each column is tried on its own (ambiguity ignored)."""
-    matched: dict[str, str] = {}
-    for col in columns:
-        try:
-            one, _ = match_columns(inst, [col])
-        except UsageError:
-            continue
-        for item, c in one.items():
-            matched.setdefault(item, c)
-    return matched
-
-
-def _check(inst: Instrument, table: Table, file_missing, mapping: ColumnMap) -> dict:
-    columns = [str(c) for c in table.data.columns]
-    report: dict = {"id": inst.id, "items": len(inst.items), "ambiguous": [], "problems": []}
-    inst_map = mapping.items_of(inst.item_ids)
-    try:
-        matched, _ = match_columns(inst, columns, inst_map)
-    except UsageError:
-        matched = {}
-        loose = _loose_matches(inst, columns)
-        # find every item that more than one column claims
-        claims: dict[str, list[str]] = {}
-        for col in columns:
-            try:
-                one, _ = match_columns(inst, [col])
-            except UsageError:
-                continue
-            for item in one:
-                claims.setdefault(item, []).append(col)
-        for item, cols in claims.items():
-            if len(cols) > 1:
-                report["ambiguous"].append({"item": item, "columns": cols})
-        ambiguous = {a["item"] for a in report["ambiguous"]}
-        matched = {i: c for i, c in loose.items() if i not in ambiguous}
-    report["matched"] = {i: matched[i] for i in inst.item_ids if i in matched}
-    ambiguous = {a["item"] for a in report["ambiguous"]}
-    report["unmapped"] = [i for i in inst.item_ids if i not in matched and i not in ambiguous]
-    if not report["ambiguous"]:
-        _, problems = resolve(
-            inst,
-            table.data,
-            mapping=inst_map,
-            file_missing=file_missing,
-            recodes=mapping.recodes,
-            value_labels=table.value_labels,
-        )
-        report["problems"] = [
-            p
-            for p in problems
-            if p.kind in {"out_of_range", "unrecognised_answer", "recode_mismatch"}
-        ]
-    return report
 
 
 def inspect(
@@ -147,44 +45,23 @@ def inspect(
     as_json: bool = JSON,
 ) -> None:
     """Show DATA's columns, which instruments it holds, and how each item would be read."""
-    from ..io.qualtrics import response_exclusions
-    from .options import table_file_missing
+    from ..inspection import inspect_survey
+    from ..survey import Survey
 
     with errors_to_exit():
         requested = resolve_instruments(instrument) if instrument else []
         mapping = load_mapping(map_file)
         mapping.check_against([*requested, *builtin_instruments()])  # detection comes later
-        table = read_table(data, sheet=sheet)
-        columns = [str(c) for c in table.data.columns]
-        detected = _detect(columns)
-        checks = list({i.id: i for i in [*requested, *detected]}.values())
-        file_missing = table_file_missing(table)
-        reports = [_check(inst, table, file_missing, mapping) for inst in checks]
-        excluded = response_exclusions(table.data, table.value_labels)
-        for r in reports:
-            r["problems"] = with_file(r["problems"], data.name, table.row_numbers)
-    n_problems = sum(
-        len(r["ambiguous"]) + len(r["problems"]) + (1 if r["unmapped"] else 0) for r in reports
-    )
+        survey = Survey.from_table(read_table(data, sheet=sheet), path=data, map=mapping)
+        found = inspect_survey(survey, requested)
     if as_json:
-        print_json(
-            {
-                "input": str(data),
-                "rows": len(table.data),
-                "notes": table.notes,
-                "columns": _columns(table),
-                "detected": [i.id for i in detected],
-                "excluded_by_default": excluded.counts,
-                "instruments": [
-                    {**r, "problems": [p.to_dict() for p in r["problems"]]} for r in reports
-                ],
-            }
-        )
+        print_json({**found.to_dict(), "input": str(data)})
     else:
-        _print(data, table, detected, requested, reports)
-        if excluded.counts:
-            out.print(escape(exclusion_note(excluded.counts, excluded.column)))
-    raise typer.Exit(1 if n_problems else 0)
+        _print(data, survey.table, found.detected, requested, found.reports)
+        flagged = survey.flagged
+        if flagged.counts:
+            out.print(escape(exclusion_note(flagged.counts, flagged.column)))
+    raise typer.Exit(1 if found.problem_count else 0)
 
 
 def _instruments_line(detected: list[Instrument], requested: list[Instrument]) -> str:
@@ -215,7 +92,7 @@ def _print(
         cols.add_column(
             name, justify="right" if name in {"non-missing", "value labels"} else "left"
         )
-    for c in _columns(table):
+    for c in column_summary(table):
         cols.add_row(
             escape(c["name"]),
             c["dtype"],

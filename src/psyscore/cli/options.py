@@ -85,14 +85,10 @@ def qualtrics_exclusions(table: Table, *, previews: bool, spam: bool):
 
 
 def exclusion_note(counts: dict[str, int], column: str | None, done: str = "not scored") -> str:
-    nouns = {"spam": "spam response"}
-    parts = ", ".join(
-        f"{n} {nouns.get(reason, reason)}{'s' if n != 1 else ''}" for reason, n in counts.items()
-    )
-    return (
-        f"{done}: {parts} (by the {column} column of the Qualtrics export); "
-        "--include-previews / --include-spam include them"
-    )
+    """See :func:`psyscore.survey.exclusion_note`."""
+    from ..survey import exclusion_note as note
+
+    return note(counts, column, done)
 
 
 @contextlib.contextmanager
@@ -160,19 +156,7 @@ def warn(message: str) -> None:
 
 
 def table_file_missing(table: Table) -> FileMissing:
-    """User-missing declarations from the file (SPSS), with reasons taken from value labels."""
-    fm = FileMissing()
-    for column, ranges in table.missing_ranges.items():
-        labels = table.value_labels.get(column, {})
-        for r in ranges:
-            lo, hi = r["lo"], r["hi"]
-            if lo == hi:
-                reason = labels.get(lo) or (labels.get(float(lo)) if _numeric(lo) else None)
-                fm.values.setdefault(column, {})[lo] = str(reason or "user-missing").lower()
-            else:
-                fm.ranges.setdefault(column, []).append((float(lo), float(hi), "user-missing"))
-    return fm
+    """User-missing declarations from the file (SPSS): see :func:`psyscore.survey.file_missing_of`."""
+    from ..survey import file_missing_of
 
-
-def _numeric(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return file_missing_of(table)

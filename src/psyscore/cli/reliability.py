@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
@@ -14,19 +13,17 @@ from ..report.formatting import (
     apa_sentence,  # noqa: F401 (part of this module's API)
     count,
 )
+from ..survey import intercorrelations, overlap
 from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
     INSTRUMENT,
     JSON,
     MAP,
-    about,
     err,
     errors_to_exit,
-    exclusion_note,
     out,
     print_json,
-    qualtrics_exclusions,
     warn,
 )
 
@@ -108,91 +105,39 @@ def reliability(
     as_json: bool = JSON,
 ) -> None:
     """Reliability and item analysis of every score of each instrument in DATA."""
-    import pandas as pd
-
-    from ..errors import UsageError
     from ..io import read_table
     from ..library import resolve_instruments
     from ..mapping import load_mapping
-    from ..problems import with_file
-    from ..psychometrics.instruments import reliability_of
-    from ..psychometrics.splithalf import parse_split_half
     from ..report.problems import print_problems
-    from .options import table_file_missing
+    from ..survey import Survey, check_reliability_options
 
     with errors_to_exit():
-        if policy not in {"pairwise", "listwise"}:
-            raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
+        check_reliability_options(policy=policy, split_half=split_half)
         if html is not None:
             check_html_output(html, data, force=force)
         if table_out is not None:
             check_table_output(table_out, data, force=force)
         _plan_outputs(html, table_out, [data, map_file], force=force)
-        try:
-            parse_split_half(split_half)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
         instruments = resolve_instruments(instrument)
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         table = read_table(data, sheet=sheet) if sheet else read_table(data)
-        fm = table_file_missing(table)
-        excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
-        report, problems, warnings, all_results = [], [], [], []
-        if excluded.counts:
-            warnings.append(exclusion_note(excluded.counts, excluded.column, "left out"))
-        # previews and spam are not respondents: they leave every statistic and every n
-        keep = None if excluded.reasons is None else pd.isna(excluded.reasons)
-        for inst in instruments:
-            with about(data):
-                results, found = reliability_of(  # the same checks as psyscore.reliability()
-                    table.data,
-                    inst,
-                    mapping=mapping.items,
-                    recodes=mapping.recodes,
-                    value_labels=table.value_labels,
-                    file_missing=fm,
-                    keep=keep,
-                    policy=policy,
-                    omega=not no_omega,
-                    n_boot=bootstrap,
-                    seed=seed,
-                    split_half=split_half,
-                    nfactors=nfactors,
-                    by=by,
-                    impute=impute,
-                )
-            problems.extend(with_file(found, data.name, table.row_numbers))
-            warnings.extend(inst.warnings)
-            scores = []
-            for r in results:
-                d = r.to_dict()
-                d["apa"] = apa_sentence(d)
-                for g in d.get("groups", []):
-                    g["apa"] = apa_sentence(g)
-                scores.append(d)
-                all_results.append(r)
-            report.append(
-                {
-                    "instrument": inst.id,
-                    "prefix": inst.output_prefix,
-                    "citation": inst.citation.strip(),
-                    "scores": scores,
-                }
-            )
-    payload = {
-        "input": str(data),
-        "policy": policy,
-        "split_half": split_half,
-        "nfactors": nfactors,
-        "by": by,
-        "impute": impute,
-        "instruments": report,
-        "intercorrelations": _intercorrelations(all_results),
-        "overlap": _overlap(all_results),
-        "problems": [p.to_dict() for p in problems],
-        "warnings": warnings,
-    }
+        survey = Survey.from_table(
+            table, path=data, map=mapping, previews=include_previews, spam=include_spam
+        )
+        result = survey.reliability(
+            instruments,
+            policy=policy,
+            omega=not no_omega,
+            n_boot=bootstrap,
+            seed=seed,
+            split_half=split_half,
+            nfactors=nfactors,
+            by=by,
+            impute=impute,
+        )
+    payload = result.to_dict()
+    problems, warnings, report = result.problems, payload["warnings"], payload["instruments"]
     from ..io import staged_writes
 
     # both files are renamed into place together: a failure writing one leaves neither
@@ -286,40 +231,9 @@ def _write_table(path: Path, payload: dict) -> None:
         raise UsageError(f"{path}: could not write: {exc.strerror or exc}") from None
 
 
-def _intercorrelations(results: list) -> dict | None:
-    """Scale intercorrelations of every score in the run (None with fewer than two)."""
-    import pandas as pd
-
-    from ..psychometrics import scale_intercorrelations
-
-    usable = [r for r in results if r.score_values is not None]
-    if len(usable) < 2:
-        return None
-    scores = pd.DataFrame({r.score: r.score_values for r in usable})
-    alphas = {r.score: r.summary["alpha"] for r in usable}
-    return scale_intercorrelations(scores, alphas).to_dict()
-
-
-def _overlap(results: list) -> dict | None:
-    """psych::scoreOverlap-corrected correlations when some scores share items (else None)."""
-    import pandas as pd
-
-    from ..psychometrics import Moments, scale_overlap
-
-    usable = [r for r in results if r.keyed_items is not None and r.summary["n_items"] >= 2]
-    scales = {r.score: list(r.keyed_items.columns) for r in usable}
-    shared = any(
-        set(scales[a]) & set(scales[b]) for i, a in enumerate(scales) for b in list(scales)[i + 1 :]
-    )
-    if not shared:
-        return None
-    frames = [r.keyed_items for r in usable]
-    items = pd.concat(frames, axis=1)
-    items = items.loc[:, ~items.columns.duplicated()]
-    R = Moments.from_data(items).cor("pairwise")
-    if not np.all(np.isfinite(R)):
-        return None  # some item pair never answered together: no overlap correction
-    return scale_overlap(R, list(items.columns), scales).to_dict()
+# kept under their old names for callers of the former helpers
+_intercorrelations = intercorrelations
+_overlap = overlap
 
 
 def _print_intercorrelations(ic: dict | None, *, overlap: bool = False) -> None:

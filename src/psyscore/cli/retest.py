@@ -72,8 +72,8 @@ def retest(
     from ..mapping import load_mapping
     from ..psychometrics.retest import ICC_TYPES, icc_type_name
     from ..report.problems import print_problems
-    from ..retest_table import Wave, retest_long, retest_two
-    from .options import table_file_missing
+    from ..retest_table import retest_long, retest_two
+    from ..survey import Survey
 
     with errors_to_exit():
         try:
@@ -117,24 +117,27 @@ def retest(
             "mapping": mapping.items,
             "recodes": mapping.recodes,
         }
+        # each file read once, with its value labels and user-missing codes (as score does)
+        surveys = [
+            Survey.from_table(read_table(path, sheet=sheet), path=path, map=mapping)
+            for path in data
+        ]
         if len(data) == 2:
-            t1 = read_table(data[0], sheet=sheet)
-            t2 = read_table(data[1], sheet=sheet)
             result = retest_two(
-                Wave(t1.data, data[0].name, "1", file_missing=table_file_missing(t1)),
-                Wave(t2.data, data[1].name, "2", file_missing=table_file_missing(t2)),
+                *(_wave(s, label) for s, label in zip(surveys, ("1", "2"), strict=True)),
                 instruments,
                 **kw,
             )
         else:
-            t = read_table(data[0], sheet=sheet)
+            (survey,) = surveys
             result = retest_long(
-                t.data,
+                survey.data,
                 instruments,
                 wave_column=wave_column,
                 waves=wave_list,
-                file=data[0].name,
-                file_missing=table_file_missing(t),
+                file=survey.name,
+                file_missing=survey.file_missing,
+                value_labels=survey.value_labels,
                 **kw,
             )
     payload = _payload(result, data, ICC_TYPES[result.icc_type], sd_from)
@@ -146,6 +149,18 @@ def retest(
         _print(payload)
         print_problems(out, result.problems)
     raise typer.Exit(1 if result.problems else 0)
+
+
+def _wave(survey, label: str):
+    from ..retest_table import Wave
+
+    return Wave(
+        survey.data,
+        survey.name,
+        label,
+        file_missing=survey.file_missing,
+        value_labels=survey.value_labels,
+    )
 
 
 def _clean(value: object) -> object:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.table import Table as RichTable
 
-from .. import __version__
-from ..batch import BatchResult, score_table
-from ..columns import output_columns
-from ..instrument import definition_hash
-from ..io import Table, check_fits, plan_outputs, read_table, staged_writes, write_table
+from ..io import check_fits, plan_outputs, read_table, staged_writes, write_table
 from ..library import resolve_instruments
 from ..mapping import load_mapping
-from ..problems import with_file
 from ..report.problems import print_problems, write_problems_csv
+from ..survey import ScoredSurvey, Survey, score_summary
 from .options import (
     FORCE,
     INCLUDE_PREVIEWS,
@@ -26,14 +20,10 @@ from .options import (
     INVALID_AS_MISSING,
     JSON,
     MAP,
-    about,
     err,
     errors_to_exit,
-    exclusion_note,
     out,
     print_json,
-    qualtrics_exclusions,
-    table_file_missing,
     warn,
 )
 
@@ -96,106 +86,50 @@ def score(
         plan = plan_outputs(
             output, problems=problems_file, syntax=syntax_file, inputs=[data], force=force
         )
-        targets = list(plan.data)
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         with _progress(f"reading {data.name}", quiet=as_json):
             table = read_table(data, sheet=sheet)
-        excluded = qualtrics_exclusions(table, previews=include_previews, spam=include_spam)
-        with about(data):
-            result = score_table(
-                table.data,
-                instruments,
-                id_column=id_column,
-                mapping=mapping.items,
-                recodes=mapping.recodes,
-                value_labels=table.value_labels,
-                file_missing=table_file_missing(table),
-                replace_scores=replace_scores,
-                exclude=excluded.reasons,
-                invalid_as_missing=invalid_as_missing,
-            )
-        result.warnings[:0] = table.warnings  # what the reader had to tell (renamed columns...)
-        if excluded.counts:
-            result.warnings.append(
-                exclusion_note(excluded.counts, excluded.column, "not scored (rows kept)")
-            )
-        problems = with_file(result.problems, data.name, table.row_numbers)
-        if syntax_file is not None:  # before anything is written: the syntax may be refused
-            syntax = _syntax(
-                result,
-                instruments,
-                data,
-                table,
-                mapping,
-                include_previews,
-                include_spam,
-                invalid_as_missing,
-            )
-        scored = _output_table(table, result, instruments, data)
-        if invalid_as_missing:  # the file itself says how its scores were made
-            scored.notes.append(next(w for w in result.warnings if "--invalid-as-missing" in w))
-        for target in targets:
-            check_fits(scored, target)  # refuse what a format cannot hold before writing any
+        survey = Survey.from_table(
+            table, path=data, map=mapping, previews=include_previews, spam=include_spam
+        )
+        result = survey.score(
+            instruments,
+            id_column=id_column,
+            replace_scores=replace_scores,
+            invalid_as_missing=invalid_as_missing,
+        )
+        # the syntax may be refused, and a format may not hold the table: before writing any
+        syntax = result.spss_syntax() if syntax_file is not None else None
+        scored = result.output_table()
+        for target in plan.data:
+            check_fits(scored, target)
         # all outputs are renamed into place together at the end: an error or Ctrl-C while
         # writing one leaves none of them (and no temporary) behind
         with staged_writes():
-            for target in targets:
+            for target in plan.data:
                 with _progress(f"writing {target.name}", quiet=as_json):
-                    result.warnings.extend(write_table(scored, target, problems=problems))
+                    result.warnings.extend(write_table(scored, target, problems=result.problems))
             if problems_file is not None:
-                write_problems_csv(problems, problems_file)
-            if syntax_file is not None:
+                write_problems_csv(result.problems, problems_file)
+            if syntax is not None:
                 from ..io.sps_syntax import write_spss_syntax
 
                 write_spss_syntax(syntax, syntax_file)
-        targets = plan.all
-    summary = _summary(result, instruments)
+    _render(result, data, plan.all, as_json=as_json)
+    raise typer.Exit(1 if result.problems else 0)
+
+
+def _render(result: ScoredSurvey, data: Path, targets: list[Path], *, as_json: bool) -> None:
     if as_json:
-        print_json(
-            {
-                "input": str(data),
-                "outputs": [str(t) for t in targets],
-                "rows": len(result.table),
-                "instruments": summary,
-                "excluded": excluded.counts,
-                "problems": [p.to_dict() for p in problems],
-                "warnings": result.warnings,
-            }
-        )
-    else:
-        for w in result.warnings:
-            warn(w)
-        _print_summary(summary)
-        print_problems(out, problems)
-        shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
-        out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
-    raise typer.Exit(1 if problems else 0)
-
-
-def _syntax(
-    result,
-    instruments,
-    data: Path,
-    table: Table,
-    mapping,
-    previews: bool,
-    spam: bool,
-    invalid_as_missing: bool,
-):
-    """SPSS syntax for this run: the same columns, recodes, user-missing values, exclusions and
-    treatment of invalid answers."""
-    from ..io.sps_syntax import exclusion_rule, spss_syntax_for
-
-    return spss_syntax_for(
-        result,
-        instruments,
-        source_name=data.name,
-        recodes=mapping.recodes,
-        file_missing=table_file_missing(table),
-        exclusions=exclusion_rule(table.data, table.value_labels, previews=previews, spam=spam),
-        invalid_as_missing=invalid_as_missing,
-    )
+        print_json({"input": str(data), "outputs": [str(t) for t in targets], **result.to_dict()})
+        return
+    for w in result.warnings:
+        warn(w)
+    _print_summary(result.summary())
+    print_problems(out, result.problems)
+    shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
+    out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
 
 
 def _progress(what: str, *, quiet: bool):
@@ -207,76 +141,8 @@ def _progress(what: str, *, quiet: bool):
     return err.status(f"{what}...", spinner="dots")
 
 
-def _output_table(table: Table, result: BatchResult, instruments, data: Path) -> Table:
-    labels = dict(table.labels)
-    measure = dict(table.measure)
-    value_labels = dict(table.value_labels)
-    formats = dict(table.formats)
-    for inst in instruments:
-        for col, info in output_columns(inst).items():
-            if col not in result.table.columns:
-                continue
-            labels[col] = info.label
-            measure[col] = info.measure
-            if info.value_labels:
-                value_labels[col] = {float(k): v for k, v in info.value_labels.items()}
-            # scores show their decimals; codes (bands, statuses, flags) show none
-            formats[col] = f"F8.{info.decimals}" if info.measure == "scale" else "F8.0"
-    stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
-    notes = list(table.notes) + [
-        f"Scored by psyscore {__version__} from {data.name}: {stamp}",
-    ]
-    # replace() carries every other field (file label, weight, compression...) along
-    return dataclasses.replace(
-        table,
-        data=result.table,
-        labels=labels,
-        value_labels=value_labels,
-        measure=measure,
-        formats=formats,
-        notes=notes,
-        row_numbers=None,
-        warnings=[],
-    )
-
-
-def _summary(result: BatchResult, instruments) -> list[dict]:
-    rows = []
-    for inst in instruments:
-        frame = result.scores[inst.id]
-        scores = []
-        for name in inst.scores:
-            col = f"{inst.output_prefix}_{name}"
-            status = frame[f"{col}_status"]
-            values = frame[col].to_numpy(dtype=float)
-            ok = ~np.isnan(values)
-            scores.append(
-                {
-                    "score": name,
-                    "column": col,
-                    "scored": int((status == "scored").sum()),
-                    "prorated": int((status == "prorated").sum()),
-                    "not_scored": int((~ok).sum()),
-                    "mean": round(float(values[ok].mean()), 3) if ok.any() else None,
-                    "sd": round(float(values[ok].std(ddof=1)), 3) if ok.sum() > 1 else None,
-                }
-            )
-        crit = f"{inst.output_prefix}_critical"
-        flags = frame.get(crit)
-        rows.append(
-            {
-                "id": inst.id,
-                "verified": inst.key.verified,
-                "definition_sha256": definition_hash(inst),
-                "critical_flags": int((flags == 1).sum()) if flags is not None else None,
-                # not endorsed, but a critical item has no valid answer: ask it
-                "critical_unanswered": int(flags.isna().sum()) if flags is not None else None,
-                "critical_column": f"{inst.output_prefix}_critical_items",
-                "critical_unanswered_column": f"{inst.output_prefix}_critical_unanswered",
-                "scores": scores,
-            }
-        )
-    return rows
+# kept under their old names for callers of the former helpers
+_summary = score_summary
 
 
 def _print_summary(summary: list[dict]) -> None:

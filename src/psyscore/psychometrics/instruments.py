@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..batch import stop_on_recode_mismatch
+from ..batch import resolve_items
 from ..columns import score_column
 from ..errors import UsageError
 from ..instrument import Instrument
 from ..problems import Problem
-from ..responses import FileMissing, ItemMatrix, resolve
+from ..responses import FileMissing, ItemMatrix
 from ..scoring import reverse_keyed, score
 from .scale import ScaleReliability, analyse_scale, tidy_items, tidy_summaries
 
@@ -218,23 +218,48 @@ def reliability_of(
     UsageError
         When no column of `table` matches an item of the instrument.
     """
-    wanted = set(instrument.item_ids)
-    own = {c: i for c, i in (mapping or {}).items() if i in wanted}
-    items, problems = resolve(
-        instrument,
+    resolved = resolve_items(
         table,
-        mapping=own,
+        [instrument],
+        mapping=mapping,
         file_missing=file_missing,
         recodes=recodes,
         value_labels=value_labels,
+        invalid_as_missing=True,  # reliability leaves an invalid answer out, as missing
     )
-    if all(c is None for c in items.columns):
-        raise UsageError(
-            f"no column of the data matches an item of {instrument.id} (expected names like "
-            f"{', '.join(instrument.item_ids[:3])}). Rename the columns or give a mapping "
-            "(--map FILE; from Python, mapping={column: item id})."
-        )
-    stop_on_recode_mismatch(problems)
+    items, problems = resolved.items[instrument.id], resolved.problems[instrument.id]
+    results = analyse_resolved(
+        table,
+        items,
+        keep=keep,
+        policy=policy,
+        omega=omega,
+        n_boot=n_boot,
+        seed=seed,
+        split_half=split_half,
+        nfactors=nfactors,
+        by=by,
+        impute=impute,
+    )
+    return results, problems
+
+
+def analyse_resolved(
+    table: pd.DataFrame,
+    items: ItemMatrix,
+    *,
+    keep: np.ndarray | None = None,
+    policy: str = "pairwise",
+    omega: bool = True,
+    n_boot: int = 0,
+    seed: int | None = None,
+    split_half: str = "all",
+    nfactors: int = 3,
+    by: str | None = None,
+    impute: str = "none",
+) -> list[ScaleReliability]:
+    """Analyse an instrument's resolved answers (see :func:`reliability_of`); `table` holds the
+    `by` column, `keep` the rows that are respondents."""
     groups = None
     if by is not None:
         if by not in table.columns:
@@ -248,9 +273,9 @@ def reliability_of(
     if keep is not None:
         # previews and spam are not respondents: they leave every statistic and every n
         items = ItemMatrix(
-            instrument, items.codes[keep], items.reason[keep], items.reasons, items.columns
+            items.instrument, items.codes[keep], items.reason[keep], items.reasons, items.columns
         )
-    results = analyse_instrument(
+    return analyse_instrument(
         items,
         policy=policy,
         omega=omega,
@@ -262,7 +287,6 @@ def reliability_of(
         by=by,
         impute=impute,
     )
-    return results, problems
 
 
 def reliability_report(
@@ -287,9 +311,11 @@ def reliability_report(
     (``.summary``, ``.items``, ``.problems``: one record per answer that was not valid and
     counts as missing, or per item with no column).
 
-    >>> import psyscore  # doctest: +SKIP
-    >>> report = psyscore.reliability_report(df, psyscore.load("phq-9"))  # doctest: +SKIP
-    >>> report.summary, report.problems  # doctest: +SKIP
+    >>> import psyscore
+    >>> df = psyscore.read("sample_data/intake_batch.csv").data
+    >>> report = psyscore.reliability_report(df, psyscore.load("phq-9"), omega=False)
+    >>> [(p.row, p.column, p.kind) for p in report.problems]
+    [(18, 'phq9_3', 'out_of_range'), (212, 'phq9_6', 'out_of_range')]
     """
     results, problems = reliability_of(
         df,
@@ -331,8 +357,11 @@ def reliability(
     are not valid count as missing and are reported with a :class:`DataProblemWarning` (its
     ``.problems`` holds the records). :func:`reliability_report` returns them instead.
 
-    >>> import psyscore  # doctest: +SKIP
-    >>> summary, items = psyscore.reliability(df, psyscore.load("phq-9"))  # doctest: +SKIP
+    >>> import psyscore
+    >>> df = psyscore.read("sample_data/intake_batch.csv").data
+    >>> summary, items = psyscore.reliability(df, psyscore.load("gad-7"), omega=False)
+    >>> summary.loc[0, "score"], round(float(summary.loc[0, "alpha"]), 3)
+    ('gad7_total', 0.882)
     """
     report = reliability_report(
         df,
