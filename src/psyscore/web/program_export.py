@@ -177,8 +177,7 @@ def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict, dict]:
 
 
 def _score_instrument(inst: Instrument, visits: Sequence[Visit], source: str):
-    from ..batch import score_table
-    from ..cli.score import _output_table
+    from ..survey import Survey
 
     answers = _answers_frame(inst, visits)
     labels, value_labels, measure, formats = _item_metadata(inst)
@@ -187,16 +186,12 @@ def _score_instrument(inst: Instrument, visits: Sequence[Visit], source: str):
             value_labels.pop(column, None)
             formats.pop(column, None)
             measure[column] = "nominal"
-    result = score_table(answers, [inst], replace_scores=True)
-    scored = _output_table(
-        Table(
-            data=answers, labels=labels, value_labels=value_labels, measure=measure, formats=formats
-        ),
-        result,
-        [inst],
-        Path(source),
+    table = Table(
+        data=answers, labels=labels, value_labels=value_labels, measure=measure, formats=formats
     )
-    return scored, result
+    # the same path as `psyscore score`: one resolve step, the same output metadata
+    scored = Survey.from_table(table, path=Path(source)).score([inst], replace_scores=True)
+    return scored.output_table(), scored.batch
 
 
 def _problem_notes(inst: Instrument, visits: Sequence[Visit], problems) -> list[str]:
