@@ -20,6 +20,7 @@ from ..instrument import Instrument
 from ..problems import Problem
 from ..responses import FileMissing, ItemMatrix, resolve
 from ..scoring import reverse_keyed, score
+from .polychoric import CORRELATIONS, add_ordinal_reliability
 from .scale import ScaleReliability, analyse_scale, tidy_items, tidy_summaries
 
 
@@ -35,6 +36,7 @@ def analyse_instrument(
     groups: np.ndarray | None = None,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> list[ScaleReliability]:
     """One ScaleReliability per item-based score (composites of scores are skipped).
 
@@ -48,6 +50,10 @@ def analyse_instrument(
     """
     if impute not in IMPUTE_CHOICES:
         raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
+    if correlations not in CORRELATIONS:
+        raise UsageError(
+            f"--correlations must be one of {', '.join(CORRELATIONS)}, not {correlations!r}"
+        )
     inst = items.instrument
     keyed = reverse_keyed(items)
     values = score(items)
@@ -76,6 +82,8 @@ def analyse_instrument(
             nfactors=nfactors,
         )
         result = analyse_scale(frame, **options)
+        if correlations == "polychoric":  # ordinal alpha and omega, beside the Pearson ones
+            add_ordinal_reliability(result, frame, nfactors=nfactors, omega=omega)
         if impute == "none":
             scored = values[score_column(inst, name)].to_numpy(dtype=float)
         else:
@@ -87,6 +95,8 @@ def analyse_instrument(
         result.by = by
         for label, mask in levels:
             group = analyse_scale(frame.loc[mask], **options)
+            if correlations == "polychoric":
+                add_ordinal_reliability(group, frame.loc[mask], nfactors=nfactors, omega=omega)
             _attach_score(group, scored[mask])
             group.summary["score_method"] = SCORE_METHODS[impute]
             result.groups.append((label, group))
@@ -200,6 +210,7 @@ def reliability_of(
     nfactors: int = 3,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> tuple[list[ScaleReliability], list[Problem]]:
     """Resolve `table` with every check `psyscore score` makes, then analyse each score.
 
@@ -208,6 +219,8 @@ def reliability_of(
     `value_labels` and `file_missing` from an SPSS file; `keep` (a boolean mask over rows) leaves
     out rows that are not respondents (survey previews). `by` names a column of `table` (site,
     gender, wave): every statistic is then also given per group (``.groups`` of each result).
+    ``correlations="polychoric"`` adds ordinal alpha and omega from polychoric correlations
+    (``ordinal_*`` in each summary; see :func:`~psyscore.psychometrics.polychoric.add_ordinal_reliability`).
 
     Raises
     ------
@@ -261,6 +274,7 @@ def reliability_of(
         groups=groups,
         by=by,
         impute=impute,
+        correlations=correlations,
     )
     return results, problems
 
@@ -279,6 +293,7 @@ def reliability_report(
     nfactors: int = 3,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> InstrumentReliability:
     """Reliability of every score of `instrument` in `df`, with the problems found.
 
@@ -304,6 +319,7 @@ def reliability_report(
         nfactors=nfactors,
         by=by,
         impute=impute,
+        correlations=correlations,
     )
     return InstrumentReliability(
         tidy_summaries(results), tidy_items(results), problems, results, list(instrument.warnings)
@@ -324,6 +340,7 @@ def reliability(
     nfactors: int = 3,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Notebook entry point: (summary per score, item statistics) as tidy DataFrames.
 
@@ -347,6 +364,7 @@ def reliability(
         nfactors=nfactors,
         by=by,
         impute=impute,
+        correlations=correlations,
     )
     if report.problems:
         warnings.warn(
