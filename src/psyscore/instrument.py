@@ -475,6 +475,13 @@ class Score(_Model):
     scores: list[str] | None = Field(
         None, description="a composite of other scores of this instrument"
     )
+    reverse: list[str] | None = Field(
+        None,
+        description="the items reverse-keyed in this score (psych's '-A1' keys): when given, "
+        "exactly these items are reversed here and the items' own 'reverse' flags are ignored "
+        "for this score, so an item can be reversed in one score and forward in another; "
+        "'reverse: []' reverses none. Every listed item must be one of the score's items",
+    )
     method: Literal["sum", "mean", "prorated_sum"] = Field(
         "sum",
         description="'sum' of the keyed item codes (default; needs every item), 'mean' of the "
@@ -507,6 +514,10 @@ class Score(_Model):
         "'recovered'",
     )
 
+    def is_reversed(self, item: Item) -> bool:
+        """Whether `item` is reverse-keyed in this score (its own list, else the item's flag)."""
+        return item.id in self.reverse if self.reverse is not None else item.reverse
+
     @model_validator(mode="after")
     def _items_xor_scores(self) -> Score:
         if (self.items is None) == (self.scores is None):
@@ -518,6 +529,11 @@ class Score(_Model):
             raise ValueError("a score needs at least one member")
         if len(set(members)) != len(members):
             raise ValueError("a score lists the same member twice")
+        if self.reverse is not None:
+            if self.items is None:
+                raise ValueError("'reverse' lists items, so it belongs to a score of items")
+            if len(set(self.reverse)) != len(self.reverse):
+                raise ValueError("'reverse' lists the same item twice")
         if self.method == "sum" and self.missing != MissingRule() and self.items is not None:
             k = len(self.items)
             if self.missing.needed(k) < k:
@@ -640,6 +656,13 @@ class Instrument(_Model):
                     raise _At(
                         ("scores", name, "items", score.items.index(unknown[0])),
                         f"score {name!r} lists unknown items {unknown}{_did_you_mean(unknown[0], ids)}",
+                    )
+                outside = [i for i in score.reverse or [] if i not in score.items]
+                if outside:
+                    raise _At(
+                        ("scores", name, "reverse", score.reverse.index(outside[0])),
+                        f"score {name!r} reverses {outside[0]!r}, which is not one of its items "
+                        f"({', '.join(score.items)}){_did_you_mean(outside[0], score.items)}",
                     )
             else:
                 for member in score.scores or []:
@@ -846,6 +869,22 @@ class Instrument(_Model):
 
         bounds = round_half_up(np.array([lo, hi]), score.rounding)
         return float(bounds[0]), float(bounds[1])
+
+    def reversed_items(self, name: str) -> list[str]:
+        """The items reverse-keyed in score `name`, in the score's order ([] for a composite)."""
+        score = self.scores[name]
+        by_id = {i.id: i for i in self.items}
+        return [i for i in score.items or [] if score.is_reversed(by_id[i])]
+
+    @cached_property
+    def keys_differ_between_scores(self) -> bool:
+        """True when some item is reverse-keyed in one score and forward in another."""
+        by_id = {i.id: i for i in self.items}
+        directions: dict[str, set[bool]] = {}
+        for score in self.scores.values():
+            for item_id in score.items or []:
+                directions.setdefault(item_id, set()).add(score.is_reversed(by_id[item_id]))
+        return any(len(d) > 1 for d in directions.values())
 
     @property
     def warnings(self) -> list[str]:

@@ -55,7 +55,6 @@ def analyse_instrument(
             f"--correlations must be one of {', '.join(CORRELATIONS)}, not {correlations!r}"
         )
     inst = items.instrument
-    keyed = reverse_keyed(items)
     values = score(items)
     levels = group_levels(groups) if groups is not None else []
     by_id = {it.id: it for it in inst.items}
@@ -64,6 +63,8 @@ def analyse_instrument(
         if spec.items is None:
             continue
         index = [inst.item_ids.index(i) for i in spec.items]
+        # keyed as in this score: an item may be reversed in one score, forward in another
+        keyed = reverse_keyed(items, spec)
         frame = pd.DataFrame(keyed[:, index], columns=spec.items)
         # floor/ceiling use the widest declared range when items differ (e.g. CSI-4 item 1 is 0-6)
         lows = [inst.scale_of(by_id[i]).min for i in spec.items]

@@ -85,10 +85,15 @@ def _code_labels(inst: Instrument, item_ids: list[str]) -> dict[str, str] | None
     return {str(code): str(label) for code, label in values.items()}
 
 
-def _anchors_note(inst: Instrument, item_ids: list[str]) -> str:
+def _is_reversed(spec, item) -> bool:
+    """Reverse-keyed in this score (the score's own reverse list), else by the item's flag."""
+    return spec.is_reversed(item) if spec is not None else item.reverse
+
+
+def _anchors_note(inst: Instrument, item_ids: list[str], spec=None) -> str:
     """'0 Disagree ... 3 Agree' for the caption of a score with reverse-keyed items."""
     by_id = {i.id: i for i in inst.items}
-    if not any(by_id[i].reverse for i in item_ids if i in by_id):
+    if not any(_is_reversed(spec, by_id[i]) for i in item_ids if i in by_id):
         return ""
     labels = _code_labels(inst, item_ids)
     if not labels:
@@ -109,13 +114,13 @@ def _normalise_codes(freq: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     return {item: {norm(c): n for c, n in codes.items()} for item, codes in freq.items()}
 
 
-def _plot(score: dict, inst: Instrument | None, flagged: set[str]) -> str:
+def _plot(score: dict, inst: Instrument | None, flagged: set[str], spec=None) -> str:
     from .plots import item_plot_png
 
     items = [it["item"] for it in score.get("items") or []]
     if not items:
         return ""
-    reversed_items = {i.id for i in inst.items if i.reverse} if inst else set()
+    reversed_items = {i.id for i in inst.items if _is_reversed(spec, i)} if inst else set()
     items_reversed = bool(reversed_items & set(items))
     freq = score.get("response_frequencies")
     png = item_plot_png(
@@ -208,7 +213,7 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
             {
                 "id": item_id,
                 "label": defn.label if defn else "",
-                "reverse": bool(defn and defn.reverse),
+                "reverse": bool(defn and _is_reversed(spec, defn)),
                 "n": formatting.count(it.get("n")),
                 "mean": fmt(it.get("mean"), apa=False),
                 "sd": fmt(it.get("sd"), apa=False),
@@ -243,8 +248,8 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
         "warnings": [w["message"] for w in s.get("warnings") or []],
         "item_rows": rows,
         "reversed_any": any(r["reverse"] for r in rows),
-        "plot": _plot(s, inst, flagged) if plots else "",
-        "anchors": _anchors_note(inst, [r["id"] for r in rows]) if inst else "",
+        "plot": _plot(s, inst, flagged, spec) if plots else "",
+        "anchors": _anchors_note(inst, [r["id"] for r in rows], spec) if inst else "",
         "flagged": sorted(flagged),
         "n_rows": s.get("n_rows", s.get("n")),
         "plot_alt": (
