@@ -83,6 +83,14 @@ class _At(ValueError):
         self.loc = loc
 
 
+PRIVATE = "private"
+
+
+def _is_private(value: str) -> bool:
+    """'private' (any case, surrounding spaces ignored) marks a lab's own, unpublished source."""
+    return value.strip().lower() == PRIVATE
+
+
 def _did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
@@ -98,8 +106,16 @@ class Licence(_Model):
     """Who owns the instrument and what psyscore may ship of it."""
 
     status: Literal[
-        "public-domain", "free-to-use", "free-for-research", "permission-required", "proprietary"
-    ]
+        "public-domain",
+        "free-to-use",
+        "free-for-research",
+        "permission-required",
+        "proprietary",
+        "private",
+    ] = Field(
+        description="licence of the instrument; 'private' for a lab's own unpublished scale "
+        "(the definition is then marked as not independently verified)"
+    )
     item_text_shipped: bool = Field(
         False, description="True only when the licence allows shipping verbatim item wording."
     )
@@ -109,7 +125,10 @@ class Licence(_Model):
 class KeyProvenance(_Model):
     """Where the scoring key comes from and how sure we are of it."""
 
-    source: str = Field(description="Primary source of the key (paper, manual, author's sheet).")
+    source: str = Field(
+        description="Primary source of the key (paper, manual, author's sheet), or 'private' "
+        "for a lab's own scale (marked as not independently verified)."
+    )
     verified: bool = Field(
         description="True only when checked against a primary source or two independent ones."
     )
@@ -589,7 +608,10 @@ class Instrument(_Model):
         "relationship",
         "other",
     ]
-    citation: str
+    citation: str = Field(
+        description="the publication of the instrument, or 'private' for a lab's own scale "
+        "(marked as not independently verified)"
+    )
     doi: str | None = None
     licence: Licence
     key: KeyProvenance
@@ -887,10 +909,31 @@ class Instrument(_Model):
         return any(len(d) > 1 for d in directions.values())
 
     @property
+    def private_provenance(self) -> list[str]:
+        """The provenance fields given as 'private' (citation, licence, key source)."""
+        fields = {
+            "citation": self.citation,
+            "licence": self.licence.status,
+            "key source": self.key.source,
+        }
+        return [name for name, value in fields.items() if _is_private(value)]
+
+    @property
+    def independently_verified(self) -> bool:
+        """A verified key from a source others can check (not a private one)."""
+        return self.key.verified and not self.private_provenance
+
+    @property
     def warnings(self) -> list[str]:
-        if self.key.verified:
-            return []
-        return [f"{self.id}: scoring key not verified: {u}" for u in self.key.uncertain]
+        out = []
+        if self.private_provenance:
+            out.append(
+                f"{self.id}: private definition ({', '.join(self.private_provenance)} private): "
+                "its key is not independently verified; check it against your own records"
+            )
+        if not self.key.verified:
+            out += [f"{self.id}: scoring key not verified: {u}" for u in self.key.uncertain]
+        return out
 
 
 class Bundle(_Model):

@@ -636,7 +636,7 @@ def _score_instrument(
         id=inst.id,
         name=inst.name,
         short=_short(inst),
-        verified=inst.key.verified,
+        verified=inst.independently_verified,  # a private key is not independently verified
         warnings=inst.warnings,
         alerts=alerts,
         scores=scores,

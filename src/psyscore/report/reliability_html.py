@@ -301,6 +301,7 @@ def _instrument_context(entry: dict, inst: Instrument | None, plots: bool) -> di
         }
         ctx["key"] = {
             "verified": inst.key.verified,
+            "private": inst.private_provenance,
             "source": " ".join(inst.key.source.split()),
             "checked_against": [" ".join(c.split()) for c in inst.key.checked_against],
             "uncertain": [" ".join(u.split()) for u in inst.key.uncertain],
@@ -473,7 +474,7 @@ with dashed lines at 0 and .30.</p>
 <div class="cite">
   <div class="citation">{{ inst.citation }}{% if inst.doi %} doi:{{ inst.doi }}{% endif %}</div>
   {% if inst.licence %}<div>Licence: {{ inst.licence.status }}{% if inst.licence.note %} &ndash; {{ inst.licence.note }}{% endif %}{% if not inst.licence.text_shipped %} Item labels are paraphrases, not the item wording.{% endif %}</div>{% endif %}
-  {% if inst.key %}<div>Scoring key: {% if inst.key.verified %}verified{% else %}<span class="unverified">not verified</span>{% endif %} (source: {{ inst.key.source }}{% if inst.key.checked_against %}; checked against: {{ inst.key.checked_against|join("; ") }}{% endif %}).</div>
+  {% if inst.key %}<div>Scoring key: {% if inst.key.private %}<span class="unverified">private ({{ inst.key.private|join(", ") }}): not independently verified</span>{% elif inst.key.verified %}verified{% else %}<span class="unverified">not verified</span>{% endif %} (source: {{ inst.key.source }}{% if inst.key.checked_against %}; checked against: {{ inst.key.checked_against|join("; ") }}{% endif %}).</div>
   {% if inst.key.uncertain %}<ul class="warn">{% for u in inst.key.uncertain %}<li>{{ u }}</li>{% endfor %}</ul>{% endif %}{% endif %}
 </div>
 {% for s in inst.scores %}

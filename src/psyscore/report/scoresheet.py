@@ -43,6 +43,8 @@ def _rule_text(inst: Instrument, name: str) -> str:
 def scoresheet_markdown(inst: Instrument) -> str:
     lines = [f"# {inst.name} (`{inst.id}`)", ""]
     status = "verified" if inst.key.verified else "**NOT VERIFIED**"
+    if inst.private_provenance:
+        status += " (private: **not independently verified**)"
     lines += [
         f"- **Construct:** {inst.construct.replace('_', ' ')}",
         f"- **Citation:** {inst.citation.strip()}" + (f" doi:{inst.doi}" if inst.doi else ""),
@@ -55,6 +57,11 @@ def scoresheet_markdown(inst: Instrument) -> str:
         ),
         f"- **Scoring key:** {status}. Source: {inst.key.source.strip()}",
     ]
+    if inst.private_provenance:
+        lines.append(
+            f"- **Private definition:** {', '.join(inst.private_provenance)} given as private "
+            "(a lab's own scale); nobody outside can check its key"
+        )
     for src in inst.key.checked_against:
         lines.append(f"  - checked against: {src}")
     for u in inst.key.uncertain:
