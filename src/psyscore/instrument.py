@@ -1074,6 +1074,7 @@ def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle
             f"{source}: top-level keys must be field names such as id, name, items and scores, "
             f"not {', '.join(repr(k) for k in odd_keys[:5])}"
         )
+    _no_todo_left(data, root, source)
     model = Bundle if data.get("kind") == "bundle" else Instrument
     try:
         return model.model_validate(data)
@@ -1089,6 +1090,37 @@ def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle
             where = f"{source}:{line}" if line else source
             messages.append(f"{where}: {_format_loc(loc)}: {message}")
         raise DefinitionError("\n".join(messages)) from None
+
+
+TODO = "TODO"  # the marker `psyscore instruments new` puts where a fact is needed
+
+
+def _todo_values(data: object, path: tuple = ()):
+    """(field path, text) of every string value that starts with TODO."""
+    if isinstance(data, str):
+        if data.lstrip().startswith(TODO):
+            yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _todo_values(value, path + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _todo_values(value, path + (i,))
+
+
+def _no_todo_left(data: dict, root, source: str) -> None:
+    """A drafted definition with a TODO left is not finished: refuse it, naming each line
+    (replace each TODO with the fact it asks for)."""
+    left = list(_todo_values(data))
+    if not left:
+        return
+    lines = _line_map(root) if root is not None else {}
+    messages = []
+    for loc, text in left:
+        line = _nearest_line(lines, loc)
+        where = f"{source}:{line}" if line else source
+        messages.append(f"{where}: {_format_loc(loc)}: still to be completed: {text.strip()}")
+    raise DefinitionError("\n".join(messages))
 
 
 def _yaml_kind(data: object) -> str:
