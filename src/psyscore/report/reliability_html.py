@@ -256,30 +256,44 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
             f"Response distribution and item-rest correlation per item of {s['score']}"
             + (f"; flagged: {', '.join(sorted(flagged))}" if flagged else "")
         ),
-        "summary": {
-            "n": formatting.count(s.get("n")),
-            "k": s.get("n_items"),
-            "cells": [
-                ("alpha", fmt(alpha), _num(alpha)),
-                (
-                    "alpha_ci",
-                    f"[{fmt((s.get('alpha_ci') or [None, None])[0])}, "
-                    f"{fmt((s.get('alpha_ci') or [None, None])[1])}]",
-                    "",
-                ),
-                ("alpha_std", fmt(s.get("alpha_std")), _num(s.get("alpha_std"))),
-                ("lambda6", fmt(s.get("lambda6")), _num(s.get("lambda6"))),
-                ("omega_total", fmt(s.get("omega_total")), _num(s.get("omega_total"))),
-                ("omega_h", fmt(s.get("omega_h")), _num(s.get("omega_h"))),
-                ("average_r", fmt(s.get("average_r")), _num(s.get("average_r"))),
-            ],
-            "warnings": [
-                f"{w['item']}: {SHORT_WARNING.get(w['code'], w['code'])}"
-                if w.get("item")
-                else SHORT_WARNING.get(w["code"], w["code"].replace("_", " "))
-                for w in s.get("warnings") or []
-            ],
-        },
+        "summary": _summary_row(s),
+        "n_groups": len(s.get("groups") or []),
+        "groups": [
+            {
+                "label": f"{s.get('by')} = {'(no value)' if g['group'] is None else g['group']}",
+                **_summary_row(g),
+            }
+            for g in s.get("groups") or []
+        ],
+    }
+
+
+def _summary_row(s: dict) -> dict:
+    """The cells of one row of the summary table (a score, or one group of it)."""
+    alpha = s.get("alpha")
+    return {
+        "n": formatting.count(s.get("n")),
+        "k": s.get("n_items"),
+        "cells": [
+            ("alpha", fmt(alpha), _num(alpha)),
+            (
+                "alpha_ci",
+                f"[{fmt((s.get('alpha_ci') or [None, None])[0])}, "
+                f"{fmt((s.get('alpha_ci') or [None, None])[1])}]",
+                "",
+            ),
+            ("alpha_std", fmt(s.get("alpha_std")), _num(s.get("alpha_std"))),
+            ("lambda6", fmt(s.get("lambda6")), _num(s.get("lambda6"))),
+            ("omega_total", fmt(s.get("omega_total")), _num(s.get("omega_total"))),
+            ("omega_h", fmt(s.get("omega_h")), _num(s.get("omega_h"))),
+            ("average_r", fmt(s.get("average_r")), _num(s.get("average_r"))),
+        ],
+        "warnings": [
+            f"{w['item']}: {SHORT_WARNING.get(w['code'], w['code'])}"
+            if w.get("item")
+            else SHORT_WARNING.get(w["code"], w["code"].replace("_", " "))
+            for w in s.get("warnings") or []
+        ],
     }
 
 
@@ -336,6 +350,11 @@ def render_reliability_html(
     ]
     problems = payload.get("problems") or []
     policy = payload.get("policy", "pairwise")
+    intercorrelations = None
+    if payload.get("intercorrelations"):
+        from .apa_table import _intercorrelation_table
+
+        intercorrelations = _intercorrelation_table(2, payload["intercorrelations"])
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(TEMPLATE).render(
         input_name=Path(str(payload.get("input", ""))).name,
@@ -350,6 +369,7 @@ def render_reliability_html(
             for p in problems[:MAX_PROBLEM_ROWS]
         ],
         problems_more=max(0, len(problems) - MAX_PROBLEM_ROWS),
+        intercorrelations=intercorrelations,
         n_problems=len(problems),
     )
 
@@ -383,6 +403,7 @@ TEMPLATE = """<!DOCTYPE html>
   thead th { position: sticky; top: 0; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   tr.flagged td { background: #ffe3e3; }
+  tr.group td { color: #333; font-size: 9.5pt; }
   .flag { color: #b00000; font-weight: bold; }
   .low { color: #a35f00; }
   .rise { font-weight: bold; text-decoration: underline dotted; }
@@ -433,7 +454,7 @@ which needs 6 or more items).</p>
 <tbody>
 {% for inst in instruments %}{% for s in inst.scores %}
 <tr data-score="{{ s.name }}">
-  {% if loop.first %}<td rowspan="{{ inst.scores|length }}"><a href="#instrument-{{ inst.id }}">{{ inst.id }}</a></td>{% endif %}
+  {% if loop.first %}<td rowspan="{{ inst.scores|length + inst.scores|sum(attribute='n_groups') }}"><a href="#instrument-{{ inst.id }}">{{ inst.id }}</a></td>{% endif %}
   <td><a href="#{{ s.anchor }}">{{ s.label }}</a></td>
   <td class="num">{{ s.summary.n }}</td>
   <td class="num">{{ s.summary.k }}</td>
@@ -441,6 +462,16 @@ which needs 6 or more items).</p>
   {% endfor %}
   <td class="{{ 'flag' if s.flagged else 'warn' }}">{{ s.summary.warnings|join("; ") }}</td>
 </tr>
+{% for g in s.groups %}
+<tr class="group" data-score="{{ s.name }}" data-group="{{ g.label }}">
+  <td class="group-label">&emsp;{{ g.label }}</td>
+  <td class="num">{{ g.n }}</td>
+  <td class="num">{{ g.k }}</td>
+  {% for key, text, value in g.cells %}<td class="num" data-stat="{{ key }}"{% if value %} data-value="{{ value }}"{% endif %}>{{ text }}</td>
+  {% endfor %}
+  <td class="warn">{{ g.warnings|join("; ") }}</td>
+</tr>
+{% endfor %}
 {% endfor %}{% endfor %}
 </tbody>
 </table>
@@ -455,6 +486,19 @@ corrected for overlap and item unreliability; an <span class="rise">underlined</
 means alpha would rise without the item; floor/ceiling: % of the item's answers at the lowest/highest
 code of its scale. Figures: keyed responses per item as % of all rows (hatched: missing), and item-rest r
 with dashed lines at 0 and .30.</p>
+{% if intercorrelations %}
+{% set table_no.n = table_no.n + 1 %}
+<p class="table-number">Table {{ table_no.n }}</p>
+<p class="table-title">{{ intercorrelations.title }}</p>
+<table class="intercorrelations">
+<thead><tr>{% for h in intercorrelations.header %}<th{% if not loop.first %} class="num"{% endif %}>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in intercorrelations.rows %}<tr>{% for cell in row %}<td{% if not loop.first %} class="num"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody>
+</table>
+<p class="small"><span class="note-label">Note.</span> {{ intercorrelations.note }}</p>
+{% endif %}
 
 {% if n_problems %}
 <h3 id="problems">Data problems ({{ n_problems }})</h3>
