@@ -149,3 +149,39 @@ def test_intake_range_with_a_missing_item_follows_each_score_keys(inst):
     assert (scores["b"].range.low, scores["b"].range.high) == (5, 9)  # q1 + (6 - 2)
     # a + b keys q1 both ways: no single answer bounds it, so no range rather than a wrong one
     assert scores["ab"].range is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_overlap_correction_uses_signed_keys_as_psych_score_overlap(tmp_path):
+    """An item shared with opposite keys counts -1 in psych::scoreOverlap's key overlap."""
+    import json
+
+    rng = np.random.default_rng(11)
+    latent = rng.normal(size=300)
+    raw = pd.DataFrame(
+        {
+            "q1": np.clip(np.round(3 - latent + rng.normal(size=300)), 1, 5),
+            "q2": np.clip(np.round(3 + latent + rng.normal(size=300)), 1, 5),
+            "q3": np.clip(np.round(3 + latent + rng.normal(size=300)), 1, 5),
+            "q4": np.clip(np.round(3 + 0.5 * latent + rng.normal(size=300)), 1, 5),
+        }
+    )
+    data = tmp_path / "d.csv"
+    raw.to_csv(data, index=False)
+    result = runner.invoke(app, ["reliability", str(data), "-i", str(DEFINITION), "--json"])
+    assert result.exit_code == 0, result.output
+    overlap = json.loads(result.stdout)["overlap"]
+    assert overlap["scores"] == ["psk_a", "psk_b", "psk_c"]
+    # psych::scoreOverlap(keys, cor(raw)) by hand: signed keys on the raw items
+    K = np.array([[-1, 1, 0], [1, 0, 1], [1, 0, 0], [0, -1, 1]], dtype=float)
+    R = raw.corr().to_numpy()
+    S = K.T @ R @ K
+    var, k = np.diag(S), np.abs(K).sum(axis=0)
+    alpha = (var - k) / var * k / (k - 1)
+    av_r = alpha / (k - alpha * (k - 1))
+    shared = K.T @ K
+    adjusted = S - shared + shared * np.sqrt(np.outer(av_r, av_r))
+    np.fill_diagonal(adjusted, var)
+    expected = adjusted / np.sqrt(np.outer(var, var))
+    np.testing.assert_allclose(np.array(overlap["cor"]), expected, atol=1e-12)
+    assert overlap["shared_items"][0][1] == -1  # q1: -1 in a, +1 in b

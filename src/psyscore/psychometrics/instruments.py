@@ -92,7 +92,14 @@ def analyse_instrument(
         _attach_score(result, scored)
         result.summary["score_method"] = SCORE_METHODS[impute]
         # keyed answers under instrument-qualified names, for scale overlap across instruments
-        result.keyed_items = frame.set_axis([f"{inst.id}:{i}" for i in spec.items], axis=1)
+        # an item this score keys against its own flag (a per-score reverse list) is "-id:item":
+        # the same item with a negative key, as psych::scoreOverlap's signed keys
+        by_item = {it.id: it for it in inst.items}
+        names = [
+            f"{'-' if spec.is_reversed(by_item[i]) != by_item[i].reverse else ''}{inst.id}:{i}"
+            for i in spec.items
+        ]
+        result.keyed_items = frame.set_axis(names, axis=1)
         result.by = by
         for label, mask in levels:
             group = analyse_scale(frame.loc[mask], **options)
