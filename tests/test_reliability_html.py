@@ -87,6 +87,21 @@ def test_without_by_there_are_no_group_rows(tmp_path):
     assert 'class="group"' not in html
 
 
+def test_polychoric_statistics_are_in_the_report(tmp_path):
+    bfi = ROOT / "tests" / "reference" / "data"
+    html = tmp_path / "ordinal.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "reliability", str(bfi / "bfi25.csv"), "-i", str(bfi / "bfi-ac.yaml"),
+            "--correlations", "polychoric", "--no-omega", "--html", str(html),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = html.read_text(encoding="utf-8")
+    assert "ordinal alpha (polychoric) .76" in text  # psych: 0.759 (agreeableness)
+
+
 def write_screenshot(out: Path, tmp: Path) -> None:
     """Screenshot of the top of the report (summary with groups and intercorrelations)."""
     from psyscore.report.browser import html_to_png

@@ -187,6 +187,17 @@ def _further(s: dict) -> str:
         )
     if s.get("omega_reason"):
         parts.append(s["omega_reason"])
+    if s.get("correlations") == "polychoric":  # --correlations polychoric
+        for key, name in (
+            ("ordinal_alpha", "ordinal alpha (polychoric)"),
+            ("ordinal_omega_total", "ordinal omega total"),
+            ("ordinal_omega_h", "ordinal omega_h"),
+            ("ordinal_omega_total_1f", "ordinal omega total, one-factor model"),
+        ):
+            if s.get(key) is not None:
+                parts.append(f"{name} {fmt(s[key])}")
+        if s.get("ordinal_alpha") is None and s.get("ordinal_reason"):
+            parts.append(s["ordinal_reason"])
     if s.get("mean") is not None:
         parts.append(f"mean item score {fmt(s['mean'], apa=False)} (SD {fmt(s['sd'], apa=False)})")
     return "; ".join(parts)
