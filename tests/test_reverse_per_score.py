@@ -185,3 +185,14 @@ def test_overlap_correction_uses_signed_keys_as_psych_score_overlap(tmp_path):
     expected = adjusted / np.sqrt(np.outer(var, var))
     np.testing.assert_allclose(np.array(overlap["cor"]), expected, atol=1e-12)
     assert overlap["shared_items"][0][1] == -1  # q1: -1 in a, +1 in b
+
+
+def test_redcap_calc_fields_key_each_score_by_its_own_list(inst):
+    from psyscore.exchange.redcap import calc_expression
+
+    fields = {i: i for i in ("q1", "q2", "q3", "q4")}
+    a = calc_expression(inst, "a", fields, {})
+    b = calc_expression(inst, "b", fields, {})
+    assert "(6-[q1])" in a and "(6-[q1])" not in b
+    assert "(6-[q4])" in b
+    assert "(6-[q4])" not in calc_expression(inst, "c", fields, {})

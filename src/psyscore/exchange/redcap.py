@@ -194,9 +194,12 @@ def _item_annotation(inst: Instrument, item: Item) -> str:
             f"declared missing codes ({listed}): add them as project Missing Data Codes, "
             "not as choices"
         )
-    if item.reverse:
+    using = [n for n, spec in inst.scores.items() if item.id in (spec.items or [])]
+    reversing = [n for n in using if inst.scores[n].is_reversed(item)]
+    if reversing:
         scale = inst.scale_of(item)
-        notes.append(f"reverse-keyed in scores ({_number(scale.min + scale.max)} - answer)")
+        where = "scores" if len(reversing) == len(using) else "scores " + ", ".join(reversing)
+        notes.append(f"reverse-keyed in {where} ({_number(scale.min + scale.max)} - answer)")
     if item.critical is not None:
         notes.append(f"critical item: answer {item.critical.when}: {item.critical.message}")
     return "; ".join(f"psyscore: {n}" for n in notes)
