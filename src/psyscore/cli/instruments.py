@@ -1,4 +1,4 @@
-"""`psyscore instruments list|show|validate|schema|docs`: the built-in library and user definitions."""
+"""`psyscore instruments list|show|validate|schema|docs|new|export|import`: the library and your definitions."""
 
 from __future__ import annotations
 
