@@ -235,7 +235,8 @@ def test_html_report_uses_the_apa_table_layout(tmp_path):
     )
     html = path.read_text()
     numbers = re.findall(r'<p class="table-number">(Table \d+)</p>', html)
-    assert numbers == ["Table 1", "Table 2", "Table 3"]
+    # summary, intercorrelations (as in the APA tables), then one item table per score
+    assert numbers == ["Table 1", "Table 2", "Table 3", "Table 4"]
     assert '<p class="table-title">Reliability of the Scores</p>' in html
     style = html[html.index("<style>") : html.index("</style>")]
     rules = re.findall(r"(th, td|table) \{([^}]*)\}", style)

@@ -254,12 +254,12 @@ def _moments_part(part: pd.DataFrame, plan: Plan, checked: bool):
         items = ItemMatrix(
             inst, items.codes[keep], items.reason[keep], items.reasons, items.columns
         )
-    keyed = reverse_keyed(items)
     moments = {}
     for name, spec in inst.scores.items():
         if spec.items is None:
             continue
         index = [inst.item_ids.index(i) for i in spec.items]
+        keyed = reverse_keyed(items, spec)  # an item may be reversed in one score only
         moments[name] = Moments.from_data(pd.DataFrame(keyed[:, index], columns=spec.items))
     return moments, (len(table), found_problems)
 

@@ -83,6 +83,14 @@ class _At(ValueError):
         self.loc = loc
 
 
+PRIVATE = "private"
+
+
+def _is_private(value: str) -> bool:
+    """'private' (any case, surrounding spaces ignored) marks a lab's own, unpublished source."""
+    return value.strip().lower() == PRIVATE
+
+
 def _did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
@@ -98,8 +106,16 @@ class Licence(_Model):
     """Who owns the instrument and what psyscore may ship of it."""
 
     status: Literal[
-        "public-domain", "free-to-use", "free-for-research", "permission-required", "proprietary"
-    ]
+        "public-domain",
+        "free-to-use",
+        "free-for-research",
+        "permission-required",
+        "proprietary",
+        "private",
+    ] = Field(
+        description="licence of the instrument; 'private' for a lab's own unpublished scale "
+        "(the definition is then marked as not independently verified)"
+    )
     item_text_shipped: bool = Field(
         False, description="True only when the licence allows shipping verbatim item wording."
     )
@@ -109,7 +125,10 @@ class Licence(_Model):
 class KeyProvenance(_Model):
     """Where the scoring key comes from and how sure we are of it."""
 
-    source: str = Field(description="Primary source of the key (paper, manual, author's sheet).")
+    source: str = Field(
+        description="Primary source of the key (paper, manual, author's sheet), or 'private' "
+        "for a lab's own scale (marked as not independently verified)."
+    )
     verified: bool = Field(
         description="True only when checked against a primary source or two independent ones."
     )
@@ -475,6 +494,13 @@ class Score(_Model):
     scores: list[str] | None = Field(
         None, description="a composite of other scores of this instrument"
     )
+    reverse: list[str] | None = Field(
+        None,
+        description="the items reverse-keyed in this score (psych's '-A1' keys): when given, "
+        "exactly these items are reversed here and the items' own 'reverse' flags are ignored "
+        "for this score, so an item can be reversed in one score and forward in another; "
+        "'reverse: []' reverses none. Every listed item must be one of the score's items",
+    )
     method: Literal["sum", "mean", "prorated_sum"] = Field(
         "sum",
         description="'sum' of the keyed item codes (default; needs every item), 'mean' of the "
@@ -507,6 +533,10 @@ class Score(_Model):
         "'recovered'",
     )
 
+    def is_reversed(self, item: Item) -> bool:
+        """Whether `item` is reverse-keyed in this score (its own list, else the item's flag)."""
+        return item.id in self.reverse if self.reverse is not None else item.reverse
+
     @model_validator(mode="after")
     def _items_xor_scores(self) -> Score:
         if (self.items is None) == (self.scores is None):
@@ -518,6 +548,11 @@ class Score(_Model):
             raise ValueError("a score needs at least one member")
         if len(set(members)) != len(members):
             raise ValueError("a score lists the same member twice")
+        if self.reverse is not None:
+            if self.items is None:
+                raise ValueError("'reverse' lists items, so it belongs to a score of items")
+            if len(set(self.reverse)) != len(self.reverse):
+                raise ValueError("'reverse' lists the same item twice")
         if self.method == "sum" and self.missing != MissingRule() and self.items is not None:
             k = len(self.items)
             if self.missing.needed(k) < k:
@@ -573,7 +608,10 @@ class Instrument(_Model):
         "relationship",
         "other",
     ]
-    citation: str
+    citation: str = Field(
+        description="the publication of the instrument, or 'private' for a lab's own scale "
+        "(marked as not independently verified)"
+    )
     doi: str | None = None
     licence: Licence
     key: KeyProvenance
@@ -640,6 +678,13 @@ class Instrument(_Model):
                     raise _At(
                         ("scores", name, "items", score.items.index(unknown[0])),
                         f"score {name!r} lists unknown items {unknown}{_did_you_mean(unknown[0], ids)}",
+                    )
+                outside = [i for i in score.reverse or [] if i not in score.items]
+                if outside:
+                    raise _At(
+                        ("scores", name, "reverse", score.reverse.index(outside[0])),
+                        f"score {name!r} reverses {outside[0]!r}, which is not one of its items "
+                        f"({', '.join(score.items)}){_did_you_mean(outside[0], score.items)}",
                     )
             else:
                 for member in score.scores or []:
@@ -847,11 +892,48 @@ class Instrument(_Model):
         bounds = round_half_up(np.array([lo, hi]), score.rounding)
         return float(bounds[0]), float(bounds[1])
 
+    def reversed_items(self, name: str) -> list[str]:
+        """The items reverse-keyed in score `name`, in the score's order ([] for a composite)."""
+        score = self.scores[name]
+        by_id = {i.id: i for i in self.items}
+        return [i for i in score.items or [] if score.is_reversed(by_id[i])]
+
+    @cached_property
+    def keys_differ_between_scores(self) -> bool:
+        """True when some item is reverse-keyed in one score and forward in another."""
+        by_id = {i.id: i for i in self.items}
+        directions: dict[str, set[bool]] = {}
+        for score in self.scores.values():
+            for item_id in score.items or []:
+                directions.setdefault(item_id, set()).add(score.is_reversed(by_id[item_id]))
+        return any(len(d) > 1 for d in directions.values())
+
+    @property
+    def private_provenance(self) -> list[str]:
+        """The provenance fields given as 'private' (citation, licence, key source)."""
+        fields = {
+            "citation": self.citation,
+            "licence": self.licence.status,
+            "key source": self.key.source,
+        }
+        return [name for name, value in fields.items() if _is_private(value)]
+
+    @property
+    def independently_verified(self) -> bool:
+        """A verified key from a source others can check (not a private one)."""
+        return self.key.verified and not self.private_provenance
+
     @property
     def warnings(self) -> list[str]:
-        if self.key.verified:
-            return []
-        return [f"{self.id}: scoring key not verified: {u}" for u in self.key.uncertain]
+        out = []
+        if self.private_provenance:
+            out.append(
+                f"{self.id}: private definition ({', '.join(self.private_provenance)} private): "
+                "its key is not independently verified; check it against your own records"
+            )
+        if not self.key.verified:
+            out += [f"{self.id}: scoring key not verified: {u}" for u in self.key.uncertain]
+        return out
 
 
 class Bundle(_Model):
@@ -992,6 +1074,7 @@ def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle
             f"{source}: top-level keys must be field names such as id, name, items and scores, "
             f"not {', '.join(repr(k) for k in odd_keys[:5])}"
         )
+    _no_todo_left(data, root, source)
     model = Bundle if data.get("kind") == "bundle" else Instrument
     try:
         return model.model_validate(data)
@@ -1007,6 +1090,37 @@ def parse_definition(text: str, source: str = "<string>") -> Instrument | Bundle
             where = f"{source}:{line}" if line else source
             messages.append(f"{where}: {_format_loc(loc)}: {message}")
         raise DefinitionError("\n".join(messages)) from None
+
+
+TODO = "TODO"  # the marker `psyscore instruments new` puts where a fact is needed
+
+
+def _todo_values(data: object, path: tuple = ()):
+    """(field path, text) of every string value that starts with TODO."""
+    if isinstance(data, str):
+        if data.lstrip().startswith(TODO):
+            yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _todo_values(value, path + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _todo_values(value, path + (i,))
+
+
+def _no_todo_left(data: dict, root, source: str) -> None:
+    """A drafted definition with a TODO left is not finished: refuse it, naming each line
+    (replace each TODO with the fact it asks for)."""
+    left = list(_todo_values(data))
+    if not left:
+        return
+    lines = _line_map(root) if root is not None else {}
+    messages = []
+    for loc, text in left:
+        line = _nearest_line(lines, loc)
+        where = f"{source}:{line}" if line else source
+        messages.append(f"{where}: {_format_loc(loc)}: still to be completed: {text.strip()}")
+    raise DefinitionError("\n".join(messages))
 
 
 def _yaml_kind(data: object) -> str:

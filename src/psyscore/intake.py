@@ -268,24 +268,44 @@ def _float(x: Any) -> float | None:
     return None if math.isnan(v) else v
 
 
-def _fill(items: ItemMatrix, high: bool) -> np.ndarray:
-    """Row 0's codes with every missing item at the raw code that keys to its scale min (max)."""
+def _fill(items: ItemMatrix, high: bool, reversed_: dict[str, bool] | None = None) -> np.ndarray:
+    """Row 0's codes with every missing item at the raw code that keys to its scale min (max).
+
+    `reversed_` (item id -> reverse-keyed) keys as one score does; default the items' flags.
+    """
     inst = items.instrument
     row = items.codes[0].copy()
     for j, item in enumerate(inst.items):
         if np.isnan(row[j]):
             scale = inst.scale_of(item)
-            want_max = high != item.reverse  # a reverse item reaches its keyed max at raw min
+            rev = item.reverse if reversed_ is None else reversed_.get(item.id, item.reverse)
+            want_max = high != rev  # a reverse item reaches its keyed max at raw min
             row[j] = scale.max if want_max else scale.min
     return row
 
 
-def _bounds(items: ItemMatrix) -> pd.DataFrame:
+def _score_keys(inst: Instrument, name: str) -> dict[str, bool] | None:
+    """Item id -> reversed, as score `name` (and the parts of a composite) key them; None when
+    the parts of a composite key an item in opposite directions (no single fill bounds it)."""
+    spec = inst.scores[name]
+    if spec.items is not None:
+        by_id = {i.id: i for i in inst.items}
+        return {i: spec.is_reversed(by_id[i]) for i in spec.items}
+    keys: dict[str, bool] = {}
+    for member in spec.scores or []:
+        part = _score_keys(inst, member)
+        if part is None or any(keys.get(i, rev) != rev for i, rev in part.items()):
+            return None
+        keys.update(part)
+    return keys
+
+
+def _bounds(items: ItemMatrix, reversed_: dict[str, bool] | None = None) -> pd.DataFrame:
     """Scores of row 0 with every missing item at its keyed minimum (row 0) and maximum (row 1)."""
     inst = items.instrument
     codes = np.empty((2, len(inst.items)), order="F")
-    codes[0] = _fill(items, high=False)
-    codes[1] = _fill(items, high=True)
+    codes[0] = _fill(items, high=False, reversed_=reversed_)
+    codes[1] = _fill(items, high=True, reversed_=reversed_)
     reason = np.full(codes.shape, ANSWERED, dtype=items.reason.dtype, order="F")
     return score_engine(ItemMatrix(inst, codes, reason, items.reasons, items.columns))
 
@@ -600,15 +620,23 @@ def _score_instrument(
             norm=norm,
             reliability_note=rel_note,
         )
-        if missing:
+        if missing and not inst.keys_differ_between_scores:
             result.range = _range(inst, name, spec, frame, missing, by_id)
+        elif missing:
+            # an item reversed in one score and forward in another: bound each score by its
+            # own keys (a composite whose parts disagree on a missing item gets no range)
+            keys = _score_keys(inst, name)
+            if keys is not None:
+                own = pd.concat([scored.reset_index(drop=True), _bounds(items, keys)])
+                own = own.reset_index(drop=True)
+                result.range = _range(inst, name, spec, own, missing, by_id)
         scores.append(result)
 
     return InstrumentResult(
         id=inst.id,
         name=inst.name,
         short=_short(inst),
-        verified=inst.key.verified,
+        verified=inst.independently_verified,  # a private key is not independently verified
         warnings=inst.warnings,
         alerts=alerts,
         scores=scores,

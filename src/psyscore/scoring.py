@@ -18,10 +18,18 @@ from .norms import percentiles, round_half_up, standard_scores  # noqa: F401 (ro
 from .responses import INVALID, ItemMatrix
 
 
-def reverse_keyed(items: ItemMatrix) -> np.ndarray:
-    """Codes with reverse-keyed items flipped as (scale min + scale max) - answer."""
+def reverse_keyed(items: ItemMatrix, score: Score | None = None) -> np.ndarray:
+    """Codes with reverse-keyed items flipped as (scale min + scale max) - answer.
+
+    With `score`, the items are keyed as in that score (its own ``reverse`` list, when it has
+    one); without, by the items' own flags, which is right for every score only when
+    ``instrument.keys_differ_between_scores`` is False.
+    """
     inst = items.instrument
-    rev = np.array([it.reverse for it in inst.items])
+    if score is None:
+        rev = np.array([it.reverse for it in inst.items])
+    else:
+        rev = np.array([score.is_reversed(it) for it in inst.items])
     if not rev.any():
         return items.codes
     lo_hi = np.array([inst.scale_of(it).min + inst.scale_of(it).max for it in inst.items])
@@ -63,10 +71,10 @@ class _ScoreResult:
         self.invalid_item = invalid_item
 
 
-def _keyed_column(inst: Instrument, items: ItemMatrix, j: int) -> np.ndarray:
+def _keyed_column(inst: Instrument, items: ItemMatrix, j: int, score: Score) -> np.ndarray:
     item = inst.items[j]
     raw = items.codes[:, j]
-    if not item.reverse:
+    if not score.is_reversed(item):
         return raw
     scale = inst.scale_of(item)
     return (scale.min + scale.max) - raw
@@ -93,7 +101,7 @@ def _item_score(
     n = np.zeros(items.n, dtype=np.int16)
     total = np.zeros(items.n)
     for j in index:
-        column = _keyed_column(inst, items, j)
+        column = _keyed_column(inst, items, j, score)
         answered = ~np.isnan(column)
         n += answered
         total += np.where(answered, column, 0.0)

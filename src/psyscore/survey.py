@@ -436,6 +436,7 @@ class Survey:
         nfactors: int = 3,
         by: str | None = None,
         impute: str = "none",
+        correlations: str = "pearson",
     ) -> ReliabilityReport:
         """Reliability and item analysis of every score, after the checks of :meth:`score`.
 
@@ -475,6 +476,7 @@ class Survey:
                     nfactors=nfactors,
                     by=by,
                     impute=impute,
+                    correlations=correlations,
                 )
             parts.append(
                 InstrumentReliability(
@@ -491,6 +493,7 @@ class Survey:
             "nfactors": nfactors,
             "by": by,
             "impute": impute,
+            "correlations": correlations,
         }
         return ReliabilityReport(self, instruments, parts, options)
 

@@ -1,4 +1,4 @@
-"""`psyscore instruments list|show|validate|schema|docs`: the built-in library and user definitions."""
+"""`psyscore instruments list|show|validate|schema|docs|new|export|import`: the library and your definitions."""
 
 from __future__ import annotations
 
@@ -280,3 +280,58 @@ def import_(
             "add the scores, reverse keys and citation before scoring with it",
             markup=False,
         )
+
+
+@app.command(
+    "new",
+    epilog="Example: psyscore instruments new --from survey.sav --items 'A1-A5,C1-C5' "
+    "-o my-scale.yaml --scale-name 'Lab wellbeing scale'",
+)
+def new(
+    data: Path = typer.Option(
+        ..., "--from", help="Data file whose columns are the items (.sav, .csv, .xlsx ...)."
+    ),
+    items: str = typer.Option(
+        ...,
+        "--items",
+        help="The item columns: names and ranges, e.g. 'A1-A5,C1-C5' (one score per part).",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="The draft definition (.yaml)."),
+    scale_name: str = typer.Option(
+        None, "--scale-name", help="The instrument's full name (else a TODO in the draft)."
+    ),
+    sheet: str = typer.Option(None, "--sheet", help="Worksheet of an .xlsx file."),
+    force: bool = FORCE,
+) -> None:
+    """Draft a definition from a data file's columns and value labels, for you to complete.
+
+    SPSS value labels give the codes and anchors (user-missing values become missing codes); a
+    CSV gives the observed range, to check. Every fact the data cannot tell (citation, licence,
+    key source, reverse keys, method, missing rule) is a TODO: psyscore refuses the definition,
+    naming each line, until they are filled.
+    """
+    with errors_to_exit():
+        if output.suffix.lower() not in {".yaml", ".yml"}:
+            raise UsageError(f"{output}: a definition is YAML; name it *.yaml")
+        _check_new_output(output, force=force, inputs=(data,))
+        from ..draft import draft_definition, instrument_id_for, parse_item_spec
+        from ..io import read_table
+        from .options import table_file_missing
+
+        table = read_table(data, sheet=sheet) if sheet else read_table(data)
+        parts = parse_item_spec(items, [str(c) for c in table.data.columns])
+        text = draft_definition(
+            table,
+            parts,
+            source=data.name,
+            instrument_id=instrument_id_for(output),
+            name=scale_name,
+            file_missing=table_file_missing(table),
+        )
+        _write_text(output, text)
+    todo = sum(1 for line in text.splitlines() if "TODO" in line.split("#")[0])
+    out.print(
+        f"{sum(map(len, parts))} items, {len(parts)} score(s); {todo} TODO(s) to complete, "
+        f"then: psyscore instruments validate {output}",
+        markup=False,
+    )

@@ -94,6 +94,12 @@ def reliability(
         "median (item means with missing answers imputed, as psych::scoreItems). Alpha and "
         "the other reliability statistics never use imputed answers.",
     ),
+    correlations: str = typer.Option(
+        "pearson",
+        "--correlations",
+        help="pearson (default), or polychoric: also ordinal alpha and omega from polychoric "
+        "correlations (two-step ML, as psych::polychoric; items with at most 8 categories).",
+    ),
     table_out: Path = typer.Option(
         None,
         "--table",
@@ -135,6 +141,7 @@ def reliability(
             nfactors=nfactors,
             by=by,
             impute=impute,
+            correlations=correlations,
         )
     payload = result.to_dict()
     problems, warnings, report = result.problems, payload["warnings"], payload["instruments"]
@@ -337,7 +344,32 @@ def _print_instrument(inst: dict, *, split_half: str = "all", nfactors: int = 3)
                     highlight=False,
                     markup=True,
                 )
+    _print_ordinal(inst)
     out.print("  item-rest r and alpha if deleted per item: use --json", highlight=False)
+
+
+def _print_ordinal(inst: dict) -> None:
+    """--correlations polychoric: ordinal alpha and omega per score (and group)."""
+    for s in inst["scores"]:
+        if s.get("correlations") != "polychoric":
+            continue
+        rows = [(s["score"], s)] + [
+            (f"{s['score']}, {s.get('by')} = {g['group']}", g) for g in s.get("groups", [])
+        ]
+        for label, r in rows:
+            parts = [f"ordinal alpha = {_apa(r.get('ordinal_alpha'))}"]
+            for key, name in (
+                ("ordinal_omega_total", "omega total"),
+                ("ordinal_omega_h", "omega_h"),
+                ("ordinal_omega_total_1f", "omega total (one-factor model)"),
+            ):
+                if r.get(key) is not None:
+                    parts.append(f"{name} = {_apa(r.get(key))}")
+            reason = r.get("ordinal_reason")
+            note = f" ({reason})" if reason and r.get("ordinal_alpha") is None else ""
+            out.print(
+                f"  {label}: polychoric: {', '.join(parts)}{note}", highlight=False, markup=False
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -112,9 +112,9 @@ def _blank(field: str) -> str:
     return f"isblankormissingcode([{field}])"
 
 
-def _keyed(inst: Instrument, item: Item, field: str) -> str:
+def _keyed(inst: Instrument, item: Item, field: str, reversed_: bool) -> str:
     """The item's keyed value, 0 when unanswered (so it adds nothing to the sum)."""
-    if item.reverse:
+    if reversed_:
         scale = inst.scale_of(item)
         value = f"({_number(scale.min + scale.max)}-[{field}])"
     else:
@@ -155,7 +155,11 @@ def calc_expression(
     items = [by_id[i] for i in score.items]
     k, needed = len(items), score.missing.needed(len(items))
     answered = "sum(" + ",".join(f"if({_blank(item_fields[i.id])},0,1)" for i in items) + ")"
-    total = "sum(" + ",".join(_keyed(inst, i, item_fields[i.id]) for i in items) + ")"
+    total = (
+        "sum("
+        + ",".join(_keyed(inst, i, item_fields[i.id], score.is_reversed(i)) for i in items)
+        + ")"
+    )
     if score.method == "mean":
         value = f"{total}/{answered}"
     elif score.method == "prorated_sum":
@@ -173,7 +177,7 @@ def _describe_score(inst: Instrument, name: str) -> str:
         k = len(score.items)
         needed = score.missing.needed(k)
         how = f"{score.method.replace('_', ' ')} of {k} items, needs {needed} answered"
-        reversed_ = [i.id for i in inst.items if i.reverse and i.id in score.items]
+        reversed_ = inst.reversed_items(name)
         if reversed_:
             how += f"; reverse-keyed: {', '.join(reversed_)}"
     if score.rounding is not None:
@@ -190,9 +194,12 @@ def _item_annotation(inst: Instrument, item: Item) -> str:
             f"declared missing codes ({listed}): add them as project Missing Data Codes, "
             "not as choices"
         )
-    if item.reverse:
+    using = [n for n, spec in inst.scores.items() if item.id in (spec.items or [])]
+    reversing = [n for n in using if inst.scores[n].is_reversed(item)]
+    if reversing:
         scale = inst.scale_of(item)
-        notes.append(f"reverse-keyed in scores ({_number(scale.min + scale.max)} - answer)")
+        where = "scores" if len(reversing) == len(using) else "scores " + ", ".join(reversing)
+        notes.append(f"reverse-keyed in {where} ({_number(scale.min + scale.max)} - answer)")
     if item.critical is not None:
         notes.append(f"critical item: answer {item.critical.when}: {item.critical.message}")
     return "; ".join(f"psyscore: {n}" for n in notes)

@@ -480,8 +480,21 @@ class _InstrumentSyntax:
         """The instrument position (1-based) of the first invalid item under a score, else 0."""
         return f"#{self.p}_f{list(self.inst.scores).index(name) + 1}"
 
-    def keyed(self, j: int) -> str:
-        return f"#{self.p}_k{j + 1}" if self.inst.items[j].reverse else self.raw(j)
+    def keyed(self, j: int, spec: Score | None = None) -> str:
+        """Item j keyed as in score `spec` (its own reverse list), else by the item's flag."""
+        item = self.inst.items[j]
+        reversed_ = item.reverse if spec is None else spec.is_reversed(item)
+        return f"#{self.p}_k{j + 1}" if reversed_ else self.raw(j)
+
+    def _reversed_anywhere(self, j: int) -> bool:
+        item = self.inst.items[j]
+        return (
+            any(
+                s.items and item.id in s.items and s.is_reversed(item)
+                for s in self.inst.scores.values()
+            )
+            or item.reverse
+        )
 
     def build(self) -> list[str]:
         inst = self.inst
@@ -601,7 +614,8 @@ class _InstrumentSyntax:
 
     def _reverse(self) -> None:
         inst = self.inst
-        reversed_items = [(j, it) for j, it in enumerate(inst.items) if it.reverse]
+        # reversed in some score (a score's own reverse list, or the item's flag)
+        reversed_items = [(j, it) for j, it in enumerate(inst.items) if self._reversed_anywhere(j)]
         if not reversed_items:
             return
         self.lines += _comment(
@@ -611,7 +625,7 @@ class _InstrumentSyntax:
         for j, item in reversed_items:
             scale = inst.scale_of(item)
             self.lines.append(
-                f"COMPUTE {self.keyed(j)} = ({_num(scale.min)} + {_num(scale.max)}) - {self.raw(j)}."
+                f"COMPUTE #{self.p}_k{j + 1} = ({_num(scale.min)} + {_num(scale.max)}) - {self.raw(j)}."
             )
 
     def _score(self, name: str) -> None:
@@ -645,7 +659,7 @@ class _InstrumentSyntax:
     def _item_score(self, base: str, spec: Score) -> None:
         ids = self.inst.item_ids
         index = [ids.index(i) for i in spec.items or []]
-        args = [self.keyed(j) for j in index]
+        args = [self.keyed(j, spec) for j in index]
         k = len(index)
         needed = spec.missing.needed(k)
         rule = (

@@ -20,6 +20,7 @@ from ..instrument import Instrument
 from ..problems import Problem
 from ..responses import FileMissing, ItemMatrix
 from ..scoring import reverse_keyed, score
+from .polychoric import CORRELATIONS, add_ordinal_reliability
 from .scale import ScaleReliability, analyse_scale, tidy_items, tidy_summaries
 
 
@@ -35,6 +36,7 @@ def analyse_instrument(
     groups: np.ndarray | None = None,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> list[ScaleReliability]:
     """One ScaleReliability per item-based score (composites of scores are skipped).
 
@@ -48,8 +50,11 @@ def analyse_instrument(
     """
     if impute not in IMPUTE_CHOICES:
         raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
+    if correlations not in CORRELATIONS:
+        raise UsageError(
+            f"--correlations must be one of {', '.join(CORRELATIONS)}, not {correlations!r}"
+        )
     inst = items.instrument
-    keyed = reverse_keyed(items)
     values = score(items)
     levels = group_levels(groups) if groups is not None else []
     by_id = {it.id: it for it in inst.items}
@@ -58,6 +63,8 @@ def analyse_instrument(
         if spec.items is None:
             continue
         index = [inst.item_ids.index(i) for i in spec.items]
+        # keyed as in this score: an item may be reversed in one score, forward in another
+        keyed = reverse_keyed(items, spec)
         frame = pd.DataFrame(keyed[:, index], columns=spec.items)
         # floor/ceiling use the widest declared range when items differ (e.g. CSI-4 item 1 is 0-6)
         lows = [inst.scale_of(by_id[i]).min for i in spec.items]
@@ -76,6 +83,8 @@ def analyse_instrument(
             nfactors=nfactors,
         )
         result = analyse_scale(frame, **options)
+        if correlations == "polychoric":  # ordinal alpha and omega, beside the Pearson ones
+            add_ordinal_reliability(result, frame, nfactors=nfactors, omega=omega)
         if impute == "none":
             scored = values[score_column(inst, name)].to_numpy(dtype=float)
         else:
@@ -83,10 +92,19 @@ def analyse_instrument(
         _attach_score(result, scored)
         result.summary["score_method"] = SCORE_METHODS[impute]
         # keyed answers under instrument-qualified names, for scale overlap across instruments
-        result.keyed_items = frame.set_axis([f"{inst.id}:{i}" for i in spec.items], axis=1)
+        # an item this score keys against its own flag (a per-score reverse list) is "-id:item":
+        # the same item with a negative key, as psych::scoreOverlap's signed keys
+        by_item = {it.id: it for it in inst.items}
+        names = [
+            f"{'-' if spec.is_reversed(by_item[i]) != by_item[i].reverse else ''}{inst.id}:{i}"
+            for i in spec.items
+        ]
+        result.keyed_items = frame.set_axis(names, axis=1)
         result.by = by
         for label, mask in levels:
             group = analyse_scale(frame.loc[mask], **options)
+            if correlations == "polychoric":
+                add_ordinal_reliability(group, frame.loc[mask], nfactors=nfactors, omega=omega)
             _attach_score(group, scored[mask])
             group.summary["score_method"] = SCORE_METHODS[impute]
             result.groups.append((label, group))
@@ -200,6 +218,7 @@ def reliability_of(
     nfactors: int = 3,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> tuple[list[ScaleReliability], list[Problem]]:
     """Resolve `table` with every check `psyscore score` makes, then analyse each score.
 
@@ -208,6 +227,8 @@ def reliability_of(
     `value_labels` and `file_missing` from an SPSS file; `keep` (a boolean mask over rows) leaves
     out rows that are not respondents (survey previews). `by` names a column of `table` (site,
     gender, wave): every statistic is then also given per group (``.groups`` of each result).
+    ``correlations="polychoric"`` adds ordinal alpha and omega from polychoric correlations
+    (``ordinal_*`` in each summary; see :func:`~psyscore.psychometrics.polychoric.add_ordinal_reliability`).
 
     Raises
     ------
@@ -240,6 +261,7 @@ def reliability_of(
         nfactors=nfactors,
         by=by,
         impute=impute,
+        correlations=correlations,
     )
     return results, problems
 
@@ -257,6 +279,7 @@ def analyse_resolved(
     nfactors: int = 3,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> list[ScaleReliability]:
     """Analyse an instrument's resolved answers (see :func:`reliability_of`); `table` holds the
     `by` column, `keep` the rows that are respondents."""
@@ -286,6 +309,7 @@ def analyse_resolved(
         groups=groups,
         by=by,
         impute=impute,
+        correlations=correlations,
     )
 
 
@@ -303,6 +327,7 @@ def reliability_report(
     nfactors: int = 3,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> InstrumentReliability:
     """Reliability of every score of `instrument` in `df`, with the problems found.
 
@@ -330,6 +355,7 @@ def reliability_report(
         nfactors=nfactors,
         by=by,
         impute=impute,
+        correlations=correlations,
     )
     return InstrumentReliability(
         tidy_summaries(results), tidy_items(results), problems, results, list(instrument.warnings)
@@ -350,6 +376,7 @@ def reliability(
     nfactors: int = 3,
     by: str | None = None,
     impute: str = "none",
+    correlations: str = "pearson",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Notebook entry point: (summary per score, item statistics) as tidy DataFrames.
 
@@ -376,6 +403,7 @@ def reliability(
         nfactors=nfactors,
         by=by,
         impute=impute,
+        correlations=correlations,
     )
     if report.problems:
         warnings.warn(

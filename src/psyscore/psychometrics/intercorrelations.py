@@ -126,7 +126,8 @@ def scale_overlap(R: np.ndarray, items: list[str], scales: dict[str, list[str]])
     """Correlations between scales from the item correlations ``R``, corrected for item overlap.
 
     psych::scoreOverlap's algorithm (Cureton, 1966; Bashaw & Anderson, 1967) with its defaults:
-    with the 0/1 key matrix ``K`` (items x scales; items already reverse-keyed), scale
+    with the 0/1 key matrix ``K`` (items x scales; items already reverse-keyed; an item named
+    ``-X`` when ``X`` is also among ``items`` is ``X`` with key -1), scale
     covariances ``S = K'RK``; each scale's standardised alpha from ``S_ii`` and its ``k_i``
     items, and its average r ``alpha / (k - alpha (k - 1))``. A shared item adds its
     self-correlation 1 to ``S_ij``; that 1 is replaced by ``sqrt(avr_i avr_j)``, an estimate of
@@ -138,10 +139,15 @@ def scale_overlap(R: np.ndarray, items: list[str], scales: dict[str, list[str]])
     position = {item: i for i, item in enumerate(items)}
     K = np.zeros((len(items), len(names)))
     for j, name in enumerate(names):
-        K[[position[i] for i in scales[name]], j] = 1.0
+        for member in scales[name]:
+            # "-X": item X keyed the other way in this scale (a signed key, as psych's -A1)
+            if member.startswith("-") and member[1:] in position:
+                K[position[member[1:]], j] = -1.0
+            else:
+                K[position[member], j] = 1.0
     S = K.T @ np.asarray(R, dtype=float) @ K
     var = np.diag(S)
-    k = K.sum(axis=0)
+    k = np.abs(K).sum(axis=0)  # items per scale (a key of -1 counts too)
     with np.errstate(invalid="ignore", divide="ignore"):
         alpha = (var - k) / var * k / (k - 1.0)
     alpha = np.where(np.isfinite(alpha), alpha, 1.0)  # one-item scale: psych takes 1

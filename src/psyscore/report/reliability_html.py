@@ -85,10 +85,15 @@ def _code_labels(inst: Instrument, item_ids: list[str]) -> dict[str, str] | None
     return {str(code): str(label) for code, label in values.items()}
 
 
-def _anchors_note(inst: Instrument, item_ids: list[str]) -> str:
+def _is_reversed(spec, item) -> bool:
+    """Reverse-keyed in this score (the score's own reverse list), else by the item's flag."""
+    return spec.is_reversed(item) if spec is not None else item.reverse
+
+
+def _anchors_note(inst: Instrument, item_ids: list[str], spec=None) -> str:
     """'0 Disagree ... 3 Agree' for the caption of a score with reverse-keyed items."""
     by_id = {i.id: i for i in inst.items}
-    if not any(by_id[i].reverse for i in item_ids if i in by_id):
+    if not any(_is_reversed(spec, by_id[i]) for i in item_ids if i in by_id):
         return ""
     labels = _code_labels(inst, item_ids)
     if not labels:
@@ -109,13 +114,13 @@ def _normalise_codes(freq: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     return {item: {norm(c): n for c, n in codes.items()} for item, codes in freq.items()}
 
 
-def _plot(score: dict, inst: Instrument | None, flagged: set[str]) -> str:
+def _plot(score: dict, inst: Instrument | None, flagged: set[str], spec=None) -> str:
     from .plots import item_plot_png
 
     items = [it["item"] for it in score.get("items") or []]
     if not items:
         return ""
-    reversed_items = {i.id for i in inst.items if i.reverse} if inst else set()
+    reversed_items = {i.id for i in inst.items if _is_reversed(spec, i)} if inst else set()
     items_reversed = bool(reversed_items & set(items))
     freq = score.get("response_frequencies")
     png = item_plot_png(
@@ -182,6 +187,17 @@ def _further(s: dict) -> str:
         )
     if s.get("omega_reason"):
         parts.append(s["omega_reason"])
+    if s.get("correlations") == "polychoric":  # --correlations polychoric
+        for key, name in (
+            ("ordinal_alpha", "ordinal alpha (polychoric)"),
+            ("ordinal_omega_total", "ordinal omega total"),
+            ("ordinal_omega_h", "ordinal omega_h"),
+            ("ordinal_omega_total_1f", "ordinal omega total, one-factor model"),
+        ):
+            if s.get(key) is not None:
+                parts.append(f"{name} {fmt(s[key])}")
+        if s.get("ordinal_alpha") is None and s.get("ordinal_reason"):
+            parts.append(s["ordinal_reason"])
     if s.get("mean") is not None:
         parts.append(f"mean item score {fmt(s['mean'], apa=False)} (SD {fmt(s['sd'], apa=False)})")
     return "; ".join(parts)
@@ -208,7 +224,7 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
             {
                 "id": item_id,
                 "label": defn.label if defn else "",
-                "reverse": bool(defn and defn.reverse),
+                "reverse": bool(defn and _is_reversed(spec, defn)),
                 "n": formatting.count(it.get("n")),
                 "mean": fmt(it.get("mean"), apa=False),
                 "sd": fmt(it.get("sd"), apa=False),
@@ -243,38 +259,52 @@ def _score_context(entry: dict, s: dict, inst: Instrument | None, plots: bool) -
         "warnings": [w["message"] for w in s.get("warnings") or []],
         "item_rows": rows,
         "reversed_any": any(r["reverse"] for r in rows),
-        "plot": _plot(s, inst, flagged) if plots else "",
-        "anchors": _anchors_note(inst, [r["id"] for r in rows]) if inst else "",
+        "plot": _plot(s, inst, flagged, spec) if plots else "",
+        "anchors": _anchors_note(inst, [r["id"] for r in rows], spec) if inst else "",
         "flagged": sorted(flagged),
         "n_rows": s.get("n_rows", s.get("n")),
         "plot_alt": (
             f"Response distribution and item-rest correlation per item of {s['score']}"
             + (f"; flagged: {', '.join(sorted(flagged))}" if flagged else "")
         ),
-        "summary": {
-            "n": formatting.count(s.get("n")),
-            "k": s.get("n_items"),
-            "cells": [
-                ("alpha", fmt(alpha), _num(alpha)),
-                (
-                    "alpha_ci",
-                    f"[{fmt((s.get('alpha_ci') or [None, None])[0])}, "
-                    f"{fmt((s.get('alpha_ci') or [None, None])[1])}]",
-                    "",
-                ),
-                ("alpha_std", fmt(s.get("alpha_std")), _num(s.get("alpha_std"))),
-                ("lambda6", fmt(s.get("lambda6")), _num(s.get("lambda6"))),
-                ("omega_total", fmt(s.get("omega_total")), _num(s.get("omega_total"))),
-                ("omega_h", fmt(s.get("omega_h")), _num(s.get("omega_h"))),
-                ("average_r", fmt(s.get("average_r")), _num(s.get("average_r"))),
-            ],
-            "warnings": [
-                f"{w['item']}: {SHORT_WARNING.get(w['code'], w['code'])}"
-                if w.get("item")
-                else SHORT_WARNING.get(w["code"], w["code"].replace("_", " "))
-                for w in s.get("warnings") or []
-            ],
-        },
+        "summary": _summary_row(s),
+        "n_groups": len(s.get("groups") or []),
+        "groups": [
+            {
+                "label": f"{s.get('by')} = {'(no value)' if g['group'] is None else g['group']}",
+                **_summary_row(g),
+            }
+            for g in s.get("groups") or []
+        ],
+    }
+
+
+def _summary_row(s: dict) -> dict:
+    """The cells of one row of the summary table (a score, or one group of it)."""
+    alpha = s.get("alpha")
+    return {
+        "n": formatting.count(s.get("n")),
+        "k": s.get("n_items"),
+        "cells": [
+            ("alpha", fmt(alpha), _num(alpha)),
+            (
+                "alpha_ci",
+                f"[{fmt((s.get('alpha_ci') or [None, None])[0])}, "
+                f"{fmt((s.get('alpha_ci') or [None, None])[1])}]",
+                "",
+            ),
+            ("alpha_std", fmt(s.get("alpha_std")), _num(s.get("alpha_std"))),
+            ("lambda6", fmt(s.get("lambda6")), _num(s.get("lambda6"))),
+            ("omega_total", fmt(s.get("omega_total")), _num(s.get("omega_total"))),
+            ("omega_h", fmt(s.get("omega_h")), _num(s.get("omega_h"))),
+            ("average_r", fmt(s.get("average_r")), _num(s.get("average_r"))),
+        ],
+        "warnings": [
+            f"{w['item']}: {SHORT_WARNING.get(w['code'], w['code'])}"
+            if w.get("item")
+            else SHORT_WARNING.get(w["code"], w["code"].replace("_", " "))
+            for w in s.get("warnings") or []
+        ],
     }
 
 
@@ -296,6 +326,7 @@ def _instrument_context(entry: dict, inst: Instrument | None, plots: bool) -> di
         }
         ctx["key"] = {
             "verified": inst.key.verified,
+            "private": inst.private_provenance,
             "source": " ".join(inst.key.source.split()),
             "checked_against": [" ".join(c.split()) for c in inst.key.checked_against],
             "uncertain": [" ".join(u.split()) for u in inst.key.uncertain],
@@ -330,6 +361,11 @@ def render_reliability_html(
     ]
     problems = payload.get("problems") or []
     policy = payload.get("policy", "pairwise")
+    intercorrelations = None
+    if payload.get("intercorrelations"):
+        from .apa_table import _intercorrelation_table
+
+        intercorrelations = _intercorrelation_table(2, payload["intercorrelations"])
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(TEMPLATE).render(
         input_name=Path(str(payload.get("input", ""))).name,
@@ -344,6 +380,7 @@ def render_reliability_html(
             for p in problems[:MAX_PROBLEM_ROWS]
         ],
         problems_more=max(0, len(problems) - MAX_PROBLEM_ROWS),
+        intercorrelations=intercorrelations,
         n_problems=len(problems),
     )
 
@@ -377,6 +414,7 @@ TEMPLATE = """<!DOCTYPE html>
   thead th { position: sticky; top: 0; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   tr.flagged td { background: #ffe3e3; }
+  tr.group td { color: #333; font-size: 9.5pt; }
   .flag { color: #b00000; font-weight: bold; }
   .low { color: #a35f00; }
   .rise { font-weight: bold; text-decoration: underline dotted; }
@@ -427,7 +465,7 @@ which needs 6 or more items).</p>
 <tbody>
 {% for inst in instruments %}{% for s in inst.scores %}
 <tr data-score="{{ s.name }}">
-  {% if loop.first %}<td rowspan="{{ inst.scores|length }}"><a href="#instrument-{{ inst.id }}">{{ inst.id }}</a></td>{% endif %}
+  {% if loop.first %}<td rowspan="{{ inst.scores|length + inst.scores|sum(attribute='n_groups') }}"><a href="#instrument-{{ inst.id }}">{{ inst.id }}</a></td>{% endif %}
   <td><a href="#{{ s.anchor }}">{{ s.label }}</a></td>
   <td class="num">{{ s.summary.n }}</td>
   <td class="num">{{ s.summary.k }}</td>
@@ -435,6 +473,16 @@ which needs 6 or more items).</p>
   {% endfor %}
   <td class="{{ 'flag' if s.flagged else 'warn' }}">{{ s.summary.warnings|join("; ") }}</td>
 </tr>
+{% for g in s.groups %}
+<tr class="group" data-score="{{ s.name }}" data-group="{{ g.label }}">
+  <td class="group-label">&emsp;{{ g.label }}</td>
+  <td class="num">{{ g.n }}</td>
+  <td class="num">{{ g.k }}</td>
+  {% for key, text, value in g.cells %}<td class="num" data-stat="{{ key }}"{% if value %} data-value="{{ value }}"{% endif %}>{{ text }}</td>
+  {% endfor %}
+  <td class="warn">{{ g.warnings|join("; ") }}</td>
+</tr>
+{% endfor %}
 {% endfor %}{% endfor %}
 </tbody>
 </table>
@@ -449,6 +497,19 @@ corrected for overlap and item unreliability; an <span class="rise">underlined</
 means alpha would rise without the item; floor/ceiling: % of the item's answers at the lowest/highest
 code of its scale. Figures: keyed responses per item as % of all rows (hatched: missing), and item-rest r
 with dashed lines at 0 and .30.</p>
+{% if intercorrelations %}
+{% set table_no.n = table_no.n + 1 %}
+<p class="table-number">Table {{ table_no.n }}</p>
+<p class="table-title">{{ intercorrelations.title }}</p>
+<table class="intercorrelations">
+<thead><tr>{% for h in intercorrelations.header %}<th{% if not loop.first %} class="num"{% endif %}>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in intercorrelations.rows %}<tr>{% for cell in row %}<td{% if not loop.first %} class="num"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody>
+</table>
+<p class="small"><span class="note-label">Note.</span> {{ intercorrelations.note }}</p>
+{% endif %}
 
 {% if n_problems %}
 <h3 id="problems">Data problems ({{ n_problems }})</h3>
@@ -468,7 +529,7 @@ with dashed lines at 0 and .30.</p>
 <div class="cite">
   <div class="citation">{{ inst.citation }}{% if inst.doi %} doi:{{ inst.doi }}{% endif %}</div>
   {% if inst.licence %}<div>Licence: {{ inst.licence.status }}{% if inst.licence.note %} &ndash; {{ inst.licence.note }}{% endif %}{% if not inst.licence.text_shipped %} Item labels are paraphrases, not the item wording.{% endif %}</div>{% endif %}
-  {% if inst.key %}<div>Scoring key: {% if inst.key.verified %}verified{% else %}<span class="unverified">not verified</span>{% endif %} (source: {{ inst.key.source }}{% if inst.key.checked_against %}; checked against: {{ inst.key.checked_against|join("; ") }}{% endif %}).</div>
+  {% if inst.key %}<div>Scoring key: {% if inst.key.private %}<span class="unverified">private ({{ inst.key.private|join(", ") }}): not independently verified</span>{% elif inst.key.verified %}verified{% else %}<span class="unverified">not verified</span>{% endif %} (source: {{ inst.key.source }}{% if inst.key.checked_against %}; checked against: {{ inst.key.checked_against|join("; ") }}{% endif %}).</div>
   {% if inst.key.uncertain %}<ul class="warn">{% for u in inst.key.uncertain %}<li>{{ u }}</li>{% endfor %}</ul>{% endif %}{% endif %}
 </div>
 {% for s in inst.scores %}

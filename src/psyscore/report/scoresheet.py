@@ -43,6 +43,8 @@ def _rule_text(inst: Instrument, name: str) -> str:
 def scoresheet_markdown(inst: Instrument) -> str:
     lines = [f"# {inst.name} (`{inst.id}`)", ""]
     status = "verified" if inst.key.verified else "**NOT VERIFIED**"
+    if inst.private_provenance:
+        status += " (private: **not independently verified**)"
     lines += [
         f"- **Construct:** {inst.construct.replace('_', ' ')}",
         f"- **Citation:** {inst.citation.strip()}" + (f" doi:{inst.doi}" if inst.doi else ""),
@@ -55,6 +57,11 @@ def scoresheet_markdown(inst: Instrument) -> str:
         ),
         f"- **Scoring key:** {status}. Source: {inst.key.source.strip()}",
     ]
+    if inst.private_provenance:
+        lines.append(
+            f"- **Private definition:** {', '.join(inst.private_provenance)} given as private "
+            "(a lab's own scale); nobody outside can check its key"
+        )
     for src in inst.key.checked_against:
         lines.append(f"  - checked against: {src}")
     for u in inst.key.uncertain:
@@ -88,7 +95,7 @@ def scoresheet_markdown(inst: Instrument) -> str:
     for n, item in enumerate(inst.items, start=1):
         crit = f"{item.critical.when}: {item.critical.message}" if item.critical else ""
         lines.append(
-            f"| {n} | `{item.id}` | {item.label} | {item.scale} | {'yes' if item.reverse else ''} | {crit} |"
+            f"| {n} | `{item.id}` | {item.label} | {item.scale} | {_reverse_cell(inst, item)} | {crit} |"
         )
     lines += ["", "## Scores", ""]
     for name, spec in inst.scores.items():
@@ -101,6 +108,9 @@ def scoresheet_markdown(inst: Instrument) -> str:
             + (f"; rounded to {spec.rounding} decimals" if spec.rounding is not None else ""),
             f"- missing items: {_rule_text(inst, name)}",
         ]
+        if spec.reverse is not None:  # the score's own keys (psych's -A1)
+            own = ", ".join(spec.reverse) or "none"
+            lines.append(f"- reverse-keyed in this score: {own} (the score's own `reverse` list)")
         if spec.higher_means:
             lines.append(f"- higher scores mean {spec.higher_means}")
         for band_set in spec.bands:
@@ -130,6 +140,17 @@ def scoresheet_markdown(inst: Instrument) -> str:
     if inst.notes:
         lines += ["", "## Notes", "", inst.notes.strip()]
     return "\n".join(lines) + "\n"
+
+
+def _reverse_cell(inst: Instrument, item) -> str:
+    """'yes' for an item reversed wherever it is scored; the scores when they differ."""
+    scores = [name for name, spec in inst.scores.items() if item.id in (spec.items or [])]
+    reversing = [name for name in scores if inst.scores[name].is_reversed(item)]
+    if not reversing:
+        return ""
+    if len(reversing) == len(scores):
+        return "yes"
+    return "in " + ", ".join(reversing) + " only"
 
 
 def bundle_markdown(bundle: Bundle) -> str:
