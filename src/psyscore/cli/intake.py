@@ -732,12 +732,20 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
         "s = skip, b = back (Enter keeps the answer shown), g N = go to item N "
         f"(1-{len(sequence)}), r = review."
     )
+    back_to_review = False  # an answer changed from the review screen returns to it
     try:
         while True:
             if pos >= len(sequence):
-                pos = _first_unasked(sequence, answers)
-                if pos is None:
-                    break
+                unasked = _first_unasked(sequence, answers)
+                if unasked is None:
+                    state["position"] = len(sequence)
+                    _save(path, state)  # --resume comes back to the review screen
+                    change = _review_before_scoring(ui, sequence, answers, to_err)
+                    if change is None:
+                        break
+                    pos, back_to_review = change, True
+                    continue
+                pos = unasked
                 ui.print(f"item {pos + 1} was not asked yet (g jumped over it)")
             inst, item = sequence[pos]
             given = answers.get(inst.id, {})
@@ -762,6 +770,7 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 if pos == 0:
                     ui.print("already at the first item")
                 pos = max(pos - 1, 0)
+                back_to_review = False
             elif low == "r":
                 _review(ui, sequence, answers)
             elif low == "g" or low.startswith("g "):
@@ -769,12 +778,13 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 if target is None:
                     ui.print(f"g N goes to item N: give a number from 1 to {len(sequence)}")
                 else:
-                    pos = target
+                    pos, back_to_review = target, False
             elif low == "s":
                 answers.setdefault(inst.id, {})[item.id] = None
-                pos += 1
+                pos = len(sequence) if back_to_review else pos + 1
             elif not raw and item.id in given:
-                pos += 1  # Enter keeps the answer shown (after b, g or --resume)
+                # Enter keeps the answer shown (after b, g, the review or --resume)
+                pos = len(sequence) if back_to_review else pos + 1
             elif not raw:
                 ui.print("no answer typed: give one of the values above, or s to skip")
             else:
@@ -792,7 +802,7 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                         ui.print(
                             f"[bold white on red] CRITICAL: {escape(item.critical.message)} [/]"
                         )
-                pos += 1
+                pos = len(sequence) if back_to_review else pos + 1
             state["position"] = pos
             _save(path, state)
     except (_Interrupted, KeyboardInterrupt):
@@ -821,10 +831,31 @@ def _first_unasked(sequence, answers) -> int | None:
     return None
 
 
-def _review(ui, sequence, answers) -> None:
+def _review_before_scoring(ui, sequence, answers, to_err: bool) -> int | None:
+    """Every answer on one screen before scoring: None to score them, or the item to change.
+
+    Enter scores; `N` or `g N` changes item N (then the screen comes back). The end of input is
+    an interruption here as everywhere (the answers stay in the progress file), never a yes.
+    """
+    while True:
+        ui.print()
+        _review(ui, sequence, answers, title="Review before scoring: every answer")
+        ui.print(f"Enter = score these answers; N (or g N) = change item N (1-{len(sequence)})")
+        raw = _prompt(to_err).lower()
+        if not raw:
+            return None
+        target = _go_to(raw.removeprefix("g").strip(), len(sequence))
+        if target is not None:
+            return target
+        ui.print(
+            f"{escape(raw)} is not an item number: give 1 to {len(sequence)}, or Enter to score"
+        )
+
+
+def _review(ui, sequence, answers, title: str = "Answers so far") -> None:
     from rich.table import Table
 
-    table = Table(title="Answers so far", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for col in ("#", "item", "label", "answer"):
         table.add_column(col)
     rows = 0
