@@ -11,6 +11,7 @@ import pandas as pd
 from .errors import DataError, UsageError
 from .instrument import Instrument
 from .mapping import check_mapped_items
+from .norms import norm_rows_from_table, parse_norm_by
 from .problems import Problem
 from .responses import FileMissing, ItemMatrix, duplicate_ids, resolve
 from .scoring import exclude_rows, score
@@ -23,6 +24,9 @@ class BatchResult:
     items: dict[str, ItemMatrix]
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    norm_group: str | None = None  # the norm group asked for by name
+    # "sex"/"age" -> column: with norm_group, what `columns.output_columns` labels z/T against
+    norm_by: dict[str, str] = field(default_factory=dict)
 
 
 def score_table(
@@ -38,6 +42,7 @@ def score_table(
     exclude: Sequence[str | None] | np.ndarray | None = None,
     invalid_as_missing: bool = False,
     norm_group: str | None = None,
+    norm_by: str | Mapping[str, str] | None = None,
 ) -> BatchResult:
     """Score `table` with each instrument; input rows and columns are kept as they are, in order.
 
@@ -51,7 +56,12 @@ def score_table(
     An invalid answer leaves every score that uses the item unscored for that row (status
     `not scored: invalid answer in ITEM`); `invalid_as_missing=True` treats it as missing instead
     and adds a sentence saying so to `warnings`. `norm_group` names the norm group for z/T (an
-    unknown name is a `UsageError`). Every frame in the result keeps `table`'s index.
+    unknown name is a `UsageError`). `norm_by` ("sex=gender,age=age_years", or that mapping)
+    picks each row's norm group from those columns instead, as intake picks a client's
+    (`psyscore.norms.covering_group`), and adds `{score}_norm_group` saying which group each row
+    used (or why none: such a row gets no z, T or percentile). z and T beyond |z| > 4 are left
+    empty, never extrapolated; `warnings` say which rows. Every frame in the result keeps
+    `table`'s index.
     """
     check_mapped_items(mapping or {}, instruments)  # a typo'd item would be silently unmapped
     problems: list[Problem] = []
@@ -63,6 +73,13 @@ def score_table(
         raise UsageError(
             f"the data has duplicate column names: {', '.join(dup)}; rename them first"
         )
+    norm_rows = None
+    norm_columns = parse_norm_by(norm_by)
+    if norm_columns:
+        if norm_group is not None:
+            raise UsageError("give either a norm group by name or --norm-by, not both")
+        norm_rows, said = norm_rows_from_table(table, norm_columns, value_labels)
+        warnings.extend(said)
     scored: dict[str, pd.DataFrame] = {}
     matrices: dict[str, ItemMatrix] = {}
     for inst in instruments:
@@ -89,6 +106,8 @@ def score_table(
             norm_group=norm_group,
             invalid_as_missing=invalid_as_missing,
             index=table.index,
+            norm_rows=norm_rows,
+            notes=warnings,
         )
         if exclude is not None:
             scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
@@ -105,7 +124,15 @@ def score_table(
         )
     base = table.drop(columns=clash) if clash else table
     new.index = base.index
-    return BatchResult(pd.concat([base, new], axis=1), scored, matrices, problems, warnings)
+    return BatchResult(
+        pd.concat([base, new], axis=1),
+        scored,
+        matrices,
+        problems,
+        warnings,
+        norm_group=norm_group,
+        norm_by=norm_columns,
+    )
 
 
 def invalid_as_missing_note(matrices) -> str:

@@ -29,6 +29,8 @@ from .errors import UsageError
 from .instrument import Instrument, Item, NormGroup, Score, definition_hash
 from .norms import (
     Z_LIMIT,
+    beyond_norm,
+    covering_group,
     percentile_method_text,
     percentiles,
     reliable_change_threshold,
@@ -319,16 +321,17 @@ def select_norm_group(
     it: without --sex a woman is never compared with men.
     """
     groups = list(spec.norms)
-    for g in groups:
-        if g.covers(sex, age):
-            why = []
-            if g.sex != "any":
-                why.append(f"sex {g.sex}")
-            if g.age is not None:
-                why.append(f"age {formatting.compact(age)} in {_age_text(g)}")
-            return g, ", ".join(why) or (
-                "the only norm group" if len(groups) == 1 else "the first group for anyone"
-            )
+    chosen = covering_group(groups, np.array([sex], dtype=object), np.array([_nan_if_none(age)]))
+    if chosen[0] >= 0:
+        g = groups[int(chosen[0])]
+        why = []
+        if g.sex != "any":
+            why.append(f"sex {g.sex}")
+        if g.age is not None:
+            why.append(f"age {formatting.compact(age)} in {_age_text(g)}")
+        return g, ", ".join(why) or (
+            "the only norm group" if len(groups) == 1 else "the first group for anyone"
+        )
     wanted = "; ".join(_group_text(g) for g in groups)
     if sex is None and any(g.sex != "any" for g in groups):
         return None, (
@@ -343,6 +346,10 @@ def select_norm_group(
         if x
     )
     return None, f"no standard score: no norm group covers this client ({who}); groups: {wanted}"
+
+
+def _nan_if_none(age: float | None) -> float:
+    return math.nan if age is None else float(age)
 
 
 def _age_text(g: NormGroup) -> str:
@@ -399,7 +406,7 @@ def _norm(
             norm.beyond = "below" if value < rows[0] else "above"
             notes.append(f"score {fmt_value(value, spec.rounding)} is beyond the percentile table")
         norm.percentile_note += f"; score {fmt_value(value, spec.rounding)} is not in the table"
-    if abs(z) > Z_LIMIT:
+    if beyond_norm(np.array([z]))[0]:
         norm.beyond = "above" if z > 0 else "below"
         norm.z = norm.t = None
         if norm.percentile_method == "normal-approximation":

@@ -88,6 +88,12 @@ def score(
     invalid_as_missing: bool = INVALID_AS_MISSING,
     force: bool = FORCE,
     as_json: bool = JSON,
+    norm_by: str = typer.Option(
+        None,
+        "--norm-by",
+        help="Choose each row's norm group (z, T, percentile) from its sex and age columns, "
+        "e.g. sex=gender,age=age_years; adds SCORE_norm_group saying which group each row used.",
+    ),
 ) -> None:
     """Score DATA with one or more instruments and write all input columns plus the scores."""
     with errors_to_exit():
@@ -114,6 +120,7 @@ def score(
                 replace_scores=replace_scores,
                 exclude=excluded.reasons,
                 invalid_as_missing=invalid_as_missing,
+                norm_by=norm_by,
             )
         result.warnings[:0] = table.warnings  # what the reader had to tell (renamed columns...)
         if excluded.counts:
@@ -213,7 +220,7 @@ def _output_table(table: Table, result: BatchResult, instruments, data: Path) ->
     value_labels = dict(table.value_labels)
     formats = dict(table.formats)
     for inst in instruments:
-        for col, info in output_columns(inst).items():
+        for col, info in output_columns(inst, result.norm_group, result.norm_by).items():
             if col not in result.table.columns:
                 continue
             labels[col] = info.label
