@@ -107,8 +107,14 @@ def intake(
         help="Paper size of the printed report: a4 or letter. Default: a4 for --pdf; for --html "
         "the printer's paper.",
     ),
+    fhir: Path = typer.Option(
+        None,
+        "--fhir",
+        help="Also write the result as a FHIR R4 Bundle (JSON): a QuestionnaireResponse per "
+        "instrument and an Observation per score, for a clinic's record system.",
+    ),
     force: bool = typer.Option(
-        False, "--force", help="Replace the --html and --pdf files if they exist."
+        False, "--force", help="Replace the --html, --pdf and --fhir files if they exist."
     ),
     save_progress: Path = typer.Option(
         None,
@@ -129,7 +135,11 @@ def intake(
             _check_html(html, force)
         if pdf is not None:
             _check_pdf(pdf, force)  # before anything is asked or scored
-        _plan_reports(html, pdf, [answers, *(previous or []), resume], save_progress, force)
+        if fhir is not None:
+            _check_fhir(fhir, force)
+        _plan_reports(
+            html, pdf, [answers, *(previous or []), resume], save_progress, force, fhir=fhir
+        )
         if map_file is not None and answers is None:
             raise UsageError("--map applies to an --answers file (its column names and codes)")
         from ..mapping import load_mapping
@@ -234,8 +244,8 @@ def intake(
     with errors_to_exit(), _alerts_survive(result) as alerts_shown:
         if prev_payloads:
             compare(result, prev_payloads, instruments, [str(p) for p in previous])
-        if html is not None or pdf is not None:
-            _write_reports(result, html, pdf, page_size)
+        if html is not None or pdf is not None or fhir is not None:
+            _write_reports(result, html, pdf, page_size, fhir=fhir, instruments=instruments)
         if as_json:
             print_alerts(err, result)  # unmissable even when stdout goes to a file
             alerts_shown()
@@ -245,7 +255,7 @@ def intake(
         else:
             render(out, result)
             alerts_shown()
-            for path in (html, pdf):
+            for path in (html, pdf, fhir):
                 if path is not None:
                     out.print(f"wrote {escape(str(path))}")
         # the result must be out (stdout on a full disk fails only when flushed) before the
@@ -319,16 +329,33 @@ def _check_pdf(path: Path, force: bool) -> None:
     require_browser()
 
 
+def _check_fhir(path: Path, force: bool) -> None:
+    if path.suffix.lower() != ".json":
+        raise UsageError(f"{path}: the FHIR Bundle needs a .json name")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+    from ..exchange.fhir import require_fhir
+
+    require_fhir()
+
+
 def _plan_reports(
-    html: Path | None, pdf: Path | None, inputs: list, progress: Path | None, force: bool
+    html: Path | None,
+    pdf: Path | None,
+    inputs: list,
+    progress: Path | None,
+    force: bool,
+    fhir: Path | None = None,
 ) -> None:
-    """Both reports checked together, as `psyscore score` checks its outputs: distinct, never an
+    """Every output checked together, as `psyscore score` checks its outputs: distinct, never an
     input (the answers, a --previous, the progress file), in a folder where files can be made."""
     import os
 
     from ..io import plan_outputs
 
-    targets = [p for p in (html, pdf) if p is not None]
+    targets = [p for p in (html, pdf, fhir) if p is not None]
     if not targets:
         return
     if progress is not None:  # written from the first answer on, so it may not exist yet
@@ -346,17 +373,33 @@ def _plan_reports(
         targets,
         inputs=[p for p in inputs if p is not None],
         force=force,
-        suffixes={".html", ".htm", ".pdf"},
+        suffixes={".html", ".htm", ".pdf", ".json"},
     )
 
 
-def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str | None) -> None:
-    """Write --pdf (the slow, fallible part) first, then --html, staged: both are renamed into
-    place together at the end, so a failure leaves neither behind and an earlier file untouched."""
+def _write_reports(
+    result,
+    html: Path | None,
+    pdf: Path | None,
+    page_size: str | None,
+    fhir: Path | None = None,
+    instruments=(),
+) -> None:
+    """Write the FHIR Bundle (validated first), --pdf (the slow, fallible part), then --html,
+    staged: all are renamed into place together at the end, so a failure leaves none behind and
+    an earlier file untouched."""
     from ..io import atomic_write, staged_writes
     from ..report import browser, intake_html
 
     with staged_writes():
+        if fhir is not None:
+            from ..exchange.fhir import intake_bundle_json
+
+            text = intake_bundle_json(result, instruments)
+            try:
+                atomic_write(fhir, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            except OSError as exc:
+                raise UsageError(f"{fhir}: could not write: {exc.strerror or exc}") from None
         if pdf is not None:
             page = intake_html.render_html(result, page_size=page_size or "A4")
             browser_temp = tempfile.tempdir
