@@ -141,6 +141,7 @@ class ScoreResult:
     change_note: str | None = None  # why there is no change, or a caveat about it
     change_from_first: Change | None = None  # since the first of several earlier visits
     trajectory: list[dict[str, Any]] = field(default_factory=list)  # [{date, value}], by date
+    better: str | None = None  # "lower" or "higher" scores are better (the definition's)
 
 
 @dataclass
@@ -161,6 +162,11 @@ class InstrumentResult:
     # instrument.definition_hash: scores from another version of the definition are not compared
     definition_sha256: str | None = None
     version: str | None = None  # the definition's version
+    construct: str | None = None  # "clinical_screen" leads the summary; the rest are research
+
+    @property
+    def is_clinical_screen(self) -> bool:
+        return self.construct == "clinical_screen"
 
 
 def instrument_change_notes(inst: InstrumentResult) -> list[str]:
@@ -604,6 +610,7 @@ def _score_instrument(
             bands=bands,
             band_sources={b.name: b.source for b in spec.bands},
             higher_means=spec.higher_means,
+            better=spec.better,
             norm=norm,
             reliability_note=rel_note,
         )
@@ -627,6 +634,7 @@ def _score_instrument(
         problems=[_problem_dict(p) for p in problems],
         definition_sha256=definition_hash(inst),
         version=inst.version,
+        construct=inst.construct,
     )
 
 
