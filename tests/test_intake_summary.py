@@ -129,3 +129,35 @@ def test_no_alert_no_running_header(chromium, tmp_path):
     browser.html_to_pdf(render_html(result, page_size="A4"), pdf, browser=chromium)
     whole = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "CRITICAL" not in whole
+
+
+def _screenshot_tool():
+    import importlib.util
+
+    from .conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "intake_screenshot", ROOT / "tools" / "intake_screenshot.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, ROOT
+
+
+def test_a_change_within_error_is_not_emphasised_as_worse():
+    tool, _ = _screenshot_tool()
+    html = render_html(tool.sample_result())  # GAD-7 6 -> 7: no reliable change
+    assert "\u2191 worse (not reliable)" in _text(html)
+    assert re.search(r'class="arrow worse">\s*\u2191 worse<', html)  # PHQ-9: reliable
+
+
+def test_readme_screenshot_is_made_by_the_committed_script(chromium, tmp_path):
+    tool, root = _screenshot_tool()
+    committed = root / "docs" / "img" / "intake-summary.png"
+    assert committed.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "docs/img/intake-summary.png" in (root / "README.md").read_text(encoding="utf-8")
+    out = tool.make_screenshot(tmp_path / "summary.png", browser=chromium)
+    from PIL import Image
+
+    with Image.open(out) as made, Image.open(committed) as shipped:
+        assert made.size == shipped.size == (1000, 900)

@@ -32,6 +32,8 @@ EPILOG = """Examples:
 
   psyscore intake -i phq-9 -i gad-7 --answers form.yaml --pdf report.pdf --paper letter
 
+  psyscore intake -i phq-9 --answers form.yaml --client-id C17 --fhir visit.fhir.json
+
   psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
 
 An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. The JSON of `psyscore intake --json` is also an --answers file: its answered codes are scored again (the instruments, client and date taken from it unless given). --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
@@ -40,9 +42,12 @@ An --answers file gets the checks of `psyscore score`: SPSS value labels and use
 
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
 item (missing), `b` goes back to the previous answer (Enter keeps it), `g N` goes to item N of \
-the form (counted over all its instruments), `r` reviews the answers so far. Answers are saved after every item \
+the form (counted over all its instruments), `r` reviews the answers so far; once every item is \
+answered a review screen lists them all (Enter scores, N changes item N). Answers are saved after every item \
 to the --save-progress file, by default .psyscore-intake-CLIENT.json in the current folder \
 (deleted when the form is complete), so Ctrl-C loses nothing: continue with --resume FILE.
+
+--fhir writes the result as a FHIR R4 Bundle: a QuestionnaireResponse per instrument and an Observation per score (LOINC code where the definition lists one) and per critical alert.
 
 --pdf prints the same report to PDF with headless Chromium (chromium, chromium-browser or google-chrome on PATH, or the browser named by PSYSCORE_CHROMIUM); without a browser, write --html and print it from any browser.
 

@@ -114,7 +114,9 @@ def direction(sc: ScoreResult) -> tuple[str, str]:
     if sc.better is None:
         return arrow, "direction not declared"
     worse = (change.difference > 0) == (sc.better == "lower")
-    return arrow, "worse" if worse else "better"
+    word = "worse" if worse else "better"
+    # the direction of a change within measurement error is not news: said, never emphasised
+    return arrow, word if change.reliable else f"{word} (not reliable)"
 
 
 def change_summary(sc: ScoreResult) -> str:
