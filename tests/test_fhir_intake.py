@@ -144,3 +144,22 @@ def test_cli_fhir_target_is_planned_before_anything_is_scored(tmp_path, args, me
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_band_the_missing_items_leave_open_is_not_an_interpretation():
+    # PHQ-9 with items 8-9 missing: prorated, severity band not settled, cut-off band settled
+    answers = {f"phq9_{i}": 1 for i in range(1, 8)} | {"phq9_8": None, "phq9_9": None}
+    result = score_form(INSTS[:1], answers, date="2026-03-02")
+    total = result.instruments[0].scores[0]
+    assert total.range is not None and not all(total.range.settled.values())
+    bundle = intake_bundle(result, INSTS[:1])
+    observation = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if any(
+            c.get("code") == "phq9_total" for c in e["resource"].get("code", {}).get("coding", [])
+        )
+    )
+    texts = [i["text"] for i in observation.get("interpretation", [])]
+    settled = [name for name, done in total.range.settled.items() if done]
+    assert [t.split(":")[0] for t in texts] == settled

@@ -186,9 +186,8 @@ def intake_bundle(result, instruments) -> dict:
         for alert in inst_result.alerts:
             observation = _alert_observation(inst, alert, result, subject, response_url)
             entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": observation})
+    # no Bundle.timestamp: it is an instant (with a time of day), and the form has only a date
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    if result.date:
-        bundle["timestamp"] = f"{result.date}T00:00:00Z"
     validate_bundle(bundle)
     return bundle
 
@@ -250,8 +249,13 @@ def _score_observation(inst: Instrument, score, result, subject, response_url: s
         }
     else:
         observation["valueQuantity"] = {"value": score.value}
-    bands = [(name, label) for name, label in score.bands.items() if label]
-    if bands and score.range is None or bands and all(score.range.settled.values()):
+    # a band the missing items leave open is not an interpretation: only settled ones go in
+    bands = [
+        (name, label)
+        for name, label in score.bands.items()
+        if label and (score.range is None or score.range.settled.get(name, True))
+    ]
+    if bands:
         observation["interpretation"] = [{"text": f"{name}: {label}"} for name, label in bands]
     notes = [f"status: {score.status} ({score.n} of {score.k} items answered)"]
     if score.range is not None:
