@@ -202,3 +202,12 @@ def test_score_cli_norm_by_writes_the_group_column(tmp_path):
     scored = pd.read_csv(out)
     assert list(scored["phq9_total_norm_group"]) == ["women [female]", "men [male]"]
     assert insts  # the definition the CLI read
+
+
+def test_scores_a_percentile_table_does_not_list_are_flagged(tmp_path):
+    table = {"percentiles": {0: 30.0, 1: 45.0, 10: 94.4}, "source": "made-up", "page": "p. 1"}
+    insts = phq_with_norms(tmp_path, {**MEN, "table": table}, WOMEN)
+    batch = score_table(rows(10, 5, 1), insts, norm_group="men")
+    assert list(batch.table["phq9_total_pct"].fillna(-1)) == [94.4, -1, 45.0]
+    said = " ".join(batch.warnings)
+    assert "1 row(s) with a score the percentile table does not list" in said and "row 2)" in said
