@@ -27,6 +27,9 @@ class BatchResult:
     norm_group: str | None = None  # the norm group asked for by name
     # "sex"/"age" -> column: with norm_group, what `columns.output_columns` labels z/T against
     norm_by: dict[str, str] = field(default_factory=dict)
+    # the warnings about z, T and percentiles only (also in `warnings`): a caller that does not
+    # output standard scores (retest) leaves them out
+    norm_notes: list[str] = field(default_factory=list)
 
 
 def score_table(
@@ -82,6 +85,7 @@ def score_table(
         warnings.extend(said)
     scored: dict[str, pd.DataFrame] = {}
     matrices: dict[str, ItemMatrix] = {}
+    norm_notes: list[str] = []  # rows beyond the norm, without a group, not in a table
     for inst in instruments:
         inst_map = {c: i for c, i in (mapping or {}).items() if i in set(inst.item_ids)}
         items, found = resolve(
@@ -107,11 +111,12 @@ def score_table(
             invalid_as_missing=invalid_as_missing,
             index=table.index,
             norm_rows=norm_rows,
-            notes=warnings,
+            notes=norm_notes,
         )
         if exclude is not None:
             scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
     stop_on_recode_mismatch(problems)
+    warnings.extend(norm_notes)
     if invalid_as_missing:
         warnings.append(invalid_as_missing_note(matrices.values()))
     new = pd.concat(list(scored.values()), axis=1) if scored else pd.DataFrame(index=table.index)
@@ -132,6 +137,7 @@ def score_table(
         warnings,
         norm_group=norm_group,
         norm_by=norm_columns,
+        norm_notes=norm_notes,
     )
 
 
