@@ -247,5 +247,6 @@ def test_end_of_input_on_the_review_screen_keeps_the_answers(tmp_path, monkeypat
     again = invoke("intake", "--resume", progress, "--json", input="\n")
     assert again.exit_code == 0, again.output
     assert "Review before scoring" in again.stderr
+    assert "Resuming at the review screen" in " ".join(again.stderr.split())
     assert json.loads(again.stdout)["instruments"][0]["scores"][0]["value"] == 9.0
     assert not progress.exists()

@@ -773,7 +773,9 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
     sequence = [(inst, item) for inst in instruments for item in inst.items]
     answers: dict[str, dict[str, Any]] = state.setdefault("answers", {})
     pos = int(state.get("position", 0))
-    if pos:
+    if pos >= len(sequence):
+        ui.print(f"Resuming at the review screen (answers from {path}).")
+    elif pos:
         ui.print(f"Resuming at item {pos + 1} of {len(sequence)} (answers from {path}).")
     ui.print(
         f"Answers are saved after every item to {path}. Type the number or the answer text; "
