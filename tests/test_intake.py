@@ -279,7 +279,8 @@ def _form(tmp_path, answers):
 # x (invalid) -> 2; b goes back to item 1 -> 1; item 2 "several days" -> 1; item 3 skipped;
 # r reviews, then item 4 = 3; items 5-8 = 0; item 9 = 1; item 10 (unscored) = 0.
 # Total: 1 + 1 + 3 + 1 = 6 over 8 answered -> 6 * 9 / 8 = 6.75 -> 7 (mild); range 6..9, mild.
-INTERACTIVE = "x\n2\nb\n1\nseveral days\ns\nr\n3\n0\n0\n0\n0\n1\n0\n"
+# Enter on the review screen scores.
+INTERACTIVE = "x\n2\nb\n1\nseveral days\ns\nr\n3\n0\n0\n0\n0\n1\n0\n\n"
 
 
 def test_interactive_skip_back_invalid_review(tmp_path, monkeypatch):
@@ -323,7 +324,7 @@ def test_interrupt_then_resume(tmp_path, monkeypatch):
     again = invoke("intake", "-i", "phq-9", "--client-id", "C 3", input="0\n")
     assert again.exit_code == 2 and "--resume" in again.output
     # resume: instruments and client come from the file; items 4-9 = 3, item 10 = 0: 9 * 3 = 27
-    rest = invoke("intake", "--resume", saved, "--json", input="3\n3\n3\n3\n3\n3\n0\n")
+    rest = invoke("intake", "--resume", saved, "--json", input="3\n3\n3\n3\n3\n3\n0\n\n")
     assert rest.exit_code == 0, rest.output
     payload = json.loads(rest.stdout)
     assert payload["client_id"] == "C 3"

@@ -97,7 +97,7 @@ def test_progress_kept_when_json_result_cannot_be_flushed(tmp_path, monkeypatch)
 
     monkeypatch.setattr(intake_cli, "print_json", print_json_to_full_disk)
     result = invoke(
-        "intake", "-i", "phq-9", "--json", "--save-progress", progress, input="0\n" * 10
+        "intake", "-i", "phq-9", "--json", "--save-progress", progress, input="0\n" * 10 + "\n"
     )
     assert result.exit_code == 2
     assert "could not write the result" in result.stderr
@@ -109,7 +109,7 @@ def test_progress_kept_when_json_result_cannot_be_flushed(tmp_path, monkeypatch)
 
 def test_back_then_enter_keeps_previous_answer(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    typed = "2\nb\n\n" + "0\n" * 9
+    typed = "2\nb\n\n" + "0\n" * 9 + "\n"  # Enter on the review screen
     result = invoke("intake", "-i", "phq-9", "--json", input=typed)
     assert result.exit_code == 0, result.output
     assert "no answer typed" not in result.stderr
@@ -122,7 +122,7 @@ def test_back_then_enter_keeps_previous_answer(tmp_path, monkeypatch):
 def test_go_to_item_number_and_help_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # answer items 1-4 with 0, go back to item 3 and change it to 3, Enter keeps item 4
-    typed = "0\n0\n0\n0\ng 3\n3\n\n" + "0\n" * 6
+    typed = "0\n0\n0\n0\ng 3\n3\n\n" + "0\n" * 6 + "\n"
     result = invoke("intake", "-i", "phq-9", "--json", input=typed)
     assert result.exit_code == 0, result.output
     said = " ".join(result.stderr.split())
@@ -137,7 +137,7 @@ def test_go_to_out_of_range_item_is_refused_and_unasked_items_are_asked(tmp_path
     monkeypatch.chdir(tmp_path)
     # items 9-10 first; at the end of the form the unasked items 1-8 come, then 9-10 again
     # (Enter keeps them)
-    typed = "g 99\ng 9\n1\n0\n" + "0\n" * 8 + "\n\n"
+    typed = "g 99\ng 9\n1\n0\n" + "0\n" * 8 + "\n\n\n"
     result = invoke("intake", "-i", "phq-9", "--json", input=typed)
     assert result.exit_code == 0, result.output
     assert "1 to 10" in result.stderr
@@ -213,3 +213,40 @@ def test_reliability_html_that_is_the_table_file_is_refused_before_computing(tmp
     result = invoke(*args, "--html", html, "--table", link)
     assert result.exit_code == 2
     assert "named twice" in " ".join(result.stderr.split())
+
+
+# ---- review screen before scoring -------------------------------------------------------------
+
+
+def test_review_screen_before_scoring_changes_any_answer(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # all ten items 0; the review screen: change item 3 to 2, then item 9 (g 9) to 1, x is not
+    # an item, Enter scores
+    typed = "0\n" * 10 + "3\n2\ng 9\n1\nx\n\n"
+    result = invoke("intake", "-i", "phq-9", "--json", input=typed)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert said.count("Review before scoring") == 4  # shown again after each change and x
+    assert "Enter = score these answers" in said
+    assert "x is not an item number" in said
+    answered = json.loads(result.stdout)["instruments"][0]["answered"]
+    assert answered["phq9_3"]["code"] == 2.0
+    assert answered["phq9_9"]["code"] == 1.0
+    assert answered["phq9_10"]["code"] == 0.0  # not asked again after the change
+    assert json.loads(result.stdout)["instruments"][0]["scores"][0]["value"] == 3.0
+
+
+def test_end_of_input_on_the_review_screen_keeps_the_answers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    progress = tmp_path / "p.json"
+    result = invoke("intake", "-i", "phq-9", "--save-progress", progress, input="1\n" * 10)
+    assert result.exit_code == 130  # not scored without the clinician's Enter
+    state = json.loads(progress.read_text())
+    assert state["position"] == 10 and len(state["answers"]["phq-9"]) == 10
+    # resumed: straight to the review screen
+    again = invoke("intake", "--resume", progress, "--json", input="\n")
+    assert again.exit_code == 0, again.output
+    assert "Review before scoring" in again.stderr
+    assert "Resuming at the review screen" in " ".join(again.stderr.split())
+    assert json.loads(again.stdout)["instruments"][0]["scores"][0]["value"] == 9.0
+    assert not progress.exists()

@@ -11,6 +11,7 @@ import pandas as pd
 from .errors import DataError, UsageError
 from .instrument import Instrument
 from .mapping import check_mapped_items
+from .norms import norm_rows_from_table, parse_norm_by
 from .problems import Problem
 from .responses import FileMissing, ItemMatrix, duplicate_ids, resolve
 from .scoring import exclude_rows, score
@@ -93,6 +94,12 @@ class BatchResult:
     items: dict[str, ItemMatrix]
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    norm_group: str | None = None  # the norm group asked for by name
+    # "sex"/"age" -> column: with norm_group, what `columns.output_columns` labels z/T against
+    norm_by: dict[str, str] = field(default_factory=dict)
+    # the warnings about z, T and percentiles only (also in `warnings`): a caller that does not
+    # output standard scores (retest) leaves them out
+    norm_notes: list[str] = field(default_factory=list)
 
 
 def score_table(
@@ -108,6 +115,7 @@ def score_table(
     exclude: Sequence[str | None] | np.ndarray | None = None,
     invalid_as_missing: bool = False,
     norm_group: str | None = None,
+    norm_by: str | Mapping[str, str] | None = None,
     resolved: ResolvedItems | None = None,
 ) -> BatchResult:
     """Score `table` with each instrument; input rows and columns are kept as they are, in order.
@@ -122,7 +130,12 @@ def score_table(
     An invalid answer leaves every score that uses the item unscored for that row (status
     `not scored: invalid answer in ITEM`); `invalid_as_missing=True` treats it as missing instead
     and adds a sentence saying so to `warnings`. `norm_group` names the norm group for z/T (an
-    unknown name is a `UsageError`). Every frame in the result keeps `table`'s index.
+    unknown name is a `UsageError`). `norm_by` ("sex=gender,age=age_years", or that mapping)
+    picks each row's norm group from those columns instead, as intake picks a client's
+    (`psyscore.norms.covering_group`), and adds `{score}_norm_group` saying which group each row
+    used (or why none: such a row gets no z, T or percentile). z and T beyond |z| > 4 are left
+    empty, never extrapolated; `warnings` say which rows. Every frame in the result keeps
+    `table`'s index.
 
     `resolved` is the output of :func:`resolve_items` for the same table and instruments (what
     :meth:`psyscore.Survey.score` passes, so the answers are resolved once); without it the
@@ -133,6 +146,13 @@ def score_table(
     warnings: list[str] = []
     if id_column:
         problems.extend(duplicate_ids(table, id_column))
+    norm_rows = None
+    norm_columns = parse_norm_by(norm_by)
+    if norm_columns:
+        if norm_group is not None:
+            raise UsageError("give either a norm group by name or --norm-by, not both")
+        norm_rows, said = norm_rows_from_table(table, norm_columns, value_labels)
+        warnings.extend(said)
     if resolved is None:
         resolved = resolve_items(
             table,
@@ -147,6 +167,7 @@ def score_table(
     warnings.extend(resolved.warnings)
     scored: dict[str, pd.DataFrame] = {}
     matrices: dict[str, ItemMatrix] = {}
+    norm_notes: list[str] = []  # rows beyond the norm, without a group, not in a table
     for inst in instruments:
         items = resolved.items[inst.id]
         matrices[inst.id] = items
@@ -155,9 +176,12 @@ def score_table(
             norm_group=norm_group,
             invalid_as_missing=invalid_as_missing,
             index=table.index,
+            norm_rows=norm_rows,
+            notes=norm_notes,
         )
         if exclude is not None:
             scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
+    warnings.extend(norm_notes)
     if invalid_as_missing:
         warnings.append(invalid_as_missing_note(matrices.values()))
     new = pd.concat(list(scored.values()), axis=1) if scored else pd.DataFrame(index=table.index)
@@ -170,7 +194,16 @@ def score_table(
         )
     base = table.drop(columns=clash) if clash else table
     new.index = base.index
-    return BatchResult(pd.concat([base, new], axis=1), scored, matrices, problems, warnings)
+    return BatchResult(
+        pd.concat([base, new], axis=1),
+        scored,
+        matrices,
+        problems,
+        warnings,
+        norm_group=norm_group,
+        norm_by=norm_columns,
+        norm_notes=norm_notes,
+    )
 
 
 def invalid_as_missing_note(matrices) -> str:

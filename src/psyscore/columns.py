@@ -6,6 +6,7 @@ measurement levels here feed the .sav writer and the codebook, so they cannot dr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .instrument import BandSet, Instrument
@@ -37,8 +38,14 @@ def _method_text(inst: Instrument, name: str) -> str:
     return f"{spec.method} of {', '.join(spec.scores or [])}"
 
 
-def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
-    """Every column `scoring.score` adds for this instrument, in order, with its metadata."""
+def output_columns(
+    inst: Instrument, norm_group: str | None = None, norm_by: Mapping[str, str] | None = None
+) -> dict[str, ColumnInfo]:
+    """Every column `scoring.score` adds for this instrument, in order, with its metadata.
+
+    `norm_group` and `norm_by` are those of the scoring run: z, T and percentile are labelled
+    with the group actually used (or, by row, with the columns that chose it).
+    """
     out: dict[str, ColumnInfo] = {}
     short = inst.id.upper()
     for name, spec in inst.scores.items():
@@ -57,19 +64,7 @@ def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
                 f"{short} {name}: {band_set.name} band", "ordinal"
             )
         if spec.norms:
-            group = spec.norms[0].group
-            out[f"{base}_z"] = ColumnInfo(f"{short} {name}: z vs {group}", "scale")
-            out[f"{base}_t"] = ColumnInfo(
-                f"{short} {name}: T-score vs {group}", "scale", decimals=1
-            )
-            method = {
-                "table": "published table",
-                "normal-approximation": "normal approx.",
-                "none": "no percentile: skewed norm without a published table",
-            }[spec.norms[0].percentile_method]
-            out[f"{base}_pct"] = ColumnInfo(
-                f"{short} {name}: percentile vs {group} ({method})", "scale", decimals=1
-            )
+            out.update(_norm_columns(inst, name, norm_group, norm_by))
     if any(it.critical for it in inst.items):
         p = inst.output_prefix
         out[f"{p}_critical"] = ColumnInfo(
@@ -81,6 +76,41 @@ def output_columns(inst: Instrument) -> dict[str, ColumnInfo]:
         out[f"{p}_critical_items"] = ColumnInfo(f"{short}: critical items endorsed", "nominal")
         out[f"{p}_critical_unanswered"] = ColumnInfo(
             f"{short}: critical items unanswered (blank, missing or invalid)", "nominal"
+        )
+    return out
+
+
+_PERCENTILE_METHOD = {
+    "table": "published table",
+    "normal-approximation": "normal approx.",
+    "none": "no percentile: skewed norm without a published table",
+}
+
+
+def _norm_columns(inst: Instrument, name: str, norm_group, norm_by) -> dict[str, ColumnInfo]:
+    spec = inst.scores[name]
+    base = score_column(inst, name)
+    short = inst.id.upper()
+    if norm_by:
+        by = " and ".join(f"{what} ({column})" for what, column in norm_by.items())
+        against = f"the row's norm group (by {by}; see {base}_norm_group)"
+        methods = sorted({_PERCENTILE_METHOD[g.percentile_method] for g in spec.norms})
+        method = "; ".join(methods)
+    else:
+        from .scoring import _pick_norm
+
+        group = _pick_norm(spec, norm_group)
+        against, method = group.group, _PERCENTILE_METHOD[group.percentile_method]
+    out = {
+        f"{base}_z": ColumnInfo(f"{short} {name}: z vs {against}", "scale"),
+        f"{base}_t": ColumnInfo(f"{short} {name}: T-score vs {against}", "scale", decimals=1),
+        f"{base}_pct": ColumnInfo(
+            f"{short} {name}: percentile vs {against} ({method})", "scale", decimals=1
+        ),
+    }
+    if norm_by:
+        out[f"{base}_norm_group"] = ColumnInfo(
+            f"{short} {name}: norm group used (none: why no z, T or percentile)", "nominal"
         )
     return out
 

@@ -29,6 +29,8 @@ from .errors import UsageError
 from .instrument import Instrument, Item, NormGroup, Score, definition_hash
 from .norms import (
     Z_LIMIT,
+    beyond_norm,
+    covering_group,
     percentile_method_text,
     percentiles,
     reliable_change_threshold,
@@ -139,6 +141,7 @@ class ScoreResult:
     change_note: str | None = None  # why there is no change, or a caveat about it
     change_from_first: Change | None = None  # since the first of several earlier visits
     trajectory: list[dict[str, Any]] = field(default_factory=list)  # [{date, value}], by date
+    better: str | None = None  # "lower" or "higher" scores are better (the definition's)
 
 
 @dataclass
@@ -159,6 +162,11 @@ class InstrumentResult:
     # instrument.definition_hash: scores from another version of the definition are not compared
     definition_sha256: str | None = None
     version: str | None = None  # the definition's version
+    construct: str | None = None  # "clinical_screen" leads the summary; the rest are research
+
+    @property
+    def is_clinical_screen(self) -> bool:
+        return self.construct == "clinical_screen"
 
 
 def instrument_change_notes(inst: InstrumentResult) -> list[str]:
@@ -339,16 +347,17 @@ def select_norm_group(
     it: without --sex a woman is never compared with men.
     """
     groups = list(spec.norms)
-    for g in groups:
-        if g.covers(sex, age):
-            why = []
-            if g.sex != "any":
-                why.append(f"sex {g.sex}")
-            if g.age is not None:
-                why.append(f"age {formatting.compact(age)} in {_age_text(g)}")
-            return g, ", ".join(why) or (
-                "the only norm group" if len(groups) == 1 else "the first group for anyone"
-            )
+    chosen = covering_group(groups, np.array([sex], dtype=object), np.array([_nan_if_none(age)]))
+    if chosen[0] >= 0:
+        g = groups[int(chosen[0])]
+        why = []
+        if g.sex != "any":
+            why.append(f"sex {g.sex}")
+        if g.age is not None:
+            why.append(f"age {formatting.compact(age)} in {_age_text(g)}")
+        return g, ", ".join(why) or (
+            "the only norm group" if len(groups) == 1 else "the first group for anyone"
+        )
     wanted = "; ".join(_group_text(g) for g in groups)
     if sex is None and any(g.sex != "any" for g in groups):
         return None, (
@@ -363,6 +372,10 @@ def select_norm_group(
         if x
     )
     return None, f"no standard score: no norm group covers this client ({who}); groups: {wanted}"
+
+
+def _nan_if_none(age: float | None) -> float:
+    return math.nan if age is None else float(age)
 
 
 def _age_text(g: NormGroup) -> str:
@@ -419,7 +432,7 @@ def _norm(
             norm.beyond = "below" if value < rows[0] else "above"
             notes.append(f"score {fmt_value(value, spec.rounding)} is beyond the percentile table")
         norm.percentile_note += f"; score {fmt_value(value, spec.rounding)} is not in the table"
-    if abs(z) > Z_LIMIT:
+    if beyond_norm(np.array([z]))[0]:
         norm.beyond = "above" if z > 0 else "below"
         norm.z = norm.t = None
         if norm.percentile_method == "normal-approximation":
@@ -617,6 +630,7 @@ def _score_instrument(
             bands=bands,
             band_sources={b.name: b.source for b in spec.bands},
             higher_means=spec.higher_means,
+            better=spec.better,
             norm=norm,
             reliability_note=rel_note,
         )
@@ -648,6 +662,7 @@ def _score_instrument(
         problems=[_problem_dict(p) for p in problems],
         definition_sha256=definition_hash(inst),
         version=inst.version,
+        construct=inst.construct,
     )
 
 

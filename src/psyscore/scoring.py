@@ -14,7 +14,20 @@ import pandas as pd
 from . import columns as cols
 from .errors import UsageError
 from .instrument import Instrument, Score
-from .norms import percentiles, round_half_up, standard_scores  # noqa: F401 (round_half_up re-exported)
+from .norms import (  # noqa: F401 (round_half_up, percentiles, standard_scores re-exported)
+    NO_GROUP_AGE_UNKNOWN,
+    NO_GROUP_OUTSIDE,
+    NO_GROUP_SEX_UNKNOWN,
+    Z_LIMIT,
+    NormRows,
+    covering_group,
+    group_label,
+    no_group_reasons,
+    percentiles,
+    round_half_up,
+    standard_scores,
+    standardise,
+)
 from .responses import INVALID, ItemMatrix
 
 
@@ -187,6 +200,8 @@ def score(
     norm_group: str | None = None,
     invalid_as_missing: bool = False,
     index: pd.Index | None = None,
+    norm_rows: NormRows | None = None,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Score one instrument for every respondent. Returns new columns only, in a stable order.
 
@@ -202,6 +217,10 @@ def score(
     (prorated where the rule allows), as psyscore did before. Values keep full precision unless
     the definition's `rounding` (a published rule) says otherwise; bands use the stored value.
     `norm_group` picks the norm group by name (case-insensitive); an unknown name is an error.
+    `norm_rows` (from `--norm-by`) picks each row's group from its sex and age instead, as intake
+    picks one client's, and adds `_norm_group` (the group used, or `none: why`). z and T beyond
+    |z| > 4 are left empty, never extrapolated; `notes` (a list) receives a sentence for every
+    score with such rows, rows without a norm group, or scores a percentile table does not list.
     The frame's index is `index`, else the matrix's (the input table's row labels).
     """
     inst = items.instrument
@@ -223,13 +242,69 @@ def score(
         for i, band_set in enumerate(spec.bands):
             out[cols.band_column(inst, name, band_set, i)] = band_labels(res.value, band_set.bands)
         if spec.norms:
-            group = _pick_norm(spec, norm_group)
-            z, t, _normal_pct = standard_scores(res.value, group.mean, group.sd)
-            # a percentile only where the norm gives one (a table, or a group declared normal)
-            out[f"{base}_z"], out[f"{base}_t"] = z, t
-            out[f"{base}_pct"] = percentiles(res.value, group)
+            out.update(_standard_columns(base, spec, res.value, norm_group, norm_rows, notes))
     out.update(critical_flags(items))
     return pd.DataFrame(out, index=index if index is not None else items.row_index)
+
+
+def _standard_columns(base, spec: Score, values, norm_group, norm_rows, notes) -> dict:
+    """The `_z`, `_t`, `_pct` (and with `norm_rows`, `_norm_group`) columns of one score."""
+    groups = list(spec.norms)
+    n = len(values)
+    if norm_rows is None:
+        chosen = np.full(n, groups.index(_pick_norm(spec, norm_group)), dtype=np.int64)
+    else:
+        if norm_group is not None:
+            raise UsageError("give either a norm group by name or --norm-by, not both")
+        chosen = covering_group(groups, norm_rows.sex_of(n), norm_rows.age_of(n))
+    std = standardise(values, groups, chosen)
+    out = {f"{base}_z": std["z"], f"{base}_t": std["t"], f"{base}_pct": std["pct"]}
+    scored = ~np.isnan(values)
+    if norm_rows is not None:
+        labels = unique_labels([group_label(g) for g in groups])
+        why = no_group_reasons(groups, norm_rows.sex_of(n), norm_rows.age_of(n))
+        codes = np.where(chosen >= 0, chosen, len(groups) + why)
+        categories = labels + [NO_GROUP_SEX_UNKNOWN, NO_GROUP_AGE_UNKNOWN, NO_GROUP_OUTSIDE]
+        out[f"{base}_norm_group"] = pd.Categorical.from_codes(codes, categories=categories)
+        if notes is not None and (scored & (chosen < 0)).any():
+            none = scored & (chosen < 0)
+            counts = pd.Series(np.asarray(categories, dtype=object)[codes[none]]).value_counts()
+            detail = ", ".join(f"{c} {k.removeprefix('none: ')}" for k, c in counts.items())
+            notes.append(
+                f"{base}: {int(none.sum())} scored row(s) have no norm group ({detail}): no z, "
+                f"T or percentile for them ({_rows_text(none)}; see {base}_norm_group)"
+            )
+    if notes is not None:
+        beyond = scored & (std["beyond"] != 0)
+        if beyond.any():
+            notes.append(
+                f"{base}: {int(beyond.sum())} row(s) beyond the range the norm supports "
+                f"(|z| > {Z_LIMIT:g}): z and T left empty, not extrapolated ({_rows_text(beyond)})"
+            )
+        tables = np.array([g.percentile_method == "table" for g in groups] + [False])
+        unlisted = scored & tables[chosen] & np.isnan(std["pct"])
+        if unlisted.any():
+            notes.append(
+                f"{base}: {int(unlisted.sum())} row(s) with a score the percentile table does not "
+                f"list: no percentile, not interpolated ({_rows_text(unlisted)})"
+            )
+    return out
+
+
+def _rows_text(mask: np.ndarray, most: int = 10) -> str:
+    rows = np.flatnonzero(mask) + 1
+    shown = ", ".join(str(r) for r in rows[:most])
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{' ...' if len(rows) > most else ''}"
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """The labels, a repeated one numbered (#2, #3): categories must be distinct."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
 
 
 def _pick_norm(spec: Score, group: str | None):

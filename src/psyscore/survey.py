@@ -575,7 +575,9 @@ class ScoredSurvey:
         value_labels = dict(table.value_labels)
         formats = dict(table.formats)
         for inst in self.instruments:
-            for col, info in output_columns(inst).items():
+            for col, info in output_columns(
+                inst, self.batch.norm_group, self.batch.norm_by
+            ).items():
                 if col not in self.table.columns:
                     continue
                 labels[col] = info.label

@@ -32,6 +32,8 @@ EPILOG = """Examples:
 
   psyscore intake -i phq-9 -i gad-7 --answers form.yaml --pdf report.pdf --paper letter
 
+  psyscore intake -i phq-9 --answers form.yaml --client-id C17 --fhir visit.fhir.json
+
   psyscore intake -i gad-7 --answers one_row.sav --map sample_data/qualtrics_map.yaml
 
 An --answers file gets the checks of `psyscore score`: SPSS value labels and user-missing codes are read, --map renames columns and recodes values, and codes that disagree with the scale (value labels saying 1 = Not at all where the definition codes it 0) stop with the mapping that fixes them. The JSON of `psyscore intake --json` is also an --answers file: its answered codes are scored again (the instruments, client and date taken from it unless given). --previous is compared only with scores from the same definition (its hash is in the --json output); repeat it for several earlier visits (put in date order: trajectory, change from the first and from the last). Each change is classified by Jacobson & Truax (1991): reliable improvement, reliable deterioration, no reliable change, recovered, or not assessable.
@@ -40,9 +42,12 @@ An --answers file gets the checks of `psyscore score`: SPSS value labels and use
 
 Without --answers the items are asked one by one: type the code or the answer text; `s` skips an \
 item (missing), `b` goes back to the previous answer (Enter keeps it), `g N` goes to item N of \
-the form (counted over all its instruments), `r` reviews the answers so far. Answers are saved after every item \
+the form (counted over all its instruments), `r` reviews the answers so far; once every item is \
+answered a review screen lists them all (Enter scores, N changes item N). Answers are saved after every item \
 to the --save-progress file, by default .psyscore-intake-CLIENT.json in the current folder \
 (deleted when the form is complete), so Ctrl-C loses nothing: continue with --resume FILE.
+
+--fhir writes the result as a FHIR R4 Bundle: a QuestionnaireResponse per instrument and an Observation per score (LOINC code where the definition lists one) and per critical alert.
 
 --pdf prints the same report to PDF with headless Chromium (chromium, chromium-browser or google-chrome on PATH, or the browser named by PSYSCORE_CHROMIUM); without a browser, write --html and print it from any browser.
 
@@ -107,8 +112,14 @@ def intake(
         help="Paper size of the printed report: a4 or letter. Default: a4 for --pdf; for --html "
         "the printer's paper.",
     ),
+    fhir: Path = typer.Option(
+        None,
+        "--fhir",
+        help="Also write the result as a FHIR R4 Bundle (JSON): a QuestionnaireResponse per "
+        "instrument and an Observation per score, for a clinic's record system.",
+    ),
     force: bool = typer.Option(
-        False, "--force", help="Replace the --html and --pdf files if they exist."
+        False, "--force", help="Replace the --html, --pdf and --fhir files if they exist."
     ),
     save_progress: Path = typer.Option(
         None,
@@ -129,7 +140,11 @@ def intake(
             _check_html(html, force)
         if pdf is not None:
             _check_pdf(pdf, force)  # before anything is asked or scored
-        _plan_reports(html, pdf, [answers, *(previous or []), resume], save_progress, force)
+        if fhir is not None:
+            _check_fhir(fhir, force)
+        _plan_reports(
+            html, pdf, [answers, *(previous or []), resume], save_progress, force, fhir=fhir
+        )
         if map_file is not None and answers is None:
             raise UsageError("--map applies to an --answers file (its column names and codes)")
         from ..mapping import load_mapping
@@ -234,8 +249,8 @@ def intake(
     with errors_to_exit(), _alerts_survive(result) as alerts_shown:
         if prev_payloads:
             compare(result, prev_payloads, instruments, [str(p) for p in previous])
-        if html is not None or pdf is not None:
-            _write_reports(result, html, pdf, page_size)
+        if html is not None or pdf is not None or fhir is not None:
+            _write_reports(result, html, pdf, page_size, fhir=fhir, instruments=instruments)
         if as_json:
             print_alerts(err, result)  # unmissable even when stdout goes to a file
             alerts_shown()
@@ -245,7 +260,7 @@ def intake(
         else:
             render(out, result)
             alerts_shown()
-            for path in (html, pdf):
+            for path in (html, pdf, fhir):
                 if path is not None:
                     out.print(f"wrote {escape(str(path))}")
         # the result must be out (stdout on a full disk fails only when flushed) before the
@@ -319,16 +334,33 @@ def _check_pdf(path: Path, force: bool) -> None:
     require_browser()
 
 
+def _check_fhir(path: Path, force: bool) -> None:
+    if path.suffix.lower() != ".json":
+        raise UsageError(f"{path}: the FHIR Bundle needs a .json name")
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+    from ..exchange.fhir import require_fhir
+
+    require_fhir()
+
+
 def _plan_reports(
-    html: Path | None, pdf: Path | None, inputs: list, progress: Path | None, force: bool
+    html: Path | None,
+    pdf: Path | None,
+    inputs: list,
+    progress: Path | None,
+    force: bool,
+    fhir: Path | None = None,
 ) -> None:
-    """Both reports checked together, as `psyscore score` checks its outputs: distinct, never an
+    """Every output checked together, as `psyscore score` checks its outputs: distinct, never an
     input (the answers, a --previous, the progress file), in a folder where files can be made."""
     import os
 
     from ..io import plan_outputs
 
-    targets = [p for p in (html, pdf) if p is not None]
+    targets = [p for p in (html, pdf, fhir) if p is not None]
     if not targets:
         return
     if progress is not None:  # written from the first answer on, so it may not exist yet
@@ -346,17 +378,33 @@ def _plan_reports(
         targets,
         inputs=[p for p in inputs if p is not None],
         force=force,
-        suffixes={".html", ".htm", ".pdf"},
+        suffixes={".html", ".htm", ".pdf", ".json"},
     )
 
 
-def _write_reports(result, html: Path | None, pdf: Path | None, page_size: str | None) -> None:
-    """Write --pdf (the slow, fallible part) first, then --html, staged: both are renamed into
-    place together at the end, so a failure leaves neither behind and an earlier file untouched."""
+def _write_reports(
+    result,
+    html: Path | None,
+    pdf: Path | None,
+    page_size: str | None,
+    fhir: Path | None = None,
+    instruments=(),
+) -> None:
+    """Write the FHIR Bundle (validated first), --pdf (the slow, fallible part), then --html,
+    staged: all are renamed into place together at the end, so a failure leaves none behind and
+    an earlier file untouched."""
     from ..io import atomic_write, staged_writes
     from ..report import browser, intake_html
 
     with staged_writes():
+        if fhir is not None:
+            from ..exchange.fhir import intake_bundle_json
+
+            text = intake_bundle_json(result, instruments)
+            try:
+                atomic_write(fhir, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            except OSError as exc:
+                raise UsageError(f"{fhir}: could not write: {exc.strerror or exc}") from None
         if pdf is not None:
             page = intake_html.render_html(result, page_size=page_size or "A4")
             browser_temp = tempfile.tempdir
@@ -725,19 +773,29 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
     sequence = [(inst, item) for inst in instruments for item in inst.items]
     answers: dict[str, dict[str, Any]] = state.setdefault("answers", {})
     pos = int(state.get("position", 0))
-    if pos:
+    if pos >= len(sequence):
+        ui.print(f"Resuming at the review screen (answers from {path}).")
+    elif pos:
         ui.print(f"Resuming at item {pos + 1} of {len(sequence)} (answers from {path}).")
     ui.print(
         f"Answers are saved after every item to {path}. Type the number or the answer text; "
         "s = skip, b = back (Enter keeps the answer shown), g N = go to item N "
         f"(1-{len(sequence)}), r = review."
     )
+    back_to_review = False  # an answer changed from the review screen returns to it
     try:
         while True:
             if pos >= len(sequence):
-                pos = _first_unasked(sequence, answers)
-                if pos is None:
-                    break
+                unasked = _first_unasked(sequence, answers)
+                if unasked is None:
+                    state["position"] = len(sequence)
+                    _save(path, state)  # --resume comes back to the review screen
+                    change = _review_before_scoring(ui, sequence, answers, to_err)
+                    if change is None:
+                        break
+                    pos, back_to_review = change, True
+                    continue
+                pos = unasked
                 ui.print(f"item {pos + 1} was not asked yet (g jumped over it)")
             inst, item = sequence[pos]
             given = answers.get(inst.id, {})
@@ -762,6 +820,7 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 if pos == 0:
                     ui.print("already at the first item")
                 pos = max(pos - 1, 0)
+                back_to_review = False
             elif low == "r":
                 _review(ui, sequence, answers)
             elif low == "g" or low.startswith("g "):
@@ -769,12 +828,13 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                 if target is None:
                     ui.print(f"g N goes to item N: give a number from 1 to {len(sequence)}")
                 else:
-                    pos = target
+                    pos, back_to_review = target, False
             elif low == "s":
                 answers.setdefault(inst.id, {})[item.id] = None
-                pos += 1
+                pos = len(sequence) if back_to_review else pos + 1
             elif not raw and item.id in given:
-                pos += 1  # Enter keeps the answer shown (after b, g or --resume)
+                # Enter keeps the answer shown (after b, g, the review or --resume)
+                pos = len(sequence) if back_to_review else pos + 1
             elif not raw:
                 ui.print("no answer typed: give one of the values above, or s to skip")
             else:
@@ -792,7 +852,7 @@ def _ask(instruments, state, path: Path, ui, to_err: bool) -> dict[str, Any]:
                         ui.print(
                             f"[bold white on red] CRITICAL: {escape(item.critical.message)} [/]"
                         )
-                pos += 1
+                pos = len(sequence) if back_to_review else pos + 1
             state["position"] = pos
             _save(path, state)
     except (_Interrupted, KeyboardInterrupt):
@@ -821,10 +881,31 @@ def _first_unasked(sequence, answers) -> int | None:
     return None
 
 
-def _review(ui, sequence, answers) -> None:
+def _review_before_scoring(ui, sequence, answers, to_err: bool) -> int | None:
+    """Every answer on one screen before scoring: None to score them, or the item to change.
+
+    Enter scores; `N` or `g N` changes item N (then the screen comes back). The end of input is
+    an interruption here as everywhere (the answers stay in the progress file), never a yes.
+    """
+    while True:
+        ui.print()
+        _review(ui, sequence, answers, title="Review before scoring: every answer")
+        ui.print(f"Enter = score these answers; N (or g N) = change item N (1-{len(sequence)})")
+        raw = _prompt(to_err).lower()
+        if not raw:
+            return None
+        target = _go_to(raw.removeprefix("g").strip(), len(sequence))
+        if target is not None:
+            return target
+        ui.print(
+            f"{escape(raw)} is not an item number: give 1 to {len(sequence)}, or Enter to score"
+        )
+
+
+def _review(ui, sequence, answers, title: str = "Answers so far") -> None:
     from rich.table import Table
 
-    table = Table(title="Answers so far", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for col in ("#", "item", "label", "answer"):
         table.add_column(col)
     rows = 0

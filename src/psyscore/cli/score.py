@@ -78,6 +78,12 @@ def score(
     invalid_as_missing: bool = INVALID_AS_MISSING,
     force: bool = FORCE,
     as_json: bool = JSON,
+    norm_by: str = typer.Option(
+        None,
+        "--norm-by",
+        help="Choose each row's norm group (z, T, percentile) from its sex and age columns, "
+        "e.g. sex=gender,age=age_years; adds SCORE_norm_group saying which group each row used.",
+    ),
 ) -> None:
     """Score DATA with one or more instruments and write all input columns plus the scores."""
     with errors_to_exit():
@@ -98,6 +104,7 @@ def score(
             id_column=id_column,
             replace_scores=replace_scores,
             invalid_as_missing=invalid_as_missing,
+            norm_by=norm_by,
         )
         # the syntax may be refused, and a format may not hold the table: before writing any
         syntax = result.spss_syntax() if syntax_file is not None else None

@@ -58,6 +58,7 @@ from .. import __version__
 from ..columns import ColumnInfo, band_column, output_columns, score_column
 from ..errors import UsageError
 from ..instrument import Instrument, Score, definition_hash
+from ..norms import Z_LIMIT
 from ..responses import FileMissing, _as_number, _value_key
 from ..scoring import status_categories
 from . import atomic_write
@@ -808,6 +809,8 @@ class _InstrumentSyntax:
             "the scores."
         )
         self.lines.append(f"COMPUTE {z} = ({base} - {_num(group.mean)}) / {_num(group.sd)}.")
+        # as psyscore.norms.standardise: beyond |z| > Z_LIMIT a norm says nothing reliable
+        self.lines.append(f"IF (ABS({z}) > {_num(Z_LIMIT)}) {z} = $SYSMIS.")
         self._round_half_up(f"{base}_z", z, dz)
         self.lines.append(f"COMPUTE {z}_t = 50 + 10 * {z}.")
         self._round_half_up(f"{base}_t", f"{z}_t", dt)
@@ -1089,6 +1092,11 @@ def spss_syntax_for(
         or pd.api.types.is_bool_dtype(result.table[c].dtype)
     }
     exclusions = _checked_exclusions(result, instruments, exclusions)
+    if getattr(result, "norm_by", None):
+        raise UsageError(
+            "--syntax cannot choose each row's norm group (--norm-by); score without --norm-by "
+            "for the syntax, or leave out --syntax"
+        )
     rules = _checked_rules(result, instruments, invalid_as_missing)
     syntax, parts = _build(
         instruments,

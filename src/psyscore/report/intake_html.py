@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from ..intake import InstrumentResult, IntakeResult, instrument_change_notes
 from .formatting import apa, compact, number
-from .intake_terminal import alert_text, band_text, provenance_text, trajectory_text
+from .intake_terminal import (
+    alert_text,
+    band_text,
+    item_rows,
+    provenance_text,
+    summary_rows,
+    trajectory_text,
+)
 
 if TYPE_CHECKING:
     from markupsafe import Markup
@@ -31,8 +38,12 @@ TEMPLATE = """<!DOCTYPE html>
      so a loose sheet is never anonymous. */
   @page {
     size: {{ page_size }};
-    margin: 14mm 14mm 16mm;
-    @bottom-left { content: {{ footer|css_string }}; font: 8pt system-ui, Arial, sans-serif;
+    margin: {% if running_alert %}24mm{% else %}14mm{% endif %} 14mm 16mm;
+    {% if running_alert %}/* the alerts on every printed page, so no sheet of the report hides them */
+    @top-left { content: {{ running_alert|css_string }}; font: bold 8.5pt system-ui, Arial,
+                sans-serif; color: #b00000; border-bottom: 2px solid #b00000;
+                vertical-align: bottom; padding-bottom: 1.5mm; }
+    {% endif %}@bottom-left { content: {{ footer|css_string }}; font: 8pt system-ui, Arial, sans-serif;
                    color: #444; }
     @bottom-right { content: "page " counter(page) " of " counter(pages);
                     font: 8pt system-ui, Arial, sans-serif; color: #444; }
@@ -59,7 +70,17 @@ TEMPLATE = """<!DOCTYPE html>
   ul.notes { margin: .3em 0; padding-left: 1.4em; }
   .alert, .disclaimer, .head, tr, li, .small { break-inside: avoid; page-break-inside: avoid; }
   h1, h2 { break-after: avoid; page-break-after: avoid; }
+  table.summary th:first-child { width: auto; }
+  .arrow { white-space: nowrap; }
+  .worse { color: #b00000; font-weight: bold; }
+  .better { color: #1b5e20; font-weight: bold; }
+  table.items { width: auto; min-width: 60%; }
+  table.items th:first-child { width: auto; }
+  h2.details { margin-top: 2em; }
   @media print {
+    /* the summary is page 1; details start on a page of their own */
+    h2.details { break-before: page; page-break-before: always; margin-top: 0; }
+    .worse, .better { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
     body { margin: 0; padding: 0; max-width: none; font-size: 10pt; }
     h2 { margin-top: 1em; }
     /* the alert must survive "background graphics" being off: border and text carry it alone */
@@ -72,7 +93,7 @@ TEMPLATE = """<!DOCTYPE html>
 </style>
 </head>
 <body>
-<h1>Intake report</h1>
+<h1>Intake summary</h1>
 <div class="meta">
   {% if r.client_id %}Client: <strong>{{ r.client_id }}</strong> &middot; {% endif %}
   {% if r.date %}Date: <strong>{{ r.date }}</strong>{% endif %}
@@ -82,6 +103,41 @@ TEMPLATE = """<!DOCTYPE html>
 <div class="alert" role="alert"><span class="tag">{{ a.tag }}</span>{{ a.text }}</div>
 {% endfor %}
 <p class="disclaimer">{{ r.note }}</p>
+{% if screens %}
+<h2>Clinical screens</h2>
+<table class="summary">
+<thead><tr><th>Screen</th><th>Score</th><th>Band</th>{% if compared %}<th>Change</th><th>Direction</th>{% endif %}</tr></thead>
+<tbody>
+{% for row in screens %}
+<tr>
+  <td>{{ row.score }}</td>
+  <td class="num">{{ row.value }}</td>
+  <td>{{ row.band }}</td>
+  {% if compared %}<td>{{ row.change }}</td>
+  <td class="arrow{% if row.direction in ("worse", "better") %} {{ row.direction }}{% endif %}">{{ row.arrow }} {{ row.direction }}</td>{% endif %}
+</tr>
+{% endfor %}
+</tbody>
+</table>
+{% endif %}
+{% if research %}
+<h2>Research scales</h2>
+<table class="summary">
+<thead><tr><th>Scale</th><th>Score</th><th>Band</th><th>T</th><th>Percentile</th></tr></thead>
+<tbody>
+{% for row in research %}
+<tr>
+  <td>{{ row.score }}</td>
+  <td class="num">{{ row.value }}</td>
+  <td>{{ row.band }}</td>
+  <td class="num">{{ row.t }}</td>
+  <td class="num">{{ row.percentile }}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+{% endif %}
+<h2 class="details">Details</h2>
 {% for inst in r.instruments %}
 <section>
 <div class="head">
@@ -113,6 +169,13 @@ TEMPLATE = """<!DOCTYPE html>
 {% endfor %}
 </ul>
 {% endif %}
+<table class="items">
+<thead><tr><th>#</th><th>Item</th><th>Answer</th><th>Anchor</th></tr></thead>
+<tbody>
+{% for n, item, code, anchor in item_rows(inst) %}<tr><td class="num">{{ n }}</td><td>{{ item }}</td><td class="num">{{ code }}</td><td>{{ anchor }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
 <p class="small">{{ inst.citation }}{% if inst.doi %} doi:{{ inst.doi }}{% endif %}<br>
 Licence: {{ inst.licence.status }}{% if inst.licence.note %} &ndash; {{ inst.licence.note }}{% endif %}<br>
 Key {% if inst.verified %}verified{% else %}<strong>not verified</strong>{% endif %}. Item labels are paraphrases, not the item wording.</p>
@@ -179,6 +242,19 @@ def notes_of(inst: InstrumentResult) -> list[tuple[str, str]]:
     return notes
 
 
+def running_alert_text(result: IntakeResult) -> str:
+    """The alerts in one line for the head of every printed page ('' without alerts)."""
+    if not result.alerts:
+        return ""
+    parts = []
+    for a in result.alerts:
+        if a.kind == "endorsed":
+            parts.append(f"CRITICAL ALERT: {a.instrument.upper()} {a.item} ({a.label})")
+        else:
+            parts.append(f"CRITICAL ITEM NOT ANSWERED: {a.instrument.upper()} {a.item}")
+    return " | ".join(parts) + " - see page 1"
+
+
 def footer_text(result: IntakeResult) -> str:
     parts = ["Intake report"]
     if result.client_id:
@@ -205,6 +281,11 @@ def render_html(result: IntakeResult, page_size: str | None = None) -> str:
     return env.from_string(TEMPLATE).render(
         r=result,
         alerts=alerts,
+        running_alert=running_alert_text(result),
+        screens=summary_rows(result, screens=True),
+        research=summary_rows(result, screens=False),
+        item_rows=item_rows,
+        compared=bool(result.previous_dates or result.previous_date),
         page_size=page_size or "auto",
         footer=footer_text(result),
         notes_of=notes_of,

@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..intake import Alert, IntakeResult, ScoreResult, instrument_change_notes
-from .formatting import apa, compact, number
+from .formatting import apa, compact, number, signed
 
 
 def alert_text(alert: Alert) -> str:
@@ -99,6 +99,77 @@ def print_alerts(console: Console, result: IntakeResult) -> None:
         )
 
 
+def direction(sc: ScoreResult) -> tuple[str, str]:
+    """(arrow, word) of the change since the last visit: up or down, better or worse.
+
+    Better and worse come from the definition (`better`: which scores are better); where it
+    does not say, the arrow shows only up or down. No earlier score: ("", "").
+    """
+    change = sc.change
+    if change is None:
+        return "", ""
+    if change.difference == 0:
+        return "\u2192", "no change"
+    arrow = "\u2191" if change.difference > 0 else "\u2193"
+    if sc.better is None:
+        return arrow, "direction not declared"
+    worse = (change.difference > 0) == (sc.better == "lower")
+    word = "worse" if worse else "better"
+    # the direction of a change within measurement error is not news: said, never emphasised
+    return arrow, word if change.reliable else f"{word} (not reliable)"
+
+
+def change_summary(sc: ScoreResult) -> str:
+    """'+3 since 2026-01-05: reliable deterioration', or why there is no change."""
+    change = sc.change
+    if change is None:
+        note = sc.change_note or ""
+        return "not compared" if note.startswith("not compared") else ""
+    since = f" since {change.previous_date}" if change.previous_date else ""
+    return f"{signed(change.difference, 2)}{since}: {change.category}"
+
+
+def summary_rows(result: IntakeResult, screens: bool) -> list[dict[str, str]]:
+    """One row per score of the clinical screens (or of the research scales), for the summary."""
+    rows = []
+    for inst in result.instruments:
+        if inst.is_clinical_screen != screens:
+            continue
+        for sc in inst.scores:
+            arrow, word = direction(sc)
+            t, pct = _norm_text(sc)
+            value = sc.display
+            if sc.value is not None and sc.n < sc.k:
+                value += f" ({sc.n} of {sc.k} answered)"
+            rows.append(
+                {
+                    "instrument": inst.short,
+                    "score": sc.label
+                    if sc.label.upper().startswith(inst.short)
+                    else f"{inst.short} {sc.label}",
+                    "value": value,
+                    "band": band_text(sc),
+                    "change": change_summary(sc),
+                    "arrow": arrow,
+                    "direction": word,
+                    "t": t,
+                    "percentile": pct if sc.norm else "",
+                }
+            )
+    return rows
+
+
+def item_rows(inst) -> list[tuple[str, str, str, str]]:
+    """(number, item id, answer code, anchor) for the item-level table of an instrument."""
+    rows = []
+    for position, (item, given) in enumerate(inst.answered.items(), start=1):
+        if given.get("code") is None:
+            rows.append((str(position), item, "-", f"({given.get('missing', 'missing')})"))
+        else:
+            rows.append((str(position), item, compact(given["code"], 3), given.get("anchor") or ""))
+    return rows
+
+
 def _norm_text(sc: ScoreResult) -> tuple[str, str]:
     if sc.norm is None:
         return "", ""
@@ -109,15 +180,65 @@ def _norm_text(sc: ScoreResult) -> tuple[str, str]:
     return t, "-" if n.percentile is None else number(n.percentile, 1)
 
 
+def _summary_tables(console: Console, result: IntakeResult) -> None:
+    screens = summary_rows(result, screens=True)
+    if screens:
+        table = Table(title="Clinical screens", title_justify="left", header_style="bold")
+        for col in ("screen", "score", "value", "band", "change", ""):
+            table.add_column(col, justify="right" if col == "value" else "left", overflow="fold")
+        for row in screens:
+            table.add_row(
+                escape(row["instrument"]),
+                escape(row["score"]),
+                row["value"],
+                escape(row["band"]),
+                escape(row["change"]),
+                escape(f"{row['arrow']} {row['direction']}".strip()),
+            )
+        console.print(table)
+    research = summary_rows(result, screens=False)
+    if research:
+        table = Table(title="Research scales", title_justify="left", header_style="bold")
+        for col in ("scale", "score", "value", "band", "T", "percentile"):
+            table.add_column(
+                col,
+                justify="right" if col in ("value", "T", "percentile") else "left",
+                overflow="fold",
+            )
+        for row in research:
+            table.add_row(
+                escape(row["instrument"]),
+                escape(row["score"]),
+                row["value"],
+                escape(row["band"]),
+                row["t"],
+                row["percentile"],
+            )
+        console.print(table)
+
+
+def _item_table(console: Console, inst) -> None:
+    table = Table(title=f"{inst.short} answers", title_justify="left", header_style="bold")
+    for col in ("#", "item", "answer", "anchor"):
+        table.add_column(col, justify="right" if col in ("#", "answer") else "left")
+    for row in item_rows(inst):
+        table.add_row(*(escape(cell) for cell in row))
+    console.print(table)
+
+
 def render(console: Console, result: IntakeResult) -> None:
+    """Alerts, the summary (clinical screens, then research scales), details, alerts again."""
     print_alerts(console, result)
-    head = "Intake report"
+    head = "Intake summary"
     if result.client_id:
         head += f" - client {result.client_id}"
     if result.date:
         head += f" - {result.date}"
     console.print(f"[bold]{escape(head)}[/]")
     console.print(f"[bold yellow]{escape(result.note)}[/]")
+    _summary_tables(console, result)
+    console.print()
+    console.print("[bold]Details[/]")
     for inst in result.instruments:
         console.print()
         console.print(f"[bold]{escape(inst.name)}[/] ({escape(inst.id)})")
@@ -156,6 +277,7 @@ def render(console: Console, result: IntakeResult) -> None:
             console.print(
                 f"  [red]problem:[/] {escape(p.get('message', ''))} ({escape(p.get('hint', ''))})"
             )
+        _item_table(console, inst)
         lic = inst.licence
         console.print(
             f"  [dim]{escape(inst.citation)}"
@@ -168,7 +290,6 @@ def render(console: Console, result: IntakeResult) -> None:
     console.print()
     console.print(f"[dim]{escape(provenance_text(result))}[/]", soft_wrap=True)
     if result.alerts:
+        # again at the end: the top of a long report has scrolled off the screen by now
         console.print()
-        console.print(
-            f"[bold white on red] {len(result.alerts)} critical alert(s): see the top of this report [/]"
-        )
+        print_alerts(console, result)
