@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -139,10 +140,8 @@ def allowed_hosts(host: str, port: int, extra: list[str], https: bool) -> list[s
         names.add(_bracket(host))
     else:
         names.update({socket.gethostname(), socket.getfqdn()})
-        try:
+        with contextlib.suppress(OSError):
             names.update(_bracket(a[4][0]) for a in socket.getaddrinfo(socket.gethostname(), None))
-        except OSError:
-            pass
     names.update(_bracket(n.strip()) for n in extra if n.strip())
     default_port = 443 if https else 80
     hosts = [f"{n.lower()}:{port}" for n in names]
