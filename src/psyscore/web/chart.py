@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from ..instrument import Instrument
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 150, 14, 34
+LEFT, RIGHT, TOP, BOTTOM = 44, 200, 14, 34
 
 
 @dataclass

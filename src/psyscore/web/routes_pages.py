@@ -139,7 +139,8 @@ async def client_page(request: Request):
 async def start_visit(request: Request):
     client_id = request.path_params["client_id"]
     form = await request.form()
-    refs = [str(x) for x in form.getlist("instrument") if str(x)]
+    typed = re.split(r"[\s,;]+", str(form.get("instruments", "") or "").strip())
+    refs = [t for t in typed if t] + [str(x) for x in form.getlist("instrument") if str(x)]
     bundle = str(form.get("bundle", "") or "")
     if bundle:
         refs.insert(0, bundle)
@@ -366,7 +367,10 @@ async def report(request: Request):
     store = _store(request)
     context = await _call(_client_context, store, visit.client_id)
     html = await _call(_report_html, visit.result)
-    styles = STYLE.findall(html)
+    # the report's page rules (body width, margins) apply to its own section, not to this page
+    styles = [
+        re.sub(r"(^|[}\s])body\s*\{", r"\1.embedded-report {", s) for s in STYLE.findall(html)
+    ]
     body = BODY.search(html)
     allow_styles(request, styles)
     return render(

@@ -11,7 +11,7 @@
   const csrf = screen.dataset.csrf;
   const items = Array.from(screen.querySelectorAll("li.item"));
   let current = Math.max(0, items.findIndex((li) => li.dataset.item === screen.dataset.current));
-  let busy = false;
+  let leaving = false;
 
   function show(index) {
     items.forEach((li, i) => li.classList.toggle("current", i === index));
@@ -30,11 +30,17 @@
     box.hidden = false;
   }
 
-  async function answer(button) {
-    if (busy) {
+  // keys typed while an answer is being saved wait their turn: a fast typist loses nothing
+  let queue = Promise.resolve();
+  function answer(button) {
+    queue = queue.then(() => save(button));
+    return queue;
+  }
+
+  async function save(button) {
+    if (leaving) {
       return;
     }
-    busy = true;
     const li = button.closest("li.item");
     const form = button.closest("form");
     const body = new URLSearchParams(new FormData(form));
@@ -47,6 +53,7 @@
         credentials: "same-origin",
       });
       if (!response.ok) {
+        leaving = true;
         form.requestSubmit(button); // let the server say what is wrong, as without script
         return;
       }
@@ -60,10 +67,12 @@
       if (index + 1 < items.length) {
         show(index + 1);
       } else {
+        leaving = true;
         window.location.assign(screen.dataset.nextUrl);
       }
-    } finally {
-      busy = false;
+    } catch (error) {
+      leaving = true;
+      form.requestSubmit(button); // the server is unreachable or the reply unreadable
     }
   }
 
@@ -75,25 +84,34 @@
     }
   });
 
+  function key(name) {
+    // resolved when its turn comes, so each key answers the item current at that moment
+    queue = queue.then(() => {
+      if (leaving) {
+        return undefined;
+      }
+      if (name === "backspace") {
+        if (current > 0) {
+          show(current - 1);
+        } else if (screen.dataset.prevUrl) {
+          leaving = true;
+          window.location.assign(screen.dataset.prevUrl);
+        }
+        return undefined;
+      }
+      const button = items[current].querySelector('button[data-key="' + CSS.escape(name) + '"]');
+      return button ? save(button) : undefined;
+    });
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
-    const li = items[current];
-    if (event.key === "Backspace") {
+    const name = event.key.toLowerCase();
+    if (name === "backspace" || /^[0-9s]$/.test(name)) {
       event.preventDefault();
-      if (current > 0) {
-        show(current - 1);
-      } else if (screen.dataset.prevUrl) {
-        window.location.assign(screen.dataset.prevUrl);
-      }
-      return;
-    }
-    const key = event.key.toLowerCase();
-    const button = li.querySelector('button[data-key="' + CSS.escape(key) + '"]');
-    if (button) {
-      event.preventDefault();
-      answer(button);
+      key(name);
     }
   });
 
