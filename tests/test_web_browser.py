@@ -131,7 +131,7 @@ def answer_screen(driver, keys: str, screen_title: str, shot: Path | None = None
         if n + 1 < len(keys):  # the next item becomes the current one once this one is saved
             wait_for(
                 driver,
-                lambda d, i=n + 1: "current" in items[i].get_attribute("class"),
+                lambda d, i=n + 1, found=items: "current" in found[i].get_attribute("class"),
                 f"item {n + 2} of {screen_title}",
             )
         if shot is not None and n + 3 == len(keys):
