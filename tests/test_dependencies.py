@@ -57,6 +57,7 @@ KNOWN_OWNERS = {
     "fhir": ["fhir.resources"],
     "yaml": ["PyYAML"],
     "python_calamine": ["python-calamine"],
+    "argon2": ["argon2-cffi"],
 }
 
 

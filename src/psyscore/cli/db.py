@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from .options import FORCE, err, errors_to_exit, out, warn
+from .options import FORCE, errors_to_exit, warn
 
 DB_OPTION = typer.Option(
     None,
@@ -34,8 +34,7 @@ EPILOG = """Examples:
 
   psyscore db upgrade --db postgresql://psyscore@dbhost/program
 
-Exit codes: 0 ok; 1 data problems (exported, but some answers could not be scored); 2 usage
-error (nothing written)."""
+Exit codes: 0 ok; 1 data problems (exported, but some answers could not be scored); 2 usage error (nothing written)."""
 
 app = typer.Typer(
     help="The clinician workspace database: backup, export, program export, schema upgrade.",
@@ -58,10 +57,13 @@ def backup(
     ),
     db: str = DB_OPTION,
 ) -> None:
-    """A consistent copy of a SQLite workspace, safe while `psyscore serve` runs (mode 0600)."""
+    """A consistent copy of a SQLite workspace, safe while serving.
+
+    The copy is readable by its owner only (0600) and never overwrites a file. For PostgreSQL use pg_dump.
+    """
     with errors_to_exit(), open_store(db) as store:
         store.backup(path)
-        out.print(f"backed up {store.describe()} to {path}")
+        typer.echo(f"backed up {store.describe()} to {path}")
 
 
 @app.command("export")
@@ -72,8 +74,10 @@ def export(
     db: str = DB_OPTION,
     force: bool = FORCE,
 ) -> None:
-    """Everything in the workspace as JSON: clients, visits (deleted ones too) with answers and
-    results, the audit trail, user names (never password hashes)."""
+    """Everything in the workspace as JSON (no password hashes).
+
+    Clients, visits (deleted ones too) with their answers and results, the audit trail and the user names.
+    """
     from .options import json_safe
 
     with errors_to_exit():
@@ -86,7 +90,7 @@ def export(
             sys.stdout.write(text + "\n")
             return
         _write_private(output, text + "\n")
-        err.print(f"wrote {output} ({len(payload['visits'])} visits)", highlight=False)
+        typer.echo(f"wrote {output} ({len(payload['visits'])} visits)", err=True)
 
 
 @app.command("export-visits")
@@ -101,10 +105,12 @@ def export_visits(
     db: str = DB_OPTION,
     force: bool = FORCE,
 ) -> None:
-    """The program's scored visits as one table: one row per visit (client_id, visit_date,
-    visit_number, the answers, every score), as `psyscore score` writes it."""
+    """The program's scored visits as one table, for SPSS, Excel or R.
+
+    One row per visit: client_id, visit_date, visit_number, the answers and every score column, with the names and labels `psyscore score` gives them.
+    """
     from ..io import check_output, write_table
-    from ..web.program_export import program_table
+    from ..web.program_export import program_export
     from ..web.store import check_date
 
     with errors_to_exit():
@@ -113,23 +119,25 @@ def export_visits(
                 check_date(value)
         target = check_output(output, [], force=force)
         with open_store(db) as store:
-            table = program_table(store, start=start, end=end)
-        problems = list(table.warnings)
+            export = program_export(store, start=start, end=end)
+        table, problems = export.table, export.problems
         written = write_table(table, target)
         os.chmod(target, 0o600)  # clinical data: readable by its owner only
-    for w in problems + written:
+    for w in table.warnings + written:
         warn(w)
     n = len(table.data)
-    out.print(f"wrote {target} ({n} visit{'s' if n != 1 else ''}, {table.data.shape[1]} columns)")
+    typer.echo(f"wrote {target} ({n} visit{'s' if n != 1 else ''}, {table.data.shape[1]} columns)")
     raise typer.Exit(1 if problems else 0)
 
 
 @app.command("upgrade")
 def upgrade(db: str = DB_OPTION) -> None:
-    """Migrate the workspace to this psyscore's schema (also done on every open) and print its
-    revision."""
+    """Migrate the workspace to this psyscore's schema and print its revision.
+
+    Every command (and `psyscore serve`) also migrates on open; this does only that.
+    """
     with errors_to_exit(), open_store(db) as store:
-        out.print(f"{store.describe()}: schema revision {store.revision()}")
+        typer.echo(f"{store.describe()}: schema revision {store.revision()}")
 
 
 def _check_new_file(path: Path, *, force: bool) -> None:

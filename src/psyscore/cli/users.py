@@ -8,7 +8,7 @@ import typer
 
 from ..errors import UsageError
 from .db import DB_OPTION, open_store
-from .options import errors_to_exit, out
+from .options import errors_to_exit
 
 EPILOG = """Examples:
 
@@ -43,7 +43,7 @@ def add(
         password = _read_password(password_stdin)
         with open_store(db) as store:
             store.add_user(name, password)
-        out.print(f"added user {name}")
+        typer.echo(f"added user {name}")
 
 
 @app.command("remove")
@@ -51,11 +51,11 @@ def remove(
     name: str = typer.Argument(..., help="User name.", show_default=False),
     db: str = DB_OPTION,
 ) -> None:
-    """Remove an account (the visits it entered stay, with its name in the audit trail)."""
+    """Remove an account; the visits it entered stay, with its name in the audit trail."""
     with errors_to_exit():
         with open_store(db) as store:
             store.remove_user(name)
-        out.print(f"removed user {name}")
+        typer.echo(f"removed user {name}")
 
 
 @app.command("list")
@@ -64,9 +64,9 @@ def list_users(db: str = DB_OPTION) -> None:
     with errors_to_exit(), open_store(db) as store:
         found = store.list_users()
     if not found:
-        out.print("no users (psyscore serve then only answers on this computer, 127.0.0.1)")
+        typer.echo("no users (psyscore serve then only answers on this computer, 127.0.0.1)")
     for user in found:
-        out.print(f"{user['name']}\t{user['created_at']}", highlight=False)
+        typer.echo(f"{user['name']}\t{user['created_at']}")
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -10,6 +10,7 @@ visit without an instrument has blanks in its columns.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,22 @@ def program_table(store: Store, *, start: str | None = None, end: str | None = N
     the table say which visits have answers that could not be scored and which were scored
     with another version of a definition than the one that scores them now.
     """
+    return program_export(store, start=start, end=end).table
+
+
+@dataclass
+class ProgramExport:
+    table: Table
+    # visits whose stored answers are not valid answers (their scores are blank): exit 1
+    problems: list[str] = field(default_factory=list)
+    # visits scored with another version of a definition than the one that scores them now
+    notes: list[str] = field(default_factory=list)
+
+
+def program_export(
+    store: Store, *, start: str | None = None, end: str | None = None
+) -> ProgramExport:
+    """`program_table` with its problems and notes apart (the CLI exits 1 on problems only)."""
     if start and end and start > end:
         raise StoreError(f"--from {start} is after --to {end}")
     visits = store.all_visits(start=start, end=end, status="scored")
@@ -56,14 +73,18 @@ def program_table(store: Store, *, start: str | None = None, end: str | None = N
         formats={"visit_number": "F8.0"},
     )
     parts = [table]
-    warnings: list[str] = []
+    problems: list[str] = []
+    notes: list[str] = []
     for inst in instruments:
         rows = [n for n, v in enumerate(visits) if inst.id in {i.id for i in sets[_key(v)]}]
-        part, notes = _score_instrument(inst, [visits[n] for n in rows], store.describe())
+        chosen = [visits[n] for n in rows]
+        part, result = _score_instrument(inst, chosen, store.describe())
         part.data.index = pd.Index(rows)
         parts.append(part)
-        warnings.extend(notes)
-    return _combine(parts, len(visits), instruments, store.describe(), warnings)
+        problems.extend(_problem_notes(inst, chosen, result.problems))
+        notes.extend(_definition_notes(inst, chosen))
+    combined = _combine(parts, len(visits), instruments, store.describe(), problems + notes)
+    return ProgramExport(combined, problems, notes)
 
 
 def _key(visit: Visit) -> tuple[str, ...]:
@@ -71,13 +92,21 @@ def _key(visit: Visit) -> tuple[str, ...]:
 
 
 def _instrument_sets(visits: Sequence[Visit]) -> dict[tuple[str, ...], list[Instrument]]:
+    from ..errors import UsageError
     from ..library import resolve_instruments
 
     sets: dict[tuple[str, ...], list[Instrument]] = {}
     for visit in visits:
         key = _key(visit)
         if key not in sets:
-            sets[key] = resolve_instruments(list(key))
+            try:
+                sets[key] = resolve_instruments(list(key))
+            except UsageError as exc:
+                using = [str(v.visit_id) for v in visits if _key(v) == key][:20]
+                raise StoreError(
+                    f"visit(s) {', '.join(using)} use instruments {', '.join(key)}, which cannot "
+                    f"be loaded: {exc}"
+                ) from None
     return sets
 
 
@@ -96,17 +125,41 @@ def _answers_frame(inst: Instrument, visits: Sequence[Visit]) -> pd.DataFrame:
         for item in inst.item_ids:
             column = found.get(item)
             columns[item].append(visit.answers.get(column) if column is not None else None)
-    return pd.DataFrame({item: _column(values) for item, values in columns.items()})
-
-
-def _column(values: list[Any]) -> pd.Series:
-    """Numbers as a numeric column (as a .sav holds them); any text keeps the column as text."""
-    numeric = all(
-        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    by_id = {item.id: item for item in inst.items}
+    return pd.DataFrame(
+        {item: _column(inst, by_id[item], values) for item, values in columns.items()}
     )
-    if numeric:
-        return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
-    return pd.Series(values, dtype=object)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _column(inst: Instrument, item, values: list[Any]) -> pd.Series:
+    """The item's answers as codes (as a .sav holds them): anchor texts ("Several days") become
+    their codes, as scoring reads them. If any text is not an anchor (an invalid answer, a
+    declared missing text), the whole column stays text, every value as it was given: nothing
+    is turned into a blank."""
+    from ..intake import check_answer
+
+    codes: list[float] = []
+    for value in values:
+        if value is None:
+            codes.append(np.nan)
+        elif _is_number(value):
+            codes.append(float(value))
+        else:
+            kind, code = check_answer(inst, item, str(value))
+            if kind != "answer":
+                return pd.Series([None if v is None else _text(v) for v in values], dtype=object)
+            codes.append(float(code))
+    return pd.Series(codes, dtype="float64")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict]:
@@ -119,14 +172,16 @@ def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict]:
     return labels, value_labels, measure
 
 
-def _score_instrument(
-    inst: Instrument, visits: Sequence[Visit], source: str
-) -> tuple[Table, list[str]]:
+def _score_instrument(inst: Instrument, visits: Sequence[Visit], source: str):
     from ..batch import score_table
     from ..cli.score import _output_table
 
     answers = _answers_frame(inst, visits)
     labels, value_labels, measure = _item_metadata(inst)
+    for column in answers.columns:  # codes' labels do not fit a column kept as text
+        if answers[column].dtype == object:
+            value_labels.pop(column, None)
+            measure[column] = "nominal"
     result = score_table(answers, [inst], replace_scores=True)
     scored = _output_table(
         Table(data=answers, labels=labels, value_labels=value_labels, measure=measure),
@@ -134,20 +189,26 @@ def _score_instrument(
         [inst],
         Path(source),
     )
-    return scored, _notes(inst, visits, result.problems)
+    return scored, result
 
 
-def _notes(inst: Instrument, visits: Sequence[Visit], problems) -> list[str]:
-    """What the data manager must know: unscorable answers, changed definitions."""
-    notes = []
+def _problem_notes(inst: Instrument, visits: Sequence[Visit], problems) -> list[str]:
+    """Which visits have answers that are not answers (by visit id, never the values)."""
     rows = sorted({p.row for p in problems if p.row is not None})
-    if rows:
-        ids = ", ".join(str(visits[r - 1].visit_id) for r in rows[:20])
-        more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
-        notes.append(
-            f"{inst.id}: answers that are not answers in visit(s) {ids}{more}; the scores that "
-            "use them are left blank (see their _status columns)"
-        )
+    if not rows and not problems:
+        return []
+    if not rows:
+        return [f"{inst.id}: {len(problems)} problem(s) scoring the stored answers"]
+    ids = ", ".join(str(visits[r - 1].visit_id) for r in rows[:20])
+    more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
+    return [
+        f"{inst.id}: answers that are not answers in visit(s) {ids}{more}; the scores that "
+        "use them are left blank (see their _status columns)"
+    ]
+
+
+def _definition_notes(inst: Instrument, visits: Sequence[Visit]) -> list[str]:
+    notes = []
     current = definition_hash(inst)
     changed = [
         v.visit_id
@@ -181,8 +242,8 @@ def _combine(
             if name in columns:
                 raise StoreError(f"column {name} comes from two instruments; export them apart")
             columns[name] = part.data[name].reindex(index)
-        for field in ("labels", "value_labels", "measure", "formats"):
-            getattr(out, field).update(getattr(part, field))
+        for meta in ("labels", "value_labels", "measure", "formats"):
+            getattr(out, meta).update(getattr(part, meta))
     out.data = pd.DataFrame(columns, index=index)
     stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
     from .. import __version__

@@ -367,10 +367,12 @@ class Store:
     def _ensure_client(self, conn, client_id: str, user: str, at: str) -> None:
         from .models import clients
 
-        insert = _insert_ignore(conn, clients).values(
-            client_id=client_id, created_at=at, created_by=user
+        insert = (
+            _insert_ignore(conn, clients)
+            .values(client_id=client_id, created_at=at, created_by=user)
+            .returning(clients.c.client_id)  # rowcount is not reliable across drivers
         )
-        if conn.execute(insert).rowcount:
+        if conn.execute(insert).first() is not None:
             self._audit(
                 conn,
                 user=user,
