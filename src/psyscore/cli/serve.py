@@ -22,10 +22,7 @@ EPILOG = """Examples:
   psyscore serve --host 0.0.0.0 --db postgresql://psyscore@dbhost/program \\
       --ssl-certfile cert.pem --ssl-keyfile key.pem
 
-Binds 127.0.0.1 by default: only this computer can connect. Any other --host needs at least one
-account (`psyscore users add NAME`) and then every page asks to log in; use TLS (--ssl-certfile,
---ssl-keyfile) whenever the network is not trusted. On 127.0.0.1 login is asked when accounts
-exist, or with --login.
+Binds 127.0.0.1 by default: only this computer can connect. Any other --host needs at least one account (`psyscore users add NAME`) and then every page asks to log in; use TLS (--ssl-certfile, --ssl-keyfile) whenever the network is not trusted. On 127.0.0.1 login is asked when accounts exist, or with --login. The JSON API takes HTTP Basic credentials of an account when login is required.
 
 The request log holds method, route and status only: no client ids, no answers.
 
