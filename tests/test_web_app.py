@@ -277,7 +277,14 @@ def test_program_export_streams_the_file_and_leaves_no_temp_file(client, tmp_pat
     lines = response.text.splitlines()
     assert lines[0].startswith("client_id,visit_date,visit_number") and "C6" in lines[1]
     sav = client.post("/export", data={"format": "sav", "start": "2026-01-01", "csrf_token": csrf})
-    assert sav.status_code == 200 and len(sav.content) > 100
+    assert sav.status_code == 200
+    import pyreadstat
+
+    saved = tmp_path / "program.sav"
+    saved.write_bytes(sav.content)
+    frame, meta = pyreadstat.read_sav(str(saved))
+    assert list(frame["client_id"]) == ["C6"] and list(frame["phq9_total"]) == [9]
+    assert meta.column_names_to_labels["visit_number"].startswith("Visit number")
     assert list((tmp_path / "tmp").iterdir()) == []
     bad = client.post("/export", data={"format": "csv", "start": "x", "csrf_token": csrf})
     assert bad.status_code == 422
@@ -309,3 +316,37 @@ def test_static_files_ship_in_the_package():
     static = resources.files("psyscore.web") / "static"
     assert (static / "workspace.js").is_file() and (static / "workspace.css").is_file()
     assert (resources.files("psyscore.web") / "templates" / "form.html").is_file()
+
+
+# ---- a later visit's change never goes stale ------------------------------------------------
+
+
+def total_change(store, visit_id):
+    score = store.get_visit(visit_id).result["instruments"][0]["scores"][0]
+    return score["change"] and (score["change"]["previous"], score["change"]["category"])
+
+
+def test_changing_an_earlier_visit_rescores_the_later_ones(client, store):
+    high = {k: 2 for k in PHQ9} | {"phq9_9": 0, "phq9_10": 0}  # 16
+    low = {k: 0 for k in PHQ9} | {"phq9_1": 1, "phq9_2": 1}  # 2
+    first, _ = fill_visit(client, "C8", "2026-01-05", high, instruments=("phq-9",))
+    second, _ = fill_visit(client, "C8", "2026-03-01", low, instruments=("phq-9",))
+    assert total_change(store, second) == (16, "recovered")
+    csrf = token(client)
+    client.post(
+        f"/visits/{first}/answer", data={"item": "phq9_3", "value": "0", "csrf_token": csrf}
+    )
+    client.post(
+        f"/visits/{first}/answer", data={"item": "phq9_4", "value": "0", "csrf_token": csrf}
+    )
+    client.post(f"/visits/{first}/score", data={"csrf_token": csrf, "sex": "male"})
+    assert total_change(store, second) == (12, "recovered")
+    # a visit entered later but dated between them becomes the second visit's previous one
+    between = post_visit(client, "C8", date="2026-02-01", answers=low, sex="male")
+    assert between.status_code == 201
+    assert total_change(store, second) == (2, "no reliable change")
+    client.post(
+        f"/visits/{between.json()['visit_id']}/delete",
+        data={"reason": "wrong client", "csrf_token": csrf},
+    )
+    assert total_change(store, second) == (12, "recovered")

@@ -89,6 +89,15 @@ async def post_visit(request: Request):
             result=result,
             user=current_user(request) or "local",
         )
+        # a back-dated visit is earlier than visits already stored: their change moves
+        await run_in_threadpool(
+            visits.rescore_later,
+            store,
+            client_id,
+            date,
+            visit_id,
+            user=current_user(request) or "local",
+        )
     except visits.VisitRejected as exc:
         return _unprocessable(str(exc), exc.problems)
     except StoreError as exc:

@@ -163,6 +163,9 @@ async def delete_visit(request: Request):
     await _call(
         store.delete_visit, visit_id, user=_user(request), reason=str(form.get("reason", ""))[:500]
     )
+    await _call(
+        visits.rescore_later, store, visit.client_id, visit.date, visit_id, user=_user(request)
+    )
     return RedirectResponse(f"/clients/{quote(visit.client_id, safe='')}", status_code=303)
 
 
@@ -337,6 +340,9 @@ async def score(request: Request):
         return await review(request, str(exc), exc.problems, 422)
     await _call(
         store.complete_visit, visit_id, answers=visit.answers, result=result, user=_user(request)
+    )
+    await _call(
+        visits.rescore_later, store, visit.client_id, visit.date, visit_id, user=_user(request)
     )
     return RedirectResponse(f"/visits/{visit_id}/report", status_code=303)
 

@@ -274,3 +274,39 @@ def visit_summary(visit: Visit, report_url: str) -> dict[str, Any]:
         "scores": score_table(result) if visit.result else [],
         "report_url": report_url if visit.result else None,
     }
+
+
+def rescore_later(store: Store, client_id: str, date: str, visit_id: int | None, *, user: str):
+    """Score again every scored visit of the client after (`date`, `visit_id`), oldest first.
+
+    Their stored change since the previous and the first visit depends on the earlier visits:
+    after one of those is added, changed or deleted, a stale change would be a wrong number.
+    A visit that can no longer be scored (its definition changed) keeps its result; the ids of
+    such visits are returned.
+    """
+    try:
+        found = store.list_visits(client_id)
+    except NotFound:
+        return []
+    key = (date, visit_id if visit_id is not None else -1)
+    failed = []
+    for v in found:
+        if v.result is None or (v.date, v.visit_id) <= key:
+            continue
+        options = v.result.get("options") or (v.result.get("provenance") or {}).get("options", {})
+        try:
+            result = score_visit(
+                store,
+                client_id,
+                date=v.date,
+                refs=v.instruments,
+                answers=v.answers,
+                sex=options.get("sex"),
+                age=options.get("age"),
+                visit_id=v.visit_id,
+            )
+        except VisitRejected:
+            failed.append(v.visit_id)
+            continue
+        store.update_result(v.visit_id, result=result, user=user)
+    return failed
