@@ -350,3 +350,19 @@ def test_changing_an_earlier_visit_rescores_the_later_ones(client, store):
         data={"reason": "wrong client", "csrf_token": csrf},
     )
     assert total_change(store, second) == (12, "recovered")
+
+
+def test_chart_spans_the_score_range_draws_thresholds_and_marks_unscored_visits():
+    from psyscore.web import chart
+
+    insts = resolve_instruments(["phq-9"])
+    scored = cli_json(["phq-9"], PHQ9, client_id="C", date="2026-01-05")
+    unscored = cli_json(["phq-9"], {"phq9_1": 1}, client_id="C", date="2026-02-05")
+    series = chart.series_of(insts, [scored, unscored])
+    assert [s.column for s in series] == ["phq9_total"]
+    assert series[0].points == [("2026-01-05", 9.0), ("2026-02-05", None)]
+    svg = str(chart.svg(series[0]))
+    assert svg.count('class="threshold"') == 4  # between the five severity bands
+    assert ">27<" in svg and ">0<" in svg  # the axis is the score's range, 0-27
+    assert "not scored" in svg and 'class="point"' in svg
+    assert "<script" not in svg and "style=" not in svg

@@ -547,4 +547,9 @@ async def _store_error(request: Request, exc: Exception) -> Response:
 
 
 def exception_handlers() -> dict:
-    return {HTTPException: _http_error, NotFound: _not_found, StoreError: _store_error}
+    return {
+        HTTPException: _http_error,
+        NotFound: _not_found,
+        StoreError: _store_error,
+        visits.VisitRejected: _store_error,
+    }
