@@ -15,7 +15,9 @@ session cookie with itsdangerous) and, for every request:
 - adds the headers: a strict Content-Security-Policy (no inline script; a page may allow its own
   inline style blocks by their hash, see `allow_styles`), `X-Content-Type-Options: nosniff`,
   `Referrer-Policy: same-origin`, `X-Frame-Options: DENY`, `Cache-Control: no-store` on
-  everything but the static files;
+  everything but the static files (`same-origin` rather than `no-referrer`: under `no-referrer`
+  browsers send `Origin: null` on a page's own form posts, and the origin check could not tell
+  them from a sandboxed attacker frame);
 - logs one line per request: method, route template (``/clients/{client_id}``, never the id)
   and status. Nothing else: no path, no query, no body.
 """
