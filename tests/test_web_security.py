@@ -107,6 +107,15 @@ def test_cross_origin_post_is_403_on_forms_and_api(client, store, headers):
     assert store.find_clients() == []
 
 
+def test_oversized_body_is_413(client, store):
+    huge = {"date": "2026-01-05", "instruments": ["phq-9"], "answers": {"x": "y" * 1_100_000}}
+    assert client.post("/api/clients/C1/visits", json=huge).status_code == 413
+    csrf = token(client)
+    form = client.post("/clients", data={"client_id": "C" * 1_100_000, "csrf_token": csrf})
+    assert form.status_code == 413
+    assert store.find_clients() == []
+
+
 def test_same_origin_post_is_accepted(client):
     csrf = token(client)
     response = client.post(

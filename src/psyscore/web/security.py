@@ -40,7 +40,7 @@ log = logging.getLogger("psyscore.web")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
-MAX_FORM_BYTES = 1_000_000  # forms are a few answers; a bigger body is refused (413)
+MAX_FORM_BYTES = 1_000_000  # a form or an API visit is a few answers; more is refused (413)
 SECRET_FILE = "session.key"
 PUBLIC_PREFIXES = ("/static/", "/login", "/healthz")
 STYLE_HASHES_KEY = "psyscore.style_hashes"
@@ -180,13 +180,11 @@ class SecurityMiddleware:
             if ctype != "application/json":
                 await _refuse(send, 415, "The API accepts only application/json.")
                 return
-            await self.app(scope, receive, send)
-            return
         body = await _read_body(receive)
         if body is None:
             await _refuse(send, 413, "Request too large.")
             return
-        if not self._csrf_ok(scope, body):
+        if not api and not self._csrf_ok(scope, body):
             await _refuse(send, 403, "Missing or wrong form token: reload the page and try again.")
             return
         await self.app(scope, _replay(body, receive), send)
