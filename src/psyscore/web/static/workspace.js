@@ -64,7 +64,8 @@
         showAlert(saved.alert);
       }
       const index = items.indexOf(li);
-      if (index + 1 < items.length) {
+      // changing one answer from the review screen goes back to it
+      if (index + 1 < items.length && screen.dataset.back !== "review") {
         show(index + 1);
       } else {
         leaving = true;
