@@ -203,6 +203,20 @@ def test_two_visits_by_keyboard_alert_report_chart_and_change(server, browser, s
     start_visit(driver, base, "C17", "2026-03-09")
     answer_screen(driver, "001001000" + "0", "Patient Health Questionnaire-9")
     answer_screen(driver, "1010101", "Generalized Anxiety Disorder")
+    # the review screen: change PHQ-9 item 3 from 1 to 0, and come back to the review
+    wait_for(driver, lambda d: d.current_url.endswith("/review"), "the review screen")
+    change = driver.find_element(By.CSS_SELECTOR, 'a[href*="item=phq9_3"]').get_attribute("href")
+    driver.get(change)
+    wait_for(
+        driver,
+        lambda d: "current" in d.find_element(By.ID, "item-phq9_3").get_attribute("class"),
+        "item 3",
+    )
+    typed(driver, "0")
+    wait_for(driver, lambda d: d.current_url.endswith("/review"), "back to the review")
+    assert (
+        "0 = Not at all" in driver.find_elements(By.CSS_SELECTOR, "table.review tbody tr")[2].text
+    )
     review_and_score(driver, None)
     page = driver.page_source
     assert "recovered" in page
@@ -214,4 +228,4 @@ def test_two_visits_by_keyboard_alert_report_chart_and_change(server, browser, s
     driver.save_screenshot(str(shots / "workspace-client-chart.png"))
     second = store.list_visits("C17")[1]
     total = second.result["instruments"][0]["scores"][0]
-    assert total["value"] == 2 and total["change"]["category"] == "recovered"
+    assert total["value"] == 1 and total["change"]["category"] == "recovered"
