@@ -226,6 +226,8 @@ def test_export_other_formats(program, tmp_path, suffix):
     assert invoke("db", "export-visits", out, "--db", program).exit_code == 0
     back = read_table(out).data
     assert len(back) == 4 and list(back.columns[:3]) == ["client_id", "visit_date", "visit_number"]
+    if suffix == ".csv":  # codes written as codes: 1, not 1.0
+        assert out.read_text().splitlines()[1].startswith("c1,2026-01-10,1,1,1,1,")
     assert np.allclose(pd.to_numeric(back["phq9_total"]), [9, 9, 9, 11])
 
 
@@ -248,7 +250,9 @@ def test_export_with_invalid_answers_exits_1(db, tmp_path):
         add_scored(store, "c1", "2026-01-10", PHQ9 | {"phq9_2": 7}, ["phq-9"])
     got = invoke("db", "export-visits", tmp_path / "p.csv", "--db", db)
     assert got.exit_code == 1
-    assert "visit(s) 1" in got.output and "7" not in got.output.replace("phq9_", "")
+    warning = " ".join(got.output.split()).split("warning:")[1].split("wrote")[0]
+    assert "visit(s) 1" in warning
+    assert "7" not in warning.replace("phq9_", "").replace("phq-9", "")  # never the answer
 
 
 def test_export_warns_when_a_definition_changed(db, tmp_path):

@@ -7,6 +7,7 @@ default location) follow.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -15,6 +16,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("alembic")
@@ -221,6 +224,10 @@ class StoreContract:
             store.save_answers(vid, {"phq9_1": float("nan")}, user="a")
         with pytest.raises(StoreError, match="phq9_1"):
             store.save_answers(vid, {"phq9_1": True}, user="a")
+        with pytest.raises(StoreError, match="at most"):
+            store.save_answers(vid, {"phq9_1": "x" * 5000}, user="a")
+        with pytest.raises(StoreError, match="at most"):
+            store.save_answers(vid, {f"i{n}": 1 for n in range(3000)}, user="a")
         store.complete_visit(vid, answers=PHQ9, result={"z": float("inf")}, user="a")
         assert store.get_visit(vid).result == {"z": None}
 
@@ -401,6 +408,8 @@ def test_database_urls(tmp_path):
     with pytest.raises(StoreError, match=r"mysql://u:\*\*\*@h/db") as info:
         database_url("mysql://u:secret@h/db")
     assert "secret" not in str(info.value)
+    shown = store_module._url_without_password("postgresql+psycopg://u:s3cr@t@h/db")
+    assert shown == "postgresql+psycopg://u:***@h/db"
     with pytest.raises(StoreError, match="does not exist"):
         Store.open(tmp_path / "no" / "such" / "w.db")
     with pytest.raises(StoreError, match="a file"):
@@ -532,3 +541,75 @@ def test_migrations_ship_in_the_package():
     assert (root / "env.py").is_file()
     assert sorted(p.name for p in (root / "versions").glob("*.py"))[0] == "0001_base.py"
     assert not (Path(store_module.__file__).parents[3] / "alembic.ini").exists()
+
+
+def test_two_servers_opening_a_new_database_at_once(tmp_path):
+    """Both migrate (one waits for the other); neither fails, the schema is made once."""
+    path = tmp_path / "w.db"
+    opened: list[Store] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(Store.open(path))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == [] and len(opened) == 3
+        assert {s.revision() for s in opened} == {store_module.head_revision()}
+    finally:
+        for s in opened:
+            s.close()
+
+
+_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), st.integers(1, 5)),  # a visit on day 1-5
+        st.tuples(st.just("delete"), st.integers(0, 20)),  # the n-th visit still listed
+    ),
+    max_size=12,
+)
+
+
+_clients = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory):
+    opened = Store.open(tmp_path_factory.mktemp("prop") / "w.db")
+    yield opened
+    opened.close()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=_steps)
+def test_visit_numbers_follow_dates_after_any_deletes(shared_store, steps):
+    """Whatever is created and deleted, the listed visits are the live ones in (date, id) order,
+    numbered 1..n, and every visit ever made is still in the database."""
+    client = f"p{next(_clients)}"  # a new client per example
+    shared_store.ensure_client(client, user="a")
+    live: list[tuple[str, int]] = []
+    made = []
+    for action, value in steps:
+        if action == "create":
+            date = f"2026-01-{value:02d}"
+            vid = shared_store.create_visit(client, date=date, instruments=["phq-9"], user="a")
+            live.append((date, vid))
+            made.append(vid)
+        elif live:
+            date, vid = sorted(live)[value % len(live)]
+            shared_store.delete_visit(vid, user="a")
+            live.remove((date, vid))
+    listed = shared_store.list_visits(client)
+    assert [(v.date, v.visit_id) for v in listed] == sorted(live)
+    assert [v.visit_number for v in listed] == list(range(1, len(live) + 1))
+    every = shared_store.list_visits(client, include_deleted=True)
+    assert sorted(v.visit_id for v in every) == sorted(made)

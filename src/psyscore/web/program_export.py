@@ -162,14 +162,18 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict]:
-    labels, value_labels, measure = {}, {}, {}
+def _item_metadata(inst: Instrument) -> tuple[dict, dict, dict, dict]:
+    """Item columns labelled from the definition: its short label, its anchors as value labels,
+    codes shown without decimals where the scale's codes are whole numbers."""
+    labels, value_labels, measure, formats = {}, {}, {}, {}
     for item in inst.items:
         labels[item.id] = f"{inst.id.upper()} {item.id}: {item.label}"
         scale = inst.response_scales[item.scale]
         value_labels[item.id] = {float(code): text for code, text in scale.values.items()}
         measure[item.id] = "ordinal"
-    return labels, value_labels, measure
+        whole = all(float(code).is_integer() for code in scale.values)
+        formats[item.id] = "F8.0" if whole else "F8.2"
+    return labels, value_labels, measure, formats
 
 
 def _score_instrument(inst: Instrument, visits: Sequence[Visit], source: str):
@@ -177,14 +181,17 @@ def _score_instrument(inst: Instrument, visits: Sequence[Visit], source: str):
     from ..cli.score import _output_table
 
     answers = _answers_frame(inst, visits)
-    labels, value_labels, measure = _item_metadata(inst)
-    for column in answers.columns:  # codes' labels do not fit a column kept as text
+    labels, value_labels, measure, formats = _item_metadata(inst)
+    for column in answers.columns:  # codes' labels and formats do not fit a column kept as text
         if answers[column].dtype == object:
             value_labels.pop(column, None)
+            formats.pop(column, None)
             measure[column] = "nominal"
     result = score_table(answers, [inst], replace_scores=True)
     scored = _output_table(
-        Table(data=answers, labels=labels, value_labels=value_labels, measure=measure),
+        Table(
+            data=answers, labels=labels, value_labels=value_labels, measure=measure, formats=formats
+        ),
         result,
         [inst],
         Path(source),

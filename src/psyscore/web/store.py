@@ -34,6 +34,10 @@ MIN_PASSWORD_LENGTH = 8
 # argon2-cffi's defaults (argon2id, RFC 9106 low-memory profile); tests make them cheaper
 PASSWORD_HASHER_OPTIONS: dict[str, int] = {}
 STATUSES = ("in_progress", "scored")
+# bounds on what one visit stores (a form has tens of items; these only stop abuse)
+MAX_ANSWERS = 2000
+MAX_ITEM_ID = 200
+MAX_TEXT_ANSWER = 2000
 # the audit trail's "user" of account changes (made with `psyscore users`, not by a clinician)
 ACCOUNT_ADMIN = "(psyscore users)"
 # how long a SQLite writer waits for another one to finish before giving up
@@ -108,7 +112,12 @@ def database_url(url: str | os.PathLike | None = None) -> str:
 
 
 def _url_without_password(text: str) -> str:
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)
+    """`text` with any password of its user part shown as ***."""
+    scheme, sep, rest = text.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return text
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def _prepare_sqlite_file(path: Path, *, default: bool) -> None:
@@ -197,10 +206,14 @@ def _dump(value: Any) -> str:
 def _check_answers(answers: object) -> dict[str, Any]:
     if not isinstance(answers, Mapping):
         raise StoreError("answers must be an object: item id -> answer")
+    if len(answers) > MAX_ANSWERS:
+        raise StoreError(f"a visit holds at most {MAX_ANSWERS} answers")
     checked: dict[str, Any] = {}
     for key, value in answers.items():
-        if not isinstance(key, str) or not key:
-            raise StoreError("answers must be keyed by item id")
+        if not isinstance(key, str) or not key or len(key) > MAX_ITEM_ID:
+            raise StoreError(f"answers must be keyed by item id (at most {MAX_ITEM_ID} characters)")
+        if isinstance(value, str) and len(value) > MAX_TEXT_ANSWER:
+            raise StoreError(f"answer to {key}: at most {MAX_TEXT_ANSWER} characters")
         if (
             value is not None
             and not isinstance(value, int | float | str)
@@ -245,7 +258,7 @@ class Store:
 
     def __init__(self, engine, url: str, *, sqlite_path: Path | None) -> None:
         self._engine = engine
-        self.url = url
+        self._url = url  # may hold a password: never shown (see describe)
         self.sqlite_path = sqlite_path
         self._hasher_lock = threading.Lock()
         self._hasher = None
@@ -297,13 +310,13 @@ class Store:
         """Where the data is, for messages (no password)."""
         if self.sqlite_path is not None:
             return str(self.sqlite_path)
-        return _url_without_password(self.url)
+        return _url_without_password(self._url)
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: empty database)."""
         from alembic.runtime.migration import MigrationContext
 
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def _check_current(self) -> None:
@@ -1040,7 +1053,8 @@ def _create_engine(url: str, *, default: bool):
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
+        # every commit on disk before it returns: a saved answer survives a power cut too
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -1091,4 +1105,5 @@ def upgrade(engine, revision: str = "head") -> str | None:
                     "know: it was made by a newer psyscore; upgrade psyscore"
                 )
             command.upgrade(alembic_config(conn), revision)
+        conn.execution_options(psyscore_read_only=True)
         return MigrationContext.configure(conn).get_current_revision()
