@@ -111,13 +111,12 @@ def typed(driver, keys: str) -> None:
 
 
 def wait_for(driver, condition, what: str):
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
 
+    # while a page is replaced, a look-up may hit the old document (stale element, "node does
+    # not belong to the document"): try again until the time is up
     return WebDriverWait(
-        driver,
-        WAIT,
-        poll_frequency=0.05,
-        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        driver, WAIT, poll_frequency=0.05, ignored_exceptions=(WebDriverException,)
     ).until(condition, message=what)
 
 
@@ -125,6 +124,11 @@ def answer_screen(driver, keys: str, screen_title: str, shot: Path | None = None
     """Answer every item of the screen showing `screen_title`, one key per item (`shot`: a
     screenshot once all but the last two are answered)."""
     wait_for(driver, lambda d: screen_title in d.find_element(By.TAG_NAME, "h1").text, screen_title)
+    wait_for(
+        driver,
+        lambda d: d.find_element(By.ID, "form-screen").get_attribute("data-ready") == "keys",
+        "the form's script",
+    )
     for n, key in enumerate(keys):
         items = driver.find_elements(By.CSS_SELECTOR, "li.item")
         typed(driver, key)
@@ -207,6 +211,11 @@ def test_two_visits_by_keyboard_alert_report_chart_and_change(server, browser, s
     wait_for(driver, lambda d: d.current_url.endswith("/review"), "the review screen")
     change = driver.find_element(By.CSS_SELECTOR, 'a[href*="item=phq9_3"]').get_attribute("href")
     driver.get(change)
+    wait_for(
+        driver,
+        lambda d: d.find_element(By.ID, "form-screen").get_attribute("data-ready") == "keys",
+        "the form's script",
+    )
     wait_for(
         driver,
         lambda d: "current" in d.find_element(By.ID, "item-phq9_3").get_attribute("class"),

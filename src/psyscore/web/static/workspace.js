@@ -117,4 +117,5 @@
   });
 
   show(current);
+  screen.dataset.ready = "keys"; // the keyboard works from here on (tests wait for it)
 })();
