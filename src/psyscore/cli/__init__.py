@@ -15,7 +15,7 @@ from .. import __version__
 
 # Further commands live in their own modules, each exposing `register(app)`. Importing them only
 # registers options: a module's heavy dependencies (pingouin, matplotlib) load when it runs.
-_REGISTERED = ("inspect", "reliability", "intake", "retest", "db", "users")
+_REGISTERED = ("inspect", "reliability", "intake", "retest", "db", "users", "serve")
 
 
 def _version(value: bool) -> None:
