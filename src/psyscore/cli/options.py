@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import sys
 from collections.abc import Iterator
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ..errors import OutOfMemory, PsyscoreError
 from ..io import Table
+from ..jsonable import json_safe  # noqa: F401  (kept importable here for callers)
 from ..responses import FileMissing
 
 
@@ -130,25 +129,6 @@ def print_json(payload: object) -> None:
         json_safe(payload), indent=2, default=str, ensure_ascii=False, allow_nan=False
     )
     sys.stdout.write(text + "\n")
-
-
-def json_safe(value: object) -> object:
-    """`value` with NaN and +-inf as None and NumPy scalars as Python ones, at any depth.
-
-    `Infinity` and `NaN` are not JSON: most parsers other than Python's reject the whole document.
-    """
-    if isinstance(value, dict):
-        return {key: json_safe(v) for key, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    return value
 
 
 def warn(message: str) -> None:

@@ -231,7 +231,7 @@ def score_visit(
             compare(result, previous, instruments)
         except UsageError as exc:
             raise VisitRejected(f"the earlier visits cannot be compared: {exc}") from None
-    from ..cli.options import json_safe
+    from ..jsonable import json_safe
 
     return json_safe(result.to_dict())
 
