@@ -373,3 +373,38 @@ def test_alias_bomb_in_an_answers_file_is_refused_at_once(tmp_path):
     assert time.perf_counter() - start < 5
     assert result.exit_code == 2
     assert "bomb.yaml" in result.output
+
+
+# ---- one pipeline: intake reads and resolves as `score` does (issue 14) -----------------------
+
+
+def test_a_yaml_form_with_an_unknown_map_item_names_the_map_file_and_line(tmp_path):
+    """The map is checked against the instruments first, as by `score`: the typo is named in the
+    map file, not reported as an answer that is no item."""
+    form = tmp_path / "form.yaml"
+    form.write_text("".join(f"Q{i}: 1\n" for i in range(1, 8)))
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("".join(f"Q{i}: gad7_{i}\n" for i in range(1, 7)) + "Q7: gad7_07\n")
+    result = invoke("intake", "-i", "gad-7", "--answers", form, "--map", mapping, "--json")
+    assert result.exit_code == 2, result.output
+    assert f"{mapping}:7: entry 'Q7': gad7_07 is not an item of gad-7" in result.output
+    assert result.stdout == ""
+
+
+def test_score_form_takes_the_survey_psyscore_read_returns(one_row):
+    import psyscore
+
+    with pytest.raises(DataError, match="do not match") as refused:
+        score_form(GAD, psyscore.read(one_row))
+    assert str(refused.value).startswith(str(one_row))  # the file is named, as by `score`
+    result = score_form(GAD, psyscore.read(one_row, map=QUALTRICS_MAP))
+    total = result.instruments[0].scores[0]
+    assert (total.value, total.bands["severity"]) == (8.0, "mild")
+
+
+def test_score_form_refuses_a_second_mapping_beside_a_survey(one_row):
+    import psyscore
+    from psyscore.errors import UsageError
+
+    with pytest.raises(UsageError, match="holds its own mapping"):
+        score_form(GAD, psyscore.read(one_row), recodes={"GAD7_1": {1: 0}})

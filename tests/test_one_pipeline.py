@@ -131,22 +131,7 @@ def test_score_and_reliability_name_the_map_file_alike(case, tmp_path):
     assert score[0] == 2 and f"{mapping}:1: entry 'Q9'" in score[1]
 
 
-INTAKE_NAMES_NO_MAP_FILE = pytest.mark.xfail(
-    strict=True,
-    reason="intake passes only the map's entries to score_table, so its error says 'mapping: "
-    "entry ...' where score and reliability name the map file and line (map.yaml:1: entry ...); "
-    "to be wired to the Survey API in cli/intake.py",
-)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=INTAKE_NAMES_NO_MAP_FILE) if c is unknown_item_in_map else c
-        for c in REFUSED + REPORTED
-    ],
-    ids=lambda c: c.__name__,
-)
+@pytest.mark.parametrize("case", REFUSED + REPORTED, ids=lambda c: c.__name__)
 def test_score_reliability_and_intake_refuse_the_same_bad_file(case, tmp_path):
     data, mapping = case(tmp_path)
     outcomes = {c: _outcome(c, data, mapping, tmp_path) for c in ("score", "reliability", "intake")}

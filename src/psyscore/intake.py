@@ -1,8 +1,10 @@
 """Score ONE intake form for a clinician: alerts first, then every score with what is and is not known.
 
-Pure logic, no I/O. `score_form(instruments, answers)` builds a one-row table, scores it through
-`batch.score_table` like any batch (so a one-row file gets every check `psyscore score` makes:
-mapping and recodes, value labels, user-missing codes, shifted codes), and returns an `IntakeResult`:
+Pure logic, no I/O. `score_form(instruments, answers)` takes a one-row `Survey` (what
+`psyscore.read` returns for an answers file) or builds one from a dict of answers, resolves it with
+`Survey.resolve` and scores it with `batch.score_table`, the pipeline of every command (so a one-row
+file gets every check `psyscore score` makes: mapping and recodes, value labels, user-missing
+codes, shifted codes, with the same messages), and returns an `IntakeResult`:
 
 - critical alerts (and critical items left unanswered) per instrument, before anything else;
 - per score: value, status, n answered of k, band label(s), T-score and percentile against the
@@ -19,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,9 @@ from .norms import (
 from .report import formatting
 from .responses import ANSWERED, FileMissing, ItemMatrix, match_columns
 from .scoring import score as score_engine
+
+if TYPE_CHECKING:
+    from .survey import Survey
 
 NOT_A_DIAGNOSIS = "Screening result, not a diagnosis: interpret with a clinical interview and the client's context."
 FORMAT_VERSION = 1
@@ -476,9 +481,43 @@ def answers_frame(answers: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.RangeIndex(1))
 
 
+def form_survey(
+    answers: Mapping[str, Any] | pd.DataFrame | Survey,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    recodes: Mapping[str, Mapping[object, float]] | None = None,
+    file_missing: FileMissing | None = None,
+    value_labels: Mapping[str, Mapping] | None = None,
+) -> Survey:
+    """The :class:`~psyscore.survey.Survey` of one form's answers (see `score_form`)."""
+    from .io import Table
+    from .mapping import ColumnMap
+    from .survey import Survey
+
+    if isinstance(answers, Survey):
+        given = [mapping, recodes, file_missing, value_labels]
+        if any(g is not None for g in given):
+            raise UsageError(
+                "a Survey holds its own mapping, value labels and user-missing codes: give "
+                "them to psyscore.read (map=...), not to score_form"
+            )
+        return answers
+    frame = answers if isinstance(answers, pd.DataFrame) else answers_frame(answers)
+    column_map = ColumnMap(dict(mapping or {}), {c: dict(r) for c, r in (recodes or {}).items()})
+    survey = Survey.from_table(
+        Table(frame.reset_index(drop=True), value_labels=dict(value_labels or {})),
+        map=column_map,
+    )
+    if file_missing is not None:
+        # declarations already parsed (not the file's ranges): they stand in for what
+        # `Survey.file_missing` (a cached property) would derive from the table
+        survey.__dict__["file_missing"] = file_missing
+    return survey
+
+
 def score_form(
     instruments: Sequence[Instrument],
-    answers: Mapping[str, Any] | pd.DataFrame,
+    answers: Mapping[str, Any] | pd.DataFrame | Survey,
     *,
     client_id: str | None = None,
     date: str | None = None,
@@ -490,20 +529,25 @@ def score_form(
     age: float | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> IntakeResult:
-    """Score one form through the same path as a batch (`psyscore.batch.score_table`).
+    """Score one form through the pipeline of every command (`Survey.resolve`, then
+    `batch.score_table`).
 
     Parameters
     ----------
     instruments
         The instruments of the form.
     answers
-        Item id (or any accepted column spelling) -> answer, or a one-row DataFrame (a CSV row).
+        Item id (or any accepted column spelling) -> answer, a one-row DataFrame (a CSV row), or
+        a one-row :class:`~psyscore.survey.Survey` (``psyscore.read("form.sav", map="map.yaml")``:
+        its value labels, user-missing codes and mapping are used, and errors name its files,
+        as `psyscore score` names them).
     mapping, recodes
-        Column -> item id and column -> {file value: code}, as from a ``--map`` file.
+        Column -> item id and column -> {file value: code}, as from a ``--map`` file (not with a
+        Survey, which holds its own).
     file_missing, value_labels
         User-missing declarations and value labels of the file the row came from (SPSS). Value
         labels are the evidence that codes are shifted ("1 = Not at all" where the definition
-        codes "Not at all" as 0).
+        codes "Not at all" as 0). Not with a Survey, which holds its own.
     sex, age
         The client's sex ("male", "female") and age in years: they choose the norm group. A
         score whose norm groups are by sex or age gets no standard score without them.
@@ -522,19 +566,27 @@ def score_form(
         raise UsageError(f"sex {sex!r}: choose male or female")
     if age is not None and not (isinstance(age, int | float) and 0 <= age <= 130):
         raise UsageError(f"age {age!r}: give the age in years (0-130)")
-    table = answers if isinstance(answers, pd.DataFrame) else answers_frame(answers)
-    if len(table) != 1:
-        raise UsageError(f"an intake form is one respondent; the data has {len(table)} rows")
-    table = table.reset_index(drop=True)
-    batch = score_table(
-        table,
-        instruments,
+    survey = form_survey(
+        answers,
         mapping=mapping,
-        file_missing=file_missing,
         recodes=recodes,
+        file_missing=file_missing,
         value_labels=value_labels,
-        replace_scores=True,  # a row of an already scored file: its old scores are not used
     )
+    if survey.rows != 1:
+        raise UsageError(f"an intake form is one respondent; the data has {survey.rows} rows")
+    # the one resolve step of `score` and `reliability` (map checked against the instruments,
+    # recodes, value labels, user-missing codes, shifted codings), then the same engine; a
+    # preview or spam row is scored as asked: a clinician sees its alerts (the CLI warns)
+    resolved = survey.resolve(list(instruments))
+    with survey._naming_file():
+        batch = score_table(
+            survey.data,
+            instruments,
+            mapping=survey.mapping.items,
+            replace_scores=True,  # a row of an already scored file: its old scores are not used
+            resolved=resolved,
+        )
     results = [
         _score_instrument(
             inst,

@@ -9,7 +9,6 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +180,9 @@ def intake(
         from ..library import resolve_instruments
 
         instruments = resolve_instruments(refs)
+        # as `psyscore score` does: an entry for an item none of them has names the map file
+        # and line, before any answer is read
+        mapping.check_against(instruments)
         if progress is not None and progress.get("instruments") not in (None, refs):
             raise UsageError(
                 f"{resume} was started with {', '.join(progress['instruments'])}; "
@@ -203,7 +205,7 @@ def intake(
             if resume is not None:
                 raise UsageError("give either --answers or --resume, not both")
             try:
-                form = _read_answers(answers, instruments, mapping.items)
+                form = _read_answers(answers, instruments, mapping)
             except MalformedAnswers as exc:
                 _alerts_of_wellformed(instruments, exc.wellformed, mapping)
                 raise
@@ -224,20 +226,16 @@ def intake(
             "answers": {},
         }
         ui = err if as_json else out
-        form = _Form(_ask(instruments, state, progress_path, ui, as_json))
+        form = _ask(instruments, state, progress_path, ui, as_json)
 
     from ..intake import compare, score_form
 
     with errors_to_exit(), about(answers) if answers is not None else contextlib.nullcontext():
         result = score_form(
             instruments,
-            form.answers,
+            form,  # a Survey of the --answers file (its map included), or the answers asked
             client_id=client_id,
             date=when,
-            mapping=mapping.items,
-            recodes=mapping.recodes,
-            file_missing=form.file_missing,
-            value_labels=form.value_labels,
             sex=sex,
             age=age,
             options=_options_used(refs, map_file, previous, answers),
@@ -623,15 +621,6 @@ def _default_progress(client_id: str | None) -> Path:
     return Path(f".psyscore-intake-{safe}.json")
 
 
-@dataclass
-class _Form:
-    """The answers of one form and what the file they came from says about its codes."""
-
-    answers: Any  # item id -> answer, or a one-row DataFrame
-    file_missing: Any = None  # responses.FileMissing of an SPSS file
-    value_labels: dict | None = None  # column -> code -> label (SPSS)
-
-
 SCALAR = (str, int, float, bool, type(None))
 
 
@@ -669,11 +658,9 @@ def _flat_answers(path: Path, data: dict) -> dict[str, Any]:
     return flat
 
 
-def _warn_if_not_a_response(path: Path, table) -> None:
+def _warn_if_not_a_response(path: Path, survey) -> None:
     """A Qualtrics preview, test or spam row is scored as asked (its alerts still show), but said."""
-    from .options import qualtrics_exclusions
-
-    excluded = qualtrics_exclusions(table, previews=False, spam=False)
+    excluded = survey.exclusions
     if excluded.reasons is not None and excluded.reasons[0] is not None:
         warn(
             f"{path}: this row is a {excluded.reasons[0]} (by the {excluded.column} column of the "
@@ -681,7 +668,12 @@ def _warn_if_not_a_response(path: Path, table) -> None:
         )
 
 
-def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, str]) -> _Form:
+def _read_answers(path: Path, instruments: list[Instrument], mapping) -> Any:
+    """The --answers file as a one-row Survey, read as `psyscore score` reads its data (the same
+    readers, value labels, user-missing codes and --map `ColumnMap`)."""
+    from ..io import Table, read_table
+    from ..survey import Survey
+
     suffix = path.suffix.lower()
     if suffix in {".yaml", ".yml", ".json"}:
         data = _load_mapping(path, "YAML" if suffix != ".json" else "JSON")
@@ -691,35 +683,32 @@ def _read_answers(path: Path, instruments: list[Instrument], mapping: dict[str, 
             data = _answers_of_result(path, data)
         if not isinstance(data, dict):
             raise UsageError(f"{path}: answers are a mapping 'item id: answer', e.g. 'phq9_1: 2'")
+        from ..intake import answers_frame
+
         flat = _flat_answers(path, data)
         columns = list(flat)
-        form = _Form(flat)
+        form = Survey.from_table(Table(answers_frame(flat)), path=path, map=mapping)
     else:
-        from ..io import read_table
-        from .options import table_file_missing
-
-        full = read_table(path)
-        table = full.data
-        if len(table) != 1:
+        form = Survey.from_table(read_table(path), path=path, map=mapping)
+        if form.rows != 1:
             raise UsageError(
-                f"{path}: an intake form is one row; this file has {len(table)} rows "
+                f"{path}: an intake form is one row; this file has {form.rows} rows "
                 "(use `psyscore score` for a batch)"
             )
-        columns = [str(c) for c in table.columns]
-        form = _Form(table, table_file_missing(full), full.value_labels)
-        _warn_if_not_a_response(path, full)
+        columns = [str(c) for c in form.data.columns]
+        _warn_if_not_a_response(path, form)
     from ..intake import matched_items
 
     used: set[str] = set()
     for inst in instruments:
-        found = matched_items(inst, columns, mapping)
+        found = matched_items(inst, columns, mapping.items)
         if not found:
             raise UsageError(
                 f"{path}: no answer matches an item of {inst.id} (expected names like "
                 f"{', '.join(inst.item_ids[:3])}; or map yours with --map)"
             )
         used.update(found.values())
-    if isinstance(form.answers, dict):
+    if suffix in {".yaml", ".yml", ".json"}:
         unknown = [c for c in columns if c not in used]
         if unknown:
             raise UsageError(
