@@ -14,6 +14,7 @@ from ..batch import BatchResult, score_table
 from ..columns import output_columns
 from ..instrument import definition_hash
 from ..io import Table, check_fits, plan_outputs, read_table, staged_writes, write_table
+from ..io.chunks import CHUNK_ROWS_HELP, chunk_rows_for
 from ..library import resolve_instruments
 from ..mapping import load_mapping
 from ..problems import with_file
@@ -88,8 +89,15 @@ def score(
     invalid_as_missing: bool = INVALID_AS_MISSING,
     force: bool = FORCE,
     as_json: bool = JSON,
+    chunk_rows: int = typer.Option(None, "--chunk-rows", help=CHUNK_ROWS_HELP, show_default=False),
 ) -> None:
     """Score DATA with one or more instruments and write all input columns plus the scores."""
+    with errors_to_exit():
+        chunk_rows = chunk_rows_for(data, chunk_rows)
+    if chunk_rows:  # larger than memory: psyscore.streaming reads, scores and writes in chunks
+        from ..streaming import score_command
+
+        score_command(**{k: v for k, v in locals().items() if k != "score_command"})
     with errors_to_exit():
         instruments = resolve_instruments(instrument)
         # every target checked before anything is read or written (nothing written: exit 2)

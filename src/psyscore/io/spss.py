@@ -61,9 +61,15 @@ def read(path: Path) -> Table:
         ) from None
     except Exception as exc:  # pyreadstat raises plain exceptions for some corrupt files
         raise DataError(f"{path}: could not read SPSS file: {type(exc).__name__}") from None
-    warnings = []
     if header is not None:
         _check_complete(path, header, len(data))
+    return _table(path, header, data, meta)
+
+
+def _table(path: Path, header: SavHeader | None, data: pd.DataFrame, meta) -> Table:
+    """The Table of `data` (the whole file, or its first chunk) with the file's metadata."""
+    warnings = []
+    if header is not None:
         if header.cases < 0:
             warnings.append(
                 f"{path.name}: the header does not state how many cases there are; read "

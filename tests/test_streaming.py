@@ -1,0 +1,213 @@
+"""`--chunk-rows`: scoring and reliability in chunks give the in-memory outputs, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from psyscore.cli import app
+
+from .conftest import DATA, ROOT
+
+runner = CliRunner()
+SAMPLE = ROOT / "sample_data"
+TOY = DATA / "toy.yaml"
+CHUNKS = (1, 7, 100)
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _toy_csv(path, rows: int = 60, seed: int = 1) -> None:
+    """Missing answers, a refused code, a problem row late in the file, a repeated id across
+    chunks, a Qualtrics Status column with a preview, and a free-text column."""
+    rng = np.random.default_rng(seed)
+    answers = rng.integers(1, 6, size=(rows, 4)).astype(object)
+    answers[rng.random((rows, 4)) < 0.1] = ""
+    answers[5, 2] = 9  # refused: user-missing by the definition
+    answers[rows - 3, 1] = 33  # out of range, far from the first chunk
+    ids = [f"r{i:03d}" for i in range(rows)]
+    ids[rows - 2] = ids[2]  # the same respondent again, many chunks later
+    status = ["IP Address"] * rows
+    status[10] = "Survey Preview"
+    frame = pd.DataFrame(answers, columns=[f"toy_{i}" for i in range(1, 5)])
+    frame.insert(0, "ResponseId", ids)
+    frame.insert(1, "Status", status)
+    frame["note"] = ["" if i % 4 else f"says {i}, \"quoted\"" for i in range(rows)]
+    frame.to_csv(path, index=False)
+
+
+@pytest.fixture
+def toy_csv(tmp_path):
+    path = tmp_path / "toy.csv"
+    _toy_csv(path)
+    return path
+
+
+def _score_both(tmp_path, data, *options, chunks=CHUNKS, suffix=".csv"):
+    whole = tmp_path / f"whole{suffix}"
+    first = invoke("score", data, *options, "-o", whole, "--json")
+    assert first.exit_code in (0, 1), first.output
+    expected = json.loads(first.stdout)
+    for n in chunks:
+        out = tmp_path / f"chunks{n}{suffix}"
+        got = invoke("score", data, *options, "-o", out, "--json", "--chunk-rows", n)
+        assert got.exit_code == first.exit_code, (n, got.output)
+        report = json.loads(got.stdout)
+        assert report["outputs"] == [str(out)]
+        report["outputs"] = expected["outputs"]
+        report["warnings"] = [w.replace(out.name, whole.name) for w in report["warnings"]]
+        assert report == expected, n
+        if suffix == ".csv":
+            assert out.read_bytes() == whole.read_bytes(), n
+        else:
+            pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(whole))
+    return expected
+
+
+def test_chunked_scores_are_the_in_memory_ones(tmp_path, toy_csv):
+    report = _score_both(tmp_path, toy_csv, "-i", TOY, "--id-column", "ResponseId")
+    kinds = {p["kind"] for p in report["problems"]}
+    assert {"duplicate_id", "out_of_range"} <= kinds
+    late = next(p for p in report["problems"] if p["kind"] == "out_of_range")
+    assert late["row"] == 58 and late["file_row"] == 59  # the file's own row numbers
+    dup = next(p for p in report["problems"] if p["kind"] == "duplicate_id")
+    assert dup["row"] == 59
+    assert report["excluded"] == {"survey preview": 1}
+
+
+def test_chunked_invalid_as_missing(tmp_path, toy_csv):
+    report = _score_both(tmp_path, toy_csv, "-i", TOY, "--invalid-as-missing", chunks=(7,))
+    assert any(w.startswith("--invalid-as-missing: 1 invalid answer") for w in report["warnings"])
+
+
+@pytest.mark.parametrize("data", ["intake_batch.csv", "intake_batch.sav"])
+def test_chunked_sample_data(tmp_path, data):
+    _score_both(
+        tmp_path, SAMPLE / data, "-i", "program-intake", "--id-column", "respondent_id",
+        chunks=(7, 100),
+    )
+
+
+def test_chunked_qualtrics_export(tmp_path):
+    _score_both(
+        tmp_path,
+        SAMPLE / "qualtrics_export.csv",
+        "-i",
+        "program-intake",
+        "--map",
+        SAMPLE / "qualtrics_map.yaml",
+        chunks=(100,),
+    )
+
+
+def test_a_column_that_turns_to_text_late_is_text_in_every_chunk(tmp_path, toy_csv):
+    frame = pd.read_csv(toy_csv, dtype=str, keep_default_na=False)
+    frame.loc[50, "toy_3"] = "3 "  # not a number as written: the whole column is text
+    frame.loc[55, "toy_4"] = "007"
+    frame.to_csv(toy_csv, index=False)
+    _score_both(tmp_path, toy_csv, "-i", TOY, chunks=(1, 7))
+
+
+def test_parquet_in_and_out(tmp_path, toy_csv):
+    source = tmp_path / "toy.parquet"
+    assert invoke("score", toy_csv, "-i", "phq-9", "-o", tmp_path / "x.csv").exit_code == 2
+    pd.read_csv(toy_csv, dtype=str, keep_default_na=False).to_parquet(source)
+    _score_both(tmp_path, source, "-i", TOY, chunks=(7,), suffix=".parquet")
+
+
+def test_shifted_codes_are_judged_on_the_whole_file(tmp_path):
+    """One 0 per chunk on a 1-5 scale: no chunk looks shifted, the whole file does."""
+    path = tmp_path / "shifted.csv"
+    rows = [[f"r{i}", *([0, 1, 2, 3] if i % 7 == 0 else [1, 2, 3, 4])] for i in range(28)]
+    pd.DataFrame(rows, columns=["id", "toy_1", "toy_2", "toy_3", "toy_4"]).to_csv(path, index=False)
+    whole = invoke("score", path, "-i", TOY, "-o", tmp_path / "whole.csv")
+    chunked = invoke("score", path, "-i", TOY, "-o", tmp_path / "out.csv", "--chunk-rows", 7)
+    assert whole.exit_code == chunked.exit_code == 1
+    assert "do not match the definition's scale" in chunked.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shifted.csv"]  # nothing left behind
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".xlsx"])
+def test_formats_that_cannot_be_appended_are_refused_first(tmp_path, toy_csv, suffix):
+    out = tmp_path / f"out{suffix}"
+    got = invoke("score", toy_csv, "-i", TOY, "-o", out, "--chunk-rows", 10)
+    assert got.exit_code == 2
+    assert ".parquet" in got.output and "--chunk-rows" in got.output
+    assert not out.exists()
+
+
+def _reliability(data, *options):
+    got = invoke("reliability", data, *options, "--json")
+    assert got.exit_code in (0, 1), got.output
+    return got.exit_code, json.loads(got.stdout)
+
+
+def test_chunked_reliability_report_is_the_in_memory_one(toy_csv):
+    expected = _reliability(toy_csv, "-i", TOY)
+    for n in CHUNKS:
+        assert _reliability(toy_csv, "-i", TOY, "--chunk-rows", n) == expected, n
+
+
+def test_chunked_reliability_sample_data_with_overlap():
+    data = SAMPLE / "intake_batch.sav"
+    expected = _reliability(data, "-i", "program-intake")
+    assert _reliability(data, "-i", "program-intake", "--chunk-rows", 37) == expected
+
+
+def test_reliability_options_that_need_every_row_are_refused(toy_csv):
+    got = invoke("reliability", toy_csv, "-i", TOY, "--chunk-rows", 5, "--bootstrap", 10)
+    assert got.exit_code == 2 and "--bootstrap" in got.output
+
+
+MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    limit = int(sys.argv[1]) << 20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from psyscore.cli import main
+    sys.argv = ["psyscore", *sys.argv[2:]]
+    main()
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux only")
+def test_memory_stays_bounded_by_the_chunk(tmp_path):
+    """A file whose in-memory scoring needs more than the cap is scored in chunks under it."""
+    rows = 400_000
+    rng = np.random.default_rng(0)
+    codes = rng.integers(1, 6, size=(rows, 4))
+    frame = pd.DataFrame(codes, columns=["toy_1", "toy_2", "toy_3", "toy_4"])
+    frame.insert(0, "id", np.arange(rows))
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    del frame, codes
+
+    def run(*extra):
+        return subprocess.run(
+            [sys.executable, "-c", MEMORY_SCRIPT, str(CAP_MB), "score", str(path), "-i",
+             str(TOY), "-o", str(tmp_path / "out.csv"), "--force", *extra],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    whole = run()
+    assert whole.returncode == 3, whole.stderr  # out of memory: its own exit code
+    assert not (tmp_path / "out.csv").exists()
+    chunked = run("--chunk-rows", "20000")
+    assert chunked.returncode == 0, chunked.stderr[-2000:]
+    assert sum(1 for _ in open(tmp_path / "out.csv")) == rows + 1
+
+
+# address space: the interpreter with numpy, pandas, pyarrow and scipy mapped takes most of it
+CAP_MB = 1100
