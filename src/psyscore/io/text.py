@@ -332,6 +332,8 @@ def merge_kinds(kinds) -> str:
 
 def _kind_of(uniques: np.ndarray) -> str:
     """empty, int, float or text: what a chunk's distinct texts can be read as, exactly."""
+    if len(uniques) <= FEW:
+        return _kind_of_few(uniques)
     sample = uniques[:SAMPLE]
     if len(uniques) > SAMPLE and not all(
         (v == "" or _CANONICAL_INT.fullmatch(v) or _FLOAT_LIKE.fullmatch(v)) for v in sample
@@ -345,6 +347,21 @@ def _kind_of(uniques: np.ndarray) -> str:
     if values.str.fullmatch(_CANONICAL_INT).all():
         return "int"
     if values.str.fullmatch(_FLOAT_LIKE).all() and (values.astype(float).map(repr) == values).all():
+        return "float"
+    return "text"
+
+
+FEW = 64  # distinct values checked one by one: quicker than building Series for them
+
+
+def _kind_of_few(uniques: np.ndarray) -> str:
+    """`_kind_of` for a few distinct texts (small chunks, code columns), value by value."""
+    values = [v for v in uniques.tolist() if v != ""]
+    if not values:
+        return "empty"
+    if all(_CANONICAL_INT.fullmatch(v) for v in values):
+        return "int"
+    if all(_FLOAT_LIKE.fullmatch(v) and repr(float(v)) == v for v in values):
         return "float"
     return "text"
 
