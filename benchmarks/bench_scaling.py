@@ -177,18 +177,30 @@ def measure(cmd: list[str]) -> dict:
 def cases(data: Path, out: Path, definition: Path, rows: int, r_max: int, chunk: int):
     psyscore = [sys.executable, "-m", "psyscore"]
     py = sys.executable
-    yield "score", "psyscore, in memory", [*psyscore, "score", data, "-i", definition, "-o", out,
-                                           "--force", "--chunk-rows", "0"]
-    yield "score", f"psyscore, chunks of {chunk:,}", [
-        *psyscore, "score", data, "-i", definition, "-o", out, "--force", "--chunk-rows", chunk]
+    yield (
+        "score",
+        "psyscore, in memory",
+        [*psyscore, "score", data, "-i", definition, "-o", out, "--force", "--chunk-rows", "0"],
+    )
+    yield (
+        "score",
+        f"psyscore, chunks of {chunk:,}",
+        [*psyscore, "score", data, "-i", definition, "-o", out, "--force", "--chunk-rows", chunk],
+    )
     yield "score", "pandas + numpy script", [py, "-c", PANDAS_SCORE, data, out, K]
     yield "score", "pyarrow + numpy floor", [py, "-c", ARROW_SCORE, data, out, K]
     if shutil.which("Rscript") and rows <= r_max:
         yield "score", "R (read.csv, rowSums, write.csv)", ["Rscript", "-e", R_SCORE, data, out, K]
-    yield "reliability", "psyscore, in memory", [
-        *psyscore, "reliability", data, "-i", definition, "--json", "--chunk-rows", "0"]
-    yield "reliability", f"psyscore, chunks of {chunk:,}", [
-        *psyscore, "reliability", data, "-i", definition, "--json", "--chunk-rows", chunk]
+    yield (
+        "reliability",
+        "psyscore, in memory",
+        [*psyscore, "reliability", data, "-i", definition, "--json", "--chunk-rows", "0"],
+    )
+    yield (
+        "reliability",
+        f"psyscore, chunks of {chunk:,}",
+        [*psyscore, "reliability", data, "-i", definition, "--json", "--chunk-rows", chunk],
+    )
     yield "reliability", "pandas + numpy (alpha only)", [py, "-c", PANDAS_ALPHA, data, K]
     yield "reliability", "pyarrow + numpy (alpha only)", [py, "-c", ARROW_ALPHA, data, K]
     if shutil.which("Rscript") and rows <= r_max:
@@ -204,7 +216,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
     args = parser.parse_args()
     sizes = sorted(
-        {n for n in (args.min_rows, 100_000, 1_000_000, 5_000_000, 20_000_000) if n <= args.max_rows}
+        {
+            n
+            for n in (args.min_rows, 100_000, 1_000_000, 5_000_000, 20_000_000)
+            if n <= args.max_rows
+        }
     )
     lines = [
         "| rows | task | method | time (s) | peak RSS (MB) |",
@@ -219,11 +235,18 @@ def main() -> None:
             data = folder / f"data_{rows}.csv"
             started = time.perf_counter()
             generate(data, rows)
-            print(f"# {rows:,} rows: {data.stat().st_size / 1e6:,.0f} MB "
-                  f"(made in {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+            print(
+                f"# {rows:,} rows: {data.stat().st_size / 1e6:,.0f} MB "
+                f"(made in {time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+            )
             for task, method, cmd in cases(
-                data, folder / "out.csv", definition, rows, args.r_max_rows,
-                min(args.chunk_rows, rows)
+                data,
+                folder / "out.csv",
+                definition,
+                rows,
+                args.r_max_rows,
+                min(args.chunk_rows, rows),
             ):
                 got = measure([str(c) for c in cmd])
                 ok = got["rc"] in (0, 1)

@@ -31,7 +31,6 @@ def test_hidden_bar_still_counts_and_writes_nothing():
 
 def test_bar_on_a_terminal_shows_rows_and_rate():
     console = _console(True)
-    bar = None
     with row_progress("scoring x.csv", console, quiet=False) as bar:
         bar.start(100)
         bar.advance(40)

@@ -44,7 +44,7 @@ def _toy_csv(path, rows: int = 60, seed: int = 1) -> None:
     frame = pd.DataFrame(answers, columns=[f"toy_{i}" for i in range(1, 5)])
     frame.insert(0, "ResponseId", ids)
     frame.insert(1, "Status", status)
-    frame["note"] = ["" if i % 4 else f"says {i}, \"quoted\"" for i in range(rows)]
+    frame["note"] = ["" if i % 4 else f'says {i}, "quoted"' for i in range(rows)]
     frame.to_csv(path, index=False)
 
 
@@ -95,7 +95,12 @@ def test_chunked_invalid_as_missing(tmp_path, toy_csv):
 @pytest.mark.parametrize("data", ["intake_batch.csv", "intake_batch.sav"])
 def test_chunked_sample_data(tmp_path, data):
     _score_both(
-        tmp_path, SAMPLE / data, "-i", "program-intake", "--id-column", "respondent_id",
+        tmp_path,
+        SAMPLE / data,
+        "-i",
+        "program-intake",
+        "--id-column",
+        "respondent_id",
         chunks=(100,),
     )
 
@@ -226,8 +231,19 @@ def test_memory_stays_bounded_by_the_chunk(tmp_path):
 
     def run(*extra):
         return subprocess.run(
-            [sys.executable, "-c", MEMORY_SCRIPT, str(CAP_MB), "score", str(path), "-i",
-             str(TOY), "-o", str(out), *extra],
+            [
+                sys.executable,
+                "-c",
+                MEMORY_SCRIPT,
+                str(CAP_MB),
+                "score",
+                str(path),
+                "-i",
+                str(TOY),
+                "-o",
+                str(out),
+                *extra,
+            ],
             capture_output=True,
             text=True,
             timeout=300,

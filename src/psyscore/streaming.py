@@ -43,8 +43,8 @@ from .errors import UsageError
 from .instrument import Instrument
 from .io import Table
 from .io.chunks import (
-    ChunkedTable,
     CHUNK_ROWS_HELP,  # noqa: F401 (the --chunk-rows help, for the commands)
+    ChunkedTable,
     ChunkWriter,
     KindsChanged,
     check_chunk_input,
@@ -445,7 +445,14 @@ def _score_pass(
         for writer in writers:
             writer.add_note(note)
     return StreamedScore(
-        rows, columns, stats.summary(instruments), ordered, excluded.column, problems, warnings, meta
+        rows,
+        columns,
+        stats.summary(instruments),
+        ordered,
+        excluded.column,
+        problems,
+        warnings,
+        meta,
     )
 
 
@@ -515,8 +522,19 @@ def reliability_file(
 
 
 def _reliability_pass(
-    data, instruments, *, chunk_rows, kinds, mapping, policy, omega, split_half, nfactors,
-    previews, spam, progress,
+    data,
+    instruments,
+    *,
+    chunk_rows,
+    kinds,
+    mapping,
+    policy,
+    omega,
+    split_half,
+    nfactors,
+    previews,
+    spam,
+    progress,
 ):
     from ._partitions import score_moments
     from .psychometrics import Moments
@@ -635,9 +653,7 @@ def _overlap_columns(instruments: Sequence[Instrument]) -> list[str]:
             if spec.items is not None and len(spec.items) >= 2:
                 scales[(inst.id, name)] = [f"{inst.id}:{i}" for i in spec.items]
     keys = list(scales)
-    shared = any(
-        set(scales[a]) & set(scales[b]) for i, a in enumerate(keys) for b in keys[i + 1 :]
-    )
+    shared = any(set(scales[a]) & set(scales[b]) for i, a in enumerate(keys) for b in keys[i + 1 :])
     if not shared:
         return []
     return list(dict.fromkeys(c for key in keys for c in scales[key]))
@@ -692,22 +708,24 @@ def score_command(
             return _output_table(meta, result, instruments, data)
 
         with staged_writes():
-            with row_progress(f"scoring {data.name}", err, quiet=as_json, path=data) as bar:
-                with about(data):
-                    done = score_file(
-                        data,
-                        instruments,
-                        plan.data,
-                        chunk_rows=chunk_rows,
-                        id_column=id_column,
-                        mapping=mapping,
-                        replace_scores=replace_scores,
-                        previews=include_previews,
-                        spam=include_spam,
-                        invalid_as_missing=invalid_as_missing,
-                        output_table=output_table,
-                        progress=bar,
-                    )
+            with (
+                row_progress(f"scoring {data.name}", err, quiet=as_json, path=data) as bar,
+                about(data),
+            ):
+                done = score_file(
+                    data,
+                    instruments,
+                    plan.data,
+                    chunk_rows=chunk_rows,
+                    id_column=id_column,
+                    mapping=mapping,
+                    replace_scores=replace_scores,
+                    previews=include_previews,
+                    spam=include_spam,
+                    invalid_as_missing=invalid_as_missing,
+                    output_table=output_table,
+                    progress=bar,
+                )
             if problems_file is not None:
                 write_problems_csv(done.problems, problems_file)
         targets = plan.all
@@ -794,21 +812,23 @@ def reliability_command(
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         check_chunk_input(data, sheet)
-        with row_progress(f"reading {data.name}", err, quiet=as_json, path=data) as bar:
-            with about(data):
-                per_instrument, excluded, overlap_moments = reliability_file(
-                    data,
-                    instruments,
-                    chunk_rows=chunk_rows,
-                    mapping=mapping,
-                    policy=policy,
-                    omega=not no_omega,
-                    split_half=split_half,
-                    nfactors=nfactors,
-                    previews=include_previews,
-                    spam=include_spam,
-                    progress=bar,
-                )
+        with (
+            row_progress(f"reading {data.name}", err, quiet=as_json, path=data) as bar,
+            about(data),
+        ):
+            per_instrument, excluded, overlap_moments = reliability_file(
+                data,
+                instruments,
+                chunk_rows=chunk_rows,
+                mapping=mapping,
+                policy=policy,
+                omega=not no_omega,
+                split_half=split_half,
+                nfactors=nfactors,
+                previews=include_previews,
+                spam=include_spam,
+                progress=bar,
+            )
         report, problems, warnings, all_results = [], [], [], []
         counts = excluded.ordered()
         if counts:

@@ -340,6 +340,11 @@ def _spss_chunks(path: Path, chunk_rows: int) -> ChunkedTable:
                 ) from None
         if header is not None:
             spss._check_complete(path, header, start)
+            if header.cases < 0:  # the warning counted the first chunk's (empty) frame
+                table.warnings[:] = [
+                    w.replace("; read 0 to the end", f"; read {start} to the end")
+                    for w in table.warnings
+                ]
 
     return ChunkedTable(table, chunks(), total, None)
 
@@ -472,7 +477,9 @@ class ChunkWriter:
             self._schema = arrow.schema
             self._parquet = pq.ParquetWriter(self.tmp, self._schema)
             if table.value_labels:
-                self.warnings.append(f"{self.path.name}: Parquet has no value labels; they were not written")
+                self.warnings.append(
+                    f"{self.path.name}: Parquet has no value labels; they were not written"
+                )
         arrow = arrow.replace_schema_metadata(self._schema.metadata)
         if arrow.schema != self._schema:
             try:

@@ -69,13 +69,12 @@ def read(path: Path) -> Table:
 def _table(path: Path, header: SavHeader | None, data: pd.DataFrame, meta) -> Table:
     """The Table of `data` (the whole file, or its first chunk) with the file's metadata."""
     warnings = []
-    if header is not None:
-        if header.cases < 0:
-            warnings.append(
-                f"{path.name}: the header does not state how many cases there are; read "
-                f"{len(data)} to the end of the file (a file cut exactly between two cases "
-                "cannot be told from a complete one: check the count)"
-            )
+    if header is not None and header.cases < 0:
+        warnings.append(
+            f"{path.name}: the header does not state how many cases there are; read "
+            f"{len(data)} to the end of the file (a file cut exactly between two cases "
+            "cannot be told from a complete one: check the count)"
+        )
     labels = {k: v for k, v in zip(meta.column_names, meta.column_labels, strict=False) if v}
     return Table(
         data=data,

@@ -70,7 +70,11 @@ def detect_encoding(path: Path) -> tuple[str, list[str]]:
         for encoding in ENCODINGS:
             fh.seek(len(start))
             if _decodes(fh, start, codecs.getincrementaldecoder(encoding)()):
-                notes = [] if encoding == "utf-8-sig" else [f"{path.name}: read as {encoding} (not UTF-8)"]
+                notes = (
+                    []
+                    if encoding == "utf-8-sig"
+                    else [f"{path.name}: read as {encoding} (not UTF-8)"]
+                )
                 return encoding, notes
     raise DataError(
         f"{path}: text encoding not recognised (tried UTF-8 and Windows-1252); save it as UTF-8"
