@@ -25,7 +25,11 @@ def reverse_keyed(items: ItemMatrix) -> np.ndarray:
     if not rev.any():
         return items.codes
     lo_hi = np.array([inst.scale_of(it).min + inst.scale_of(it).max for it in inst.items])
-    return np.where(rev, lo_hi - items.codes, items.codes)
+    # one copy of the matrix, reversed columns flipped in it (np.where made two full copies)
+    keyed = np.array(items.codes, order="F", copy=True)
+    for j in np.flatnonzero(rev):
+        np.subtract(lo_hi[j], keyed[:, j], out=keyed[:, j])
+    return keyed
 
 
 def status_categories(k: int, needed: int) -> tuple[list[str], np.ndarray]:
