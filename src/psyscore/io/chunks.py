@@ -28,7 +28,7 @@ from . import READERS, Table, _new_file_mode
 CHUNK_ROWS_HELP = (
     "Read, score and write DATA in chunks of N rows, so memory stays bounded whatever its size "
     "(.csv, .tsv, .sav, .zsav and .parquet in; .csv, .tsv and .parquet out). Results are the "
-    "in-memory ones. Default: files over 1 GB are read in chunks of about 64 MB of the file "
+    "in-memory ones. Default: files over 1 GB are read in chunks of about 16 MB of the file "
     "(10,000 to 1,000,000 rows); 0 reads any file whole."
 )
 CHUNK_READERS = {".csv", ".tsv", ".txt", ".sav", ".zsav", ".parquet"}
@@ -38,7 +38,7 @@ CHUNK_WRITERS = {".csv", ".tsv", ".parquet"}
 AUTO_CHUNK_BYTES = 1 << 30
 # a chunk holds about this much of the file: with the typed columns, the scores and the item
 # matrices, a few hundred MB of memory
-CHUNK_BYTES = 64 << 20
+CHUNK_BYTES = 16 << 20
 MIN_CHUNK_ROWS, MAX_CHUNK_ROWS = 10_000, 1_000_000
 
 
