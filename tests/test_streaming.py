@@ -263,3 +263,28 @@ def test_memory_stays_bounded_by_the_chunk(tmp_path):
 # address space (not RSS): the interpreter with numpy, pandas, pyarrow and scipy mapped, and a
 # chunk, fit; the whole file's notes do not
 CAP_MB = 800
+
+
+def test_large_files_get_a_default_chunk_size(tmp_path, toy_csv, monkeypatch):
+    from psyscore.io import chunks
+
+    assert chunks.chunk_rows_for(toy_csv, None) is None  # small: read whole
+    assert chunks.chunk_rows_for(toy_csv, 0) is None
+    assert chunks.chunk_rows_for(toy_csv, 25) == 25
+    monkeypatch.setattr(chunks, "AUTO_CHUNK_BYTES", 100)
+    rows = chunks.chunk_rows_for(toy_csv, None)
+    assert chunks.MIN_CHUNK_ROWS <= rows <= chunks.MAX_CHUNK_ROWS
+    assert "1 GB" in chunks.CHUNK_ROWS_HELP
+
+
+def test_feldt_and_normal_quantiles_are_scipy_stats_ones():
+    from scipy.stats import f, norm
+
+    from psyscore.psychometrics import alpha
+
+    for n, k in ((10, 3), (400, 21), (10**6, 30)):
+        lo, hi = alpha.alpha_ci_feldt(0.8, n, k)
+        df1, df2 = n - 1, (n - 1) * (k - 1)
+        assert lo == float(1 - 0.2 * f.ppf(0.975, df1, df2))
+        assert hi == float(1 - 0.2 * f.ppf(0.025, df1, df2))
+    assert alpha.alpha_ci_ase(0.8, 0.01, level=0.9)[0] == 0.8 - float(norm.ppf(0.95)) * 0.01
