@@ -285,6 +285,6 @@ def test_feldt_and_normal_quantiles_are_scipy_stats_ones():
     for n, k in ((10, 3), (400, 21), (10**6, 30)):
         lo, hi = alpha.alpha_ci_feldt(0.8, n, k)
         df1, df2 = n - 1, (n - 1) * (k - 1)
-        assert lo == float(1 - 0.2 * f.ppf(0.975, df1, df2))
-        assert hi == float(1 - 0.2 * f.ppf(0.025, df1, df2))
+        assert lo == float(1.0 - (1.0 - 0.8) * f.ppf(0.975, df1, df2))
+        assert hi == float(1.0 - (1.0 - 0.8) * f.ppf(0.025, df1, df2))
     assert alpha.alpha_ci_ase(0.8, 0.01, level=0.9)[0] == 0.8 - float(norm.ppf(0.95)) * 0.01
