@@ -472,7 +472,8 @@ class ChunkWriter:
         if self._parquet is None:
             # psyscore's entry goes in at the end (add_note may still change the notes)
             metadata = dict(arrow.schema.metadata or {})
-            self._kept = metadata.pop(P.METADATA_KEY, None)
+            if hasattr(pq.ParquetWriter, "add_key_value_metadata"):
+                self._kept = metadata.pop(P.METADATA_KEY, None)
             arrow = arrow.replace_schema_metadata(metadata)
             self._schema = arrow.schema
             self._parquet = pq.ParquetWriter(self.tmp, self._schema)
