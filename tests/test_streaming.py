@@ -274,6 +274,9 @@ def test_large_files_get_a_default_chunk_size(tmp_path, toy_csv, monkeypatch):
     monkeypatch.setattr(chunks, "AUTO_CHUNK_BYTES", 100)
     rows = chunks.chunk_rows_for(toy_csv, None)
     assert chunks.MIN_CHUNK_ROWS <= rows <= chunks.MAX_CHUNK_ROWS
+    # where chunks cannot do the job the default reads the file whole, as before
+    assert chunks.chunk_rows_for(toy_csv, None, outputs=[tmp_path / "x.sav"]) is None
+    assert chunks.chunk_rows_for(toy_csv, None, needs_all_rows=True) is None
     assert "1 GB" in chunks.CHUNK_ROWS_HELP
 
 

@@ -111,7 +111,11 @@ def reliability(
 ) -> None:
     """Reliability and item analysis of every score of each instrument in DATA."""
     with errors_to_exit():
-        chunk_rows = chunk_rows_for(data, chunk_rows)
+        chunk_rows = chunk_rows_for(
+            data,
+            chunk_rows,
+            needs_all_rows=bool(bootstrap) or by is not None or impute != "none" or bool(sheet),
+        )
     if chunk_rows:  # larger than memory: psyscore.streaming merges per-chunk moments
         from ..streaming import reliability_command
 

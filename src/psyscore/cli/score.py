@@ -93,7 +93,9 @@ def score(
 ) -> None:
     """Score DATA with one or more instruments and write all input columns plus the scores."""
     with errors_to_exit():
-        chunk_rows = chunk_rows_for(data, chunk_rows)
+        chunk_rows = chunk_rows_for(
+            data, chunk_rows, outputs=output, needs_all_rows=syntax_file is not None or bool(sheet)
+        )
     if chunk_rows:  # larger than memory: psyscore.streaming reads, scores and writes in chunks
         from ..streaming import score_command
 

@@ -71,13 +71,21 @@ class ChunkedTable:
     finish: list = field(default_factory=list)  # checks to run once every chunk was read
 
 
-def chunk_rows_for(data: Path, chunk_rows: int | None) -> int | None:
-    """The chunk size to use: the one asked for, or the default for a large file; None: whole."""
+def chunk_rows_for(
+    data: Path, chunk_rows: int | None, *, outputs=(), needs_all_rows: bool = False
+) -> int | None:
+    """The chunk size to use: the one asked for, or the default for a large file; None: whole.
+
+    The default applies only where chunks can do the job (the input format, every output
+    format, no option that needs every row); otherwise the file is read whole, as before.
+    """
     if chunk_rows is not None:
         if chunk_rows < 0:
             raise UsageError(f"--chunk-rows must be a positive number of rows, not {chunk_rows}")
         return chunk_rows or None
-    if not data.is_file():
+    if needs_all_rows or not data.is_file() or data.suffix.lower() not in CHUNK_READERS:
+        return None
+    if any(Path(o).suffix.lower() not in CHUNK_WRITERS for o in outputs):
         return None
     return default_chunk_rows(data)
 
