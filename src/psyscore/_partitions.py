@@ -234,6 +234,25 @@ def merge_problems(
     return sorted(out, key=order)
 
 
+def score_moments(items, *, keyed: bool = False):
+    """Per item-based score of the instrument, the Moments of the (reverse-keyed) answers of
+    `items`, as the in-memory analysis builds them; with `keyed`, also the keyed codes."""
+    from .psychometrics import Moments
+    from .scoring import reverse_keyed
+
+    inst = items.instrument
+    codes = reverse_keyed(items)
+    moments = {}
+    for name, spec in inst.scores.items():
+        if spec.items is None:
+            continue
+        index = [inst.item_ids.index(i) for i in spec.items]
+        # an item may be reversed in one score only (a per-score `reverse:` list)
+        own = reverse_keyed(items, spec) if inst.keys_differ_between_scores else codes
+        moments[name] = Moments.from_data(pd.DataFrame(own[:, index], columns=spec.items))
+    return (moments, codes) if keyed else moments
+
+
 def _missing_item(inst: Instrument, p: Problem) -> int:
     for j, item in enumerate(inst.item_ids):
         if f"item {item} (" in p.message:

@@ -14,7 +14,7 @@ from .mapping import check_mapped_items
 from .norms import norm_rows_from_table, parse_norm_by
 from .problems import Problem
 from .responses import FileMissing, ItemMatrix, duplicate_ids, resolve
-from .scoring import exclude_rows, score
+from .scoring import NormNoteList, exclude_rows, score
 
 
 @dataclass
@@ -100,6 +100,8 @@ class BatchResult:
     # the warnings about z, T and percentiles only (also in `warnings`): a caller that does not
     # output standard scores (retest) leaves them out
     norm_notes: list[str] = field(default_factory=list)
+    # the same as records (scoring.NormNote), which chunks of a file merge
+    norm_note_records: list = field(default_factory=list)
 
 
 def score_table(
@@ -167,7 +169,7 @@ def score_table(
     warnings.extend(resolved.warnings)
     scored: dict[str, pd.DataFrame] = {}
     matrices: dict[str, ItemMatrix] = {}
-    norm_notes: list[str] = []  # rows beyond the norm, without a group, not in a table
+    norm_notes = NormNoteList()  # rows beyond the norm, without a group, not in a table
     for inst in instruments:
         items = resolved.items[inst.id]
         matrices[inst.id] = items
@@ -181,7 +183,8 @@ def score_table(
         )
         if exclude is not None:
             scored[inst.id] = exclude_rows(scored[inst.id], inst, exclude)
-    warnings.extend(norm_notes)
+    norm_texts = [n.text() for n in norm_notes]
+    warnings.extend(norm_texts)
     if invalid_as_missing:
         warnings.append(invalid_as_missing_note(matrices.values()))
     new = pd.concat(list(scored.values()), axis=1) if scored else pd.DataFrame(index=table.index)
@@ -202,7 +205,8 @@ def score_table(
         warnings,
         norm_group=norm_group,
         norm_by=norm_columns,
-        norm_notes=norm_notes,
+        norm_notes=norm_texts,
+        norm_note_records=list(norm_notes),
     )
 
 

@@ -234,9 +234,8 @@ def qualtrics_exclusions(
 
 def _moments_part(part: pd.DataFrame, plan: Plan, checked: bool):
     """Per item-based score, the Moments of the partition's (reverse-keyed) answers."""
-    from .psychometrics import Moments
+    from ._partitions import score_moments
     from .responses import ItemMatrix
-    from .scoring import reverse_keyed
 
     (inst,) = plan.instruments
     table, reasons = table_and_reasons(part, plan)
@@ -254,13 +253,7 @@ def _moments_part(part: pd.DataFrame, plan: Plan, checked: bool):
         items = ItemMatrix(
             inst, items.codes[keep], items.reason[keep], items.reasons, items.columns
         )
-    moments = {}
-    for name, spec in inst.scores.items():
-        if spec.items is None:
-            continue
-        index = [inst.item_ids.index(i) for i in spec.items]
-        keyed = reverse_keyed(items, spec)  # an item may be reversed in one score only
-        moments[name] = Moments.from_data(pd.DataFrame(keyed[:, index], columns=spec.items))
+    moments = score_moments(items)
     return moments, (len(table), found_problems)
 
 

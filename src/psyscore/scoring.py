@@ -8,6 +8,8 @@ No I/O and no per-respondent Python loops, so the same function runs per chunk o
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -46,7 +48,11 @@ def reverse_keyed(items: ItemMatrix, score: Score | None = None) -> np.ndarray:
     if not rev.any():
         return items.codes
     lo_hi = np.array([inst.scale_of(it).min + inst.scale_of(it).max for it in inst.items])
-    return np.where(rev, lo_hi - items.codes, items.codes)
+    # one copy of the matrix, reversed columns flipped in it (np.where made two full copies)
+    keyed = np.array(items.codes, order="F", copy=True)
+    for j in np.flatnonzero(rev):
+        np.subtract(lo_hi[j], keyed[:, j], out=keyed[:, j])
+    return keyed
 
 
 def status_categories(k: int, needed: int) -> tuple[list[str], np.ndarray]:
@@ -269,30 +275,83 @@ def _standard_columns(base, spec: Score, values, norm_group, norm_rows, notes) -
         if notes is not None and (scored & (chosen < 0)).any():
             none = scored & (chosen < 0)
             counts = pd.Series(np.asarray(categories, dtype=object)[codes[none]]).value_counts()
-            detail = ", ".join(f"{c} {k.removeprefix('none: ')}" for k, c in counts.items())
-            notes.append(
-                f"{base}: {int(none.sum())} scored row(s) have no norm group ({detail}): no z, "
-                f"T or percentile for them ({_rows_text(none)}; see {base}_norm_group)"
-            )
+            _note(notes, NormNote(base, "no_group", np.flatnonzero(none), dict(counts.items())))
     if notes is not None:
         beyond = scored & (std["beyond"] != 0)
         if beyond.any():
-            notes.append(
-                f"{base}: {int(beyond.sum())} row(s) beyond the range the norm supports "
-                f"(|z| > {Z_LIMIT:g}): z and T left empty, not extrapolated ({_rows_text(beyond)})"
-            )
+            _note(notes, NormNote(base, "beyond", np.flatnonzero(beyond)))
         tables = np.array([g.percentile_method == "table" for g in groups] + [False])
         unlisted = scored & tables[chosen] & np.isnan(std["pct"])
         if unlisted.any():
-            notes.append(
-                f"{base}: {int(unlisted.sum())} row(s) with a score the percentile table does not "
-                f"list: no percentile, not interpolated ({_rows_text(unlisted)})"
-            )
+            _note(notes, NormNote(base, "unlisted", np.flatnonzero(unlisted)))
     return out
 
 
-def _rows_text(mask: np.ndarray, most: int = 10) -> str:
-    rows = np.flatnonzero(mask) + 1
+@dataclass
+class NormNote:
+    """Rows of one score whose standard scores were withheld, and why; `rows` are 0-based
+    positions in the scored table. Notes of chunks merge (rows shifted by the chunk's start)
+    into the note of the whole file."""
+
+    base: str
+    kind: str  # "no_group", "beyond", "unlisted"
+    rows: np.ndarray
+    counts: dict[str, int] = field(default_factory=dict)  # no_group: why -> rows
+
+    def shifted(self, offset: int) -> NormNote:
+        return NormNote(self.base, self.kind, self.rows + offset, dict(self.counts))
+
+    def merged(self, other: NormNote) -> NormNote:
+        counts = dict(self.counts)
+        for why, n in other.counts.items():
+            counts[why] = counts.get(why, 0) + n
+        return NormNote(self.base, self.kind, np.concatenate([self.rows, other.rows]), counts)
+
+    def text(self) -> str:
+        n, rows, base = len(self.rows), _rows_text(self.rows), self.base
+        if self.kind == "no_group":
+            detail = ", ".join(f"{c} {k.removeprefix('none: ')}" for k, c in self.counts.items())
+            return (
+                f"{base}: {n} scored row(s) have no norm group ({detail}): no z, "
+                f"T or percentile for them ({rows}; see {base}_norm_group)"
+            )
+        if self.kind == "beyond":
+            return (
+                f"{base}: {n} row(s) beyond the range the norm supports "
+                f"(|z| > {Z_LIMIT:g}): z and T left empty, not extrapolated ({rows})"
+            )
+        return (
+            f"{base}: {n} row(s) with a score the percentile table does not "
+            f"list: no percentile, not interpolated ({rows})"
+        )
+
+
+def _note(notes: list | None, note: NormNote) -> None:
+    """A list of NormNote records receives the record; a list of strings, its sentence."""
+    if notes is None:
+        return
+    notes.append(note if isinstance(notes, NormNoteList) else note.text())
+
+
+class NormNoteList(list):
+    """`notes` for :func:`score` that keeps records (:class:`NormNote`) instead of sentences."""
+
+
+_KIND_ORDER = {"no_group": 0, "beyond": 1, "unlisted": 2}
+
+
+def merge_norm_notes(notes: list[NormNote], bases: list[str]) -> list[NormNote]:
+    """One note per score and kind (chunks' notes, already shifted), in the order one pass over
+    the whole table gives: score columns as in `bases`, then kind."""
+    merged: dict[tuple[str, str], NormNote] = {}
+    for note in notes:
+        key = (note.base, note.kind)
+        merged[key] = merged[key].merged(note) if key in merged else note
+    return sorted(merged.values(), key=lambda n: (bases.index(n.base), _KIND_ORDER[n.kind]))
+
+
+def _rows_text(positions: np.ndarray, most: int = 10) -> str:
+    rows = np.asarray(positions) + 1
     shown = ", ".join(str(r) for r in rows[:most])
     return f"row{'s' if len(rows) > 1 else ''} {shown}{' ...' if len(rows) > most else ''}"
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -566,44 +566,12 @@ class ScoredSurvey:
         decimals, codes none); a note stamps the psyscore version and each definition's hash
         (and records ``invalid_as_missing``). File label, compression, etc. are carried along.
         """
-        from . import __version__
-        from .columns import output_columns
-
-        table = self.survey.table
-        labels = dict(table.labels)
-        measure = dict(table.measure)
-        value_labels = dict(table.value_labels)
-        formats = dict(table.formats)
-        for inst in self.instruments:
-            for col, info in output_columns(
-                inst, self.batch.norm_group, self.batch.norm_by
-            ).items():
-                if col not in self.table.columns:
-                    continue
-                labels[col] = info.label
-                measure[col] = info.measure
-                if info.value_labels:
-                    value_labels[col] = {float(k): v for k, v in info.value_labels.items()}
-                # scores show their decimals; codes (bands, statuses, flags) show none
-                formats[col] = f"F8.{info.decimals}" if info.measure == "scale" else "F8.0"
-        stamp = "; ".join(
-            f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in self.instruments
-        )
-        source = self.survey.name or "a pandas DataFrame"
-        notes = [*table.notes, f"Scored by psyscore {__version__} from {source}: {stamp}"]
-        if self.invalid_as_missing:  # the file itself says how its scores were made
-            notes.append(next(w for w in self.batch.warnings if "--invalid-as-missing" in w))
-        # replace() carries every other field (file label, weight, compression...) along
-        return dataclasses.replace(
-            table,
-            data=self.table,
-            labels=labels,
-            value_labels=value_labels,
-            measure=measure,
-            formats=formats,
-            notes=notes,
-            row_numbers=None,
-            warnings=[],
+        return output_table_of(
+            self.survey.table,
+            self.batch,
+            self.instruments,
+            self.survey.name or "a pandas DataFrame",
+            invalid_as_missing=self.invalid_as_missing,
         )
 
     def spss_syntax(self) -> str:
@@ -638,6 +606,52 @@ class ScoredSurvey:
             "problems": [p.to_dict() for p in self.problems],
             "warnings": self.warnings,
         }
+
+
+def output_table_of(
+    table: Table,
+    batch: BatchResult,
+    instruments: Sequence[Instrument],
+    source: str,
+    *,
+    invalid_as_missing: bool = False,
+) -> Table:
+    """`batch`'s table with the metadata of `table` (the input as read) and of every score
+    column; what :meth:`ScoredSurvey.output_table` returns, and what each chunk of a chunked run
+    writes."""
+    from . import __version__
+    from .columns import output_columns
+
+    labels = dict(table.labels)
+    measure = dict(table.measure)
+    value_labels = dict(table.value_labels)
+    formats = dict(table.formats)
+    for inst in instruments:
+        for col, info in output_columns(inst, batch.norm_group, batch.norm_by).items():
+            if col not in batch.table.columns:
+                continue
+            labels[col] = info.label
+            measure[col] = info.measure
+            if info.value_labels:
+                value_labels[col] = {float(k): v for k, v in info.value_labels.items()}
+            # scores show their decimals; codes (bands, statuses, flags) show none
+            formats[col] = f"F8.{info.decimals}" if info.measure == "scale" else "F8.0"
+    stamp = "; ".join(f"{i.id} v{i.version} sha256:{definition_hash(i)}" for i in instruments)
+    notes = [*table.notes, f"Scored by psyscore {__version__} from {source}: {stamp}"]
+    if invalid_as_missing:  # the file itself says how its scores were made
+        notes.append(next(w for w in batch.warnings if "--invalid-as-missing" in w))
+    # replace() carries every other field (file label, weight, compression...) along
+    return dataclasses.replace(
+        table,
+        data=batch.table,
+        labels=labels,
+        value_labels=value_labels,
+        measure=measure,
+        formats=formats,
+        notes=notes,
+        row_numbers=None,
+        warnings=[],
+    )
 
 
 def score_summary(result: BatchResult, instruments: list[Instrument]) -> list[dict]:

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
+from ..io.chunks import CHUNK_ROWS_HELP, chunk_rows_for
 from ..report.formatting import (
     apa_sentence,  # noqa: F401 (part of this module's API)
     count,
@@ -109,8 +110,19 @@ def reliability(
     include_previews: bool = INCLUDE_PREVIEWS,
     include_spam: bool = INCLUDE_SPAM,
     as_json: bool = JSON,
+    chunk_rows: int = typer.Option(None, "--chunk-rows", help=CHUNK_ROWS_HELP, show_default=False),
 ) -> None:
     """Reliability and item analysis of every score of each instrument in DATA."""
+    with errors_to_exit():
+        chunk_rows = chunk_rows_for(
+            data,
+            chunk_rows,
+            needs_all_rows=bool(bootstrap) or by is not None or impute != "none" or bool(sheet),
+        )
+    if chunk_rows:  # larger than memory: per-chunk moments, merged (psyscore.streaming)
+        from .chunked import reliability_command
+
+        reliability_command(**{k: v for k, v in locals().items() if k != "reliability_command"})
     from ..io import read_table
     from ..library import resolve_instruments
     from ..mapping import load_mapping

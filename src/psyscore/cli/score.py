@@ -8,6 +8,7 @@ import typer
 from rich.table import Table as RichTable
 
 from ..io import check_fits, plan_outputs, read_table, staged_writes, write_table
+from ..io.chunks import CHUNK_ROWS_HELP, chunk_rows_for
 from ..library import resolve_instruments
 from ..mapping import load_mapping
 from ..report.problems import print_problems, write_problems_csv
@@ -84,8 +85,17 @@ def score(
         help="Choose each row's norm group (z, T, percentile) from its sex and age columns, "
         "e.g. sex=gender,age=age_years; adds SCORE_norm_group saying which group each row used.",
     ),
+    chunk_rows: int = typer.Option(None, "--chunk-rows", help=CHUNK_ROWS_HELP, show_default=False),
 ) -> None:
     """Score DATA with one or more instruments and write all input columns plus the scores."""
+    with errors_to_exit():
+        chunk_rows = chunk_rows_for(
+            data, chunk_rows, outputs=output, needs_all_rows=syntax_file is not None or bool(sheet)
+        )
+    if chunk_rows:  # larger than memory: psyscore.streaming reads, scores and writes in chunks
+        from .chunked import score_command
+
+        score_command(**{k: v for k, v in locals().items() if k != "score_command"})
     with errors_to_exit():
         instruments = resolve_instruments(instrument)
         # every target checked before anything is read or written (nothing written: exit 2)

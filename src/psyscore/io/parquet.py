@@ -93,10 +93,9 @@ def _metadata(path: Path, metadata: dict) -> dict:
     return kept if isinstance(kept, dict) else {}
 
 
-def write(table: Table, tmp: Path, suffix: str) -> list[str]:
-    """Write the data with psyscore's metadata; value labels and missing ranges are not kept."""
+def to_arrow(table: Table):
+    """`table`'s data as an Arrow table, psyscore's metadata in its schema."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         arrow = pa.Table.from_pandas(table.data, preserve_index=False)
@@ -105,7 +104,14 @@ def write(table: Table, tmp: Path, suffix: str) -> list[str]:
     kept = {name: getattr(table, name) for name in _KEPT}
     metadata = dict(arrow.schema.metadata or {})
     metadata[METADATA_KEY] = json.dumps(kept, ensure_ascii=False, default=str).encode()
-    pq.write_table(arrow.replace_schema_metadata(metadata), tmp)
+    return arrow.replace_schema_metadata(metadata)
+
+
+def write(table: Table, tmp: Path, suffix: str) -> list[str]:
+    """Write the data with psyscore's metadata; value labels and missing ranges are not kept."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(to_arrow(table), tmp)
     warnings = []
     if table.value_labels:
         warnings.append("Parquet has no value labels; they were not written")

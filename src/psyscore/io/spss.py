@@ -61,15 +61,20 @@ def read(path: Path) -> Table:
         ) from None
     except Exception as exc:  # pyreadstat raises plain exceptions for some corrupt files
         raise DataError(f"{path}: could not read SPSS file: {type(exc).__name__}") from None
-    warnings = []
     if header is not None:
         _check_complete(path, header, len(data))
-        if header.cases < 0:
-            warnings.append(
-                f"{path.name}: the header does not state how many cases there are; read "
-                f"{len(data)} to the end of the file (a file cut exactly between two cases "
-                "cannot be told from a complete one: check the count)"
-            )
+    return _table(path, header, data, meta)
+
+
+def _table(path: Path, header: SavHeader | None, data: pd.DataFrame, meta) -> Table:
+    """The Table of `data` (the whole file, or its first chunk) with the file's metadata."""
+    warnings = []
+    if header is not None and header.cases < 0:
+        warnings.append(
+            f"{path.name}: the header does not state how many cases there are; read "
+            f"{len(data)} to the end of the file (a file cut exactly between two cases "
+            "cannot be told from a complete one: check the count)"
+        )
     labels = {k: v for k, v in zip(meta.column_names, meta.column_labels, strict=False) if v}
     return Table(
         data=data,

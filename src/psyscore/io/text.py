@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,34 +36,74 @@ def _sep(path: Path) -> str:
 
 def read(path: Path) -> Table:
     sep = _sep(path)
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{path}: the file is empty")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode text" export: UTF-16 with a byte-order mark
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError:
+    encoding, notes = detect_encoding(path)
+    return _table(path, read_head(path, encoding), sep, encoding, notes)
+
+
+# bytes decoded at a time to find the encoding: the whole file is never held as bytes or text
+_BLOCK = 1 << 24
+
+
+def detect_encoding(path: Path) -> tuple[str, list[str]]:
+    """The text encoding of the whole file (UTF-8 with or without BOM, UTF-16 with a BOM, else
+    cp1252), read block by block, and the note to give when it is not UTF-8.
+
+    Raises DataError for an empty file, a binary file or one that no encoding decodes.
+    """
+    import codecs
+
+    with open(path, "rb") as fh:
+        start = fh.read(4096)
+        if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+            # Excel's "Unicode text" export: UTF-16 with a byte-order mark
+            if not _decodes(fh, start, codecs.getincrementaldecoder("utf-16")()):
+                raise DataError(
+                    f"{path}: starts like UTF-16 text but does not decode; save it as UTF-8 CSV"
+                )
+            return "utf-16", [f"{path.name}: read as UTF-16"]
+        if not start.strip() and not _has_content(fh):
+            raise DataError(f"{path}: the file is empty")
+        if b"\x00" in start:
             raise DataError(
-                f"{path}: starts like UTF-16 text but does not decode; save it as UTF-8 CSV"
-            ) from None
-        return _table(path, text[:HEAD], sep, "utf-16", [f"{path.name}: read as UTF-16"])
-    if b"\x00" in raw[:4096]:
-        raise DataError(
-            f"{path}: looks like a binary file, not CSV text (is it .sav or .xlsx renamed?)"
-        )
-    for encoding in ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        notes = [] if encoding == "utf-8-sig" else [f"{path.name}: read as {encoding} (not UTF-8)"]
-        head = text[:HEAD]
-        del text, raw  # pandas reads the file itself: do not hold two more copies meanwhile
-        return _table(path, head, sep, encoding, notes)
+                f"{path}: looks like a binary file, not CSV text (is it .sav or .xlsx renamed?)"
+            )
+        for encoding in ENCODINGS:
+            fh.seek(len(start))
+            if _decodes(fh, start, codecs.getincrementaldecoder(encoding)()):
+                notes = (
+                    []
+                    if encoding == "utf-8-sig"
+                    else [f"{path.name}: read as {encoding} (not UTF-8)"]
+                )
+                return encoding, notes
     raise DataError(
         f"{path}: text encoding not recognised (tried UTF-8 and Windows-1252); save it as UTF-8"
     )
+
+
+def _has_content(fh) -> bool:
+    """Whether anything but whitespace follows (a file of 4 KB of blanks and then data)."""
+    while block := fh.read(_BLOCK):
+        if block.strip():
+            return True
+    return False
+
+
+def _decodes(fh, start: bytes, decoder) -> bool:
+    try:
+        decoder.decode(start)
+        while block := fh.read(_BLOCK):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_head(path: Path, encoding: str) -> str:
+    """The first HEAD characters: enough for the header rows, without reading the rest."""
+    with open(path, encoding=encoding, newline="") as fh:
+        return fh.read(HEAD)
 
 
 def _header(path: Path, text: str, sep: str) -> list[str]:
@@ -146,7 +186,8 @@ def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> 
 
 
 def _ends_with_delimiter(text: str, sep: str) -> bool:
-    lines = text.splitlines()
+    reader = io.StringIO(text)  # the first three lines only, not every line of the head
+    lines = [reader.readline().rstrip("\r\n") for _ in range(3)]
     data_lines = [line for line in lines[1:3] if line]
     return bool(data_lines) and all(line.endswith(sep) for line in data_lines)
 
@@ -178,7 +219,9 @@ def _column_names(
     return names, keep
 
 
-def _parse(path: Path, sep: str, encoding: str, width: int) -> Iterator[pd.DataFrame]:
+def _parse(
+    path: Path, sep: str, encoding: str, width: int, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
     """The file as chunks of text cells (the header is row 0 of the first chunk)."""
     kind = "TSV" if sep == "\t" else "CSV"
     try:
@@ -193,7 +236,7 @@ def _parse(path: Path, sep: str, encoding: str, width: int) -> Iterator[pd.DataF
             skip_blank_lines=True,
             # chunks: only one chunk of text is held at a time; each column keeps its
             # distinct values and small codes (see _TextColumn)
-            chunksize=CHUNK_ROWS,
+            chunksize=chunk_rows,
         )
     except pd.errors.ParserError as exc:
         # pandas' message names the line and the field counts, never the cell contents
@@ -240,9 +283,15 @@ class _TextColumn:
     def blank(self) -> bool:
         return self.kinds <= {"empty"}
 
-    def series(self, index: pd.Index) -> pd.Series:
-        kinds = self.kinds - {"empty"}
-        kind = kinds.pop() if len(kinds) == 1 else ("empty" if not kinds else "text")
+    @property
+    def kind(self) -> str:
+        """What the column is read as: empty, int, float or text (see `merge_kinds`)."""
+        return merge_kinds(self.kinds)
+
+    def series(self, index: pd.Index, kind: str | None = None) -> pd.Series:
+        """The column typed by its own cells, or as `kind` (that of the whole file, when this
+        holds only a chunk of it), so that every chunk of a column gets the same dtype."""
+        kind = self.kind if kind is None else kind
         if kind == "int":
             values = np.zeros(self.rows, dtype="int64")
             missing = np.zeros(self.rows, dtype=bool)
@@ -275,8 +324,20 @@ class _TextColumn:
         return pd.Series(values, index=index, dtype="string")
 
 
+def merge_kinds(kinds) -> str:
+    """The kind of a column from those of its chunks: one kind stays, mixed ones are text.
+
+    Each chunk's kind depends only on its set of distinct cells, so the result is the same
+    however the file is cut into chunks.
+    """
+    kinds = set(kinds) - {"empty"}
+    return kinds.pop() if len(kinds) == 1 else ("empty" if not kinds else "text")
+
+
 def _kind_of(uniques: np.ndarray) -> str:
     """empty, int, float or text: what a chunk's distinct texts can be read as, exactly."""
+    if len(uniques) <= FEW:
+        return _kind_of_few(uniques)
     sample = uniques[:SAMPLE]
     if len(uniques) > SAMPLE and not all(
         (v == "" or _CANONICAL_INT.fullmatch(v) or _FLOAT_LIKE.fullmatch(v)) for v in sample
@@ -294,14 +355,35 @@ def _kind_of(uniques: np.ndarray) -> str:
     return "text"
 
 
-def _codes_as_integers(table: Table) -> pd.DataFrame:
+FEW = 64  # distinct values checked one by one: quicker than building Series for them
+
+
+def _kind_of_few(uniques: np.ndarray) -> str:
+    """`_kind_of` for a few distinct texts (small chunks, code columns), value by value."""
+    values = [v for v in uniques.tolist() if v != ""]
+    if not values:
+        return "empty"
+    if all(_CANONICAL_INT.fullmatch(v) for v in values):
+        return "int"
+    if all(_FLOAT_LIKE.fullmatch(v) and repr(float(v)) == v for v in values):
+        return "float"
+    return "text"
+
+
+def _codes_as_integers(
+    table: Table, *, keep_float: Collection[str] = (), report: bool = False
+) -> pd.DataFrame | tuple[pd.DataFrame, set[str]]:
     """Numeric columns whose declared format has no decimals (SPSS F8.0: codes, flags, integer
     totals) and that hold only whole numbers are written `1`, not `1.0`. Columns read from a text
-    file carry no format, so what came in as text goes out exactly as it came."""
+    file carry no format, so what came in as text goes out exactly as it came.
+
+    `keep_float`: columns never converted (written in chunks: a later chunk holds a non-whole
+    number). With `report`, also the names of the columns converted.
+    """
     data = table.data
     whole = {}
     for name, fmt in table.formats.items():
-        if name not in data.columns or not str(fmt).upper().endswith(".0"):
+        if name not in data.columns or not str(fmt).upper().endswith(".0") or name in keep_float:
             continue
         column = data[name]
         if not pd.api.types.is_float_dtype(column.dtype):
@@ -310,18 +392,26 @@ def _codes_as_integers(table: Table) -> pd.DataFrame:
         known = values[~np.isnan(values)]
         if np.all(np.isfinite(known) & (known == np.round(known)) & (np.abs(known) < 2**53)):
             whole[name] = column.astype("Int64")
-    if not whole:
-        return data
-    data = data.copy(deep=False)  # the caller's frame is not changed
-    for name, column in whole.items():
-        data[name] = column
-    return data
+    if whole:
+        data = data.copy(deep=False)  # the caller's frame is not changed
+        for name, column in whole.items():
+            data[name] = column
+    return (data, set(whole)) if report else data
 
 
 def write(table: Table, tmp: Path, suffix: str) -> None:
-    _codes_as_integers(table).to_csv(
+    write_frame(_codes_as_integers(table), tmp, suffix)
+
+
+def write_frame(
+    data: pd.DataFrame, tmp: Path, suffix: str, *, header: bool = True, append: bool = False
+) -> None:
+    """The CSV/TSV text of `data` (its rows appended to `tmp` with `append`)."""
+    data.to_csv(
         tmp,
         index=False,
+        header=header,
+        mode="a" if append else "w",
         sep="\t" if suffix == ".tsv" else ",",
         encoding="utf-8",
         quoting=csv.QUOTE_MINIMAL,

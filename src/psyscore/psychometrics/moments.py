@@ -39,6 +39,7 @@ BLOCK_CELLS = 262144  # ... and at most about this many cells for many items
 PARALLEL_ROWS = 32768  # at least this many rows per worker thread
 EQ_CODES = 16  # integer codes in a range this wide are counted by comparison passes
 F32_EXACT = 2**24  # float32 represents every integer up to this exactly
+F64_EXACT = 2**53  # ... and float64 up to this
 
 
 def _integer_frame(items: pd.DataFrame) -> bool:
@@ -192,6 +193,9 @@ class _Accumulator:
         self.freq: dict[float, np.ndarray] | None = {} if frequencies else None
         self.range: tuple[int, int] | None = None  # integer code range of the last block
         self._bufs: dict = {}
+        # integer codes: the total-score sums grouped by the row's number of observed items,
+        # all integers (see `_exact_totals`), so chunks merge into the very same numbers
+        self.by_count: np.ndarray | None = np.zeros((k + 1, 2 + 3 * k))
 
     # -------------------------------------------------------------- buffers
     def _buf(self, name: str, dtype, cols: int) -> np.ndarray:
@@ -289,6 +293,10 @@ class _Accumulator:
             self._add_freq(*_frequencies(xf.astype(np.float64, copy=False), nan, self.max_codes))
         exact = vmax is not None and vmax * vmax * nb < F32_EXACT and vmax * k < F32_EXACT
         dt = np.float32 if exact else np.float64
+        if self.by_count is not None and (
+            vmax is None or (vmax * k) ** 2 * max(self.n_rows, 1) * k >= F64_EXACT
+        ):
+            self.by_count = None  # not integers, or sums past 2**53: plain float sums
         if n_obs == nb * k:
             self._add_complete(xb, dt)
         else:
@@ -316,6 +324,8 @@ class _Accumulator:
             x64 = self._buf("w", np.float64, 2 * k)[:nb, :k]
             np.copyto(x64, x0)
         ts, tss = float(t.sum()), float(t @ t)
+        if self.by_count is not None:
+            self._add_by_count(k, x0.sum(axis=1, dtype=np.float64), x64, None)
         self.n_total += nb
         self.total_sum += ts
         self.total_sumsq += tss
@@ -363,6 +373,12 @@ class _Accumulator:
             w = self._buf("w", np.float64, 2 * k)[:nb]
             np.copyto(w, xm)
         h = w.T @ tt
+        if self.by_count is not None:
+            counts = cnt.astype(np.int64)
+            sums = s.astype(np.float64)
+            for c in np.unique(counts[counts > 0]).tolist():
+                sel = counts == c
+                self._add_by_count(c, sums[sel], w[sel, :k], w[sel, k:])
         self.n_total += int(np.count_nonzero(cnt))
         self.total_sum += float(t.sum())
         self.total_sumsq += float(t @ t)
@@ -383,6 +399,22 @@ class _Accumulator:
             xc = x0[comp]
             self.complete_cross += xc.T @ xc
             self.complete_sum += xc.sum(axis=0, dtype=np.float64)
+
+    def _add_by_count(self, c: int, s: np.ndarray, x: np.ndarray, m: np.ndarray | None) -> None:
+        """Rows with `c` observed items: their item sums `s`, scores `x` (0 if missing) and
+        observed masks `m` (None: all observed). Integer products and sums: exact."""
+        k = self.k
+        row = self.by_count[c]
+        ss = float(s @ s)
+        row[0] += float(s.sum())
+        row[1] += ss
+        row[2 : 2 + k] += x.T @ s
+        if m is None:
+            row[2 + k : 2 + 2 * k] += float(s.sum())
+            row[2 + 2 * k :] += ss
+        else:
+            row[2 + k : 2 + 2 * k] += m.T @ s
+            row[2 + 2 * k :] += m.T @ (s * s)
 
     # -------------------------------------------------------------- result
     def moments(self, cols: tuple[str, ...]) -> Moments:
@@ -411,7 +443,8 @@ class _Accumulator:
             codes=codes,
             freq=freq,
             max_codes=self.max_codes,
-        )
+            by_count=self.by_count,
+        )._exact_totals()
 
 
 @dataclass(eq=False)
@@ -447,6 +480,24 @@ class Moments:
     codes: np.ndarray | None = None
     freq: np.ndarray | None = None
     max_codes: int = field(default=MAX_CODES)
+    # integer codes: per number of observed items c (row), the sums of the item sum s, s**2,
+    # x_j s, m_j s and m_j s**2: integers, so merged chunks give the same bits as one pass
+    by_count: np.ndarray | None = field(default=None, repr=False)
+
+    def _exact_totals(self) -> Moments:
+        """The psych total-score sums (row means t = s / c) from `by_count`, in one fixed order:
+        the same numbers however the rows were split into blocks, threads or chunks."""
+        b = self.by_count
+        if b is None:
+            return self
+        k = len(self.columns)
+        c = np.arange(1, k + 1, dtype=np.float64)
+        self.total_sum = float(np.sum(b[1:, 0] / c))
+        self.total_sumsq = float(np.sum(b[1:, 1] / (c * c)))
+        self.item_total_cross = (b[1:, 2 : 2 + k] / c[:, None]).sum(axis=0)
+        self.item_total_sum = (b[1:, 2 + k : 2 + 2 * k] / c[:, None]).sum(axis=0)
+        self.item_total_sumsq = (b[1:, 2 + 2 * k :] / (c * c)[:, None]).sum(axis=0)
+        return self
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -536,7 +587,12 @@ class Moments:
             codes=codes,
             freq=freq,
             max_codes=min(self.max_codes, other.max_codes),
-        )
+            by_count=(
+                self.by_count + other.by_count
+                if self.by_count is not None and other.by_count is not None
+                else None
+            ),
+        )._exact_totals()
 
     __add__ = merge
 

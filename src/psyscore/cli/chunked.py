@@ -1,0 +1,254 @@
+"""`psyscore score` and `psyscore reliability` with --chunk-rows: parse, call psyscore.streaming,
+render. The chunked engine (reading, per-chunk scoring, merged moments) is in psyscore.streaming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UsageError
+from ..io import Table
+from ..io.chunks import check_chunk_input, check_chunk_outputs
+from ..streaming import _overlap, reliability_file, score_file
+
+
+def score_command(
+    *,
+    data: Path,
+    instrument: list[str],
+    output: list[Path],
+    id_column: str | None,
+    map_file: Path | None,
+    problems_file: Path | None,
+    replace_scores: bool,
+    sheet: str | None,
+    syntax_file: Path | None,
+    include_previews: bool,
+    include_spam: bool,
+    invalid_as_missing: bool,
+    force: bool,
+    as_json: bool,
+    chunk_rows: int,
+    norm_by: str | None = None,
+    **_options,
+) -> None:
+    """`psyscore score` in chunks: the same checks, outputs, messages and exit codes."""
+    import typer
+
+    from ..io import plan_outputs, staged_writes
+    from ..library import resolve_instruments
+    from ..mapping import load_mapping
+    from ..report.problems import print_problems, write_problems_csv
+    from ..survey import output_table_of
+    from .options import about, err, errors_to_exit, out, print_json, warn
+    from .progress import row_progress
+    from .score import _print_summary
+
+    with errors_to_exit():
+        if syntax_file is not None:
+            raise UsageError(
+                "--syntax needs the whole file in memory; leave out --chunk-rows (or write the "
+                "syntax from a run on a sample of the file: it does not depend on the rows)"
+            )
+        if norm_by:
+            raise UsageError(
+                "--norm-by is not available with --chunk-rows yet; leave out --chunk-rows "
+                "(--chunk-rows 0 reads the whole file), or score without --norm-by"
+            )
+        instruments = resolve_instruments(instrument)
+        check_chunk_input(data, sheet)
+        check_chunk_outputs(list(output))  # .sav/.xlsx: said before anything is read
+        plan = plan_outputs(output, problems=problems_file, inputs=[data], force=force)
+        mapping = load_mapping(map_file)
+        mapping.check_against(instruments)
+
+        def output_table(meta: Table, result) -> Table:
+            return output_table_of(meta, result, instruments, data.name)
+
+        with staged_writes():
+            with (
+                row_progress(f"scoring {data.name}", err, quiet=as_json, path=data) as bar,
+                about(data),
+            ):
+                done = score_file(
+                    data,
+                    instruments,
+                    plan.data,
+                    chunk_rows=chunk_rows,
+                    id_column=id_column,
+                    mapping=mapping,
+                    replace_scores=replace_scores,
+                    previews=include_previews,
+                    spam=include_spam,
+                    invalid_as_missing=invalid_as_missing,
+                    output_table=output_table,
+                    progress=bar,
+                )
+            if problems_file is not None:
+                write_problems_csv(done.problems, problems_file)
+        targets = plan.all
+    if as_json:
+        print_json(
+            {
+                "input": str(data),
+                "outputs": [str(t) for t in targets],
+                "rows": done.rows,
+                "instruments": done.summary,
+                "excluded": done.excluded,
+                "problems": [p.to_dict() for p in done.problems],
+                "warnings": done.warnings,
+            }
+        )
+    else:
+        for w in done.warnings:
+            warn(w)
+        _print_summary(done.summary)
+        print_problems(out, done.problems)
+        shape = f"{done.rows} rows, {done.columns} columns"
+        out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
+    raise typer.Exit(1 if done.problems else 0)
+
+
+def reliability_command(
+    *,
+    data: Path,
+    instrument: list[str],
+    policy: str,
+    no_omega: bool,
+    bootstrap: int,
+    sheet: str | None,
+    html: Path | None,
+    force: bool,
+    split_half: str,
+    nfactors: int,
+    by: str | None,
+    impute: str,
+    table_out: Path | None,
+    map_file: Path | None,
+    include_previews: bool,
+    include_spam: bool,
+    as_json: bool,
+    chunk_rows: int,
+    correlations: str = "pearson",
+    **_options,
+) -> None:
+    """`psyscore reliability` in chunks: the same report, messages and exit codes."""
+    import typer
+
+    from ..io import staged_writes
+    from ..library import resolve_instruments
+    from ..mapping import load_mapping
+    from ..psychometrics.splithalf import parse_split_half
+    from ..report.formatting import apa_sentence
+    from ..report.problems import print_problems
+    from . import reliability as R
+    from .options import about, err, errors_to_exit, exclusion_note, out, print_json, warn
+    from .progress import row_progress
+
+    with errors_to_exit():
+        if policy not in {"pairwise", "listwise"}:
+            raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
+        for flag, given in (
+            ("--bootstrap", bootstrap),
+            ("--by", by is not None),
+            ("--impute", impute != "none"),
+        ):
+            if given:
+                raise UsageError(
+                    f"{flag} needs every row in memory, which --chunk-rows avoids; leave out "
+                    f"--chunk-rows (or {flag}) for this file"
+                )
+        if html is not None:
+            R.check_html_output(html, data, force=force)
+        if table_out is not None:
+            R.check_table_output(table_out, data, force=force)
+        R._plan_outputs(html, table_out, [data, map_file], force=force)
+        try:
+            parse_split_half(split_half)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if correlations != "pearson":
+            raise UsageError(
+                f"--correlations {correlations} is not available with --chunk-rows yet; leave "
+                "out --chunk-rows (--chunk-rows 0 reads the whole file)"
+            )
+        instruments = resolve_instruments(instrument)
+        differ = [i.id for i in instruments if i.keys_differ_between_scores]
+        if differ:  # the merged overlap correction keys each item once
+            raise UsageError(
+                f"{', '.join(differ)} reverses an item in one score and not in another; "
+                "--chunk-rows does not handle per-score keys yet: leave out --chunk-rows"
+            )
+        mapping = load_mapping(map_file)
+        mapping.check_against(instruments)
+        check_chunk_input(data, sheet)
+        with (
+            row_progress(f"reading {data.name}", err, quiet=as_json, path=data) as bar,
+            about(data),
+        ):
+            per_instrument, excluded, overlap_moments = reliability_file(
+                data,
+                instruments,
+                chunk_rows=chunk_rows,
+                mapping=mapping,
+                policy=policy,
+                omega=not no_omega,
+                split_half=split_half,
+                nfactors=nfactors,
+                previews=include_previews,
+                spam=include_spam,
+                progress=bar,
+            )
+        report, problems, warnings, all_results = [], [], [], []
+        counts = excluded.ordered()
+        if counts:
+            warnings.append(exclusion_note(counts, excluded.column, "left out"))
+        for inst, (results, found) in zip(instruments, per_instrument, strict=True):
+            problems.extend(found)
+            warnings.extend(inst.warnings)
+            scores = []
+            for r in results:
+                d = r.to_dict()
+                d["apa"] = apa_sentence(d)
+                scores.append(d)
+                all_results.append(r)
+            report.append(
+                {
+                    "instrument": inst.id,
+                    "prefix": inst.output_prefix,
+                    "citation": inst.citation.strip(),
+                    "scores": scores,
+                }
+            )
+    payload = {
+        "input": str(data),
+        "policy": policy,
+        "split_half": split_half,
+        "nfactors": nfactors,
+        "by": by,
+        "impute": impute,
+        "correlations": correlations,
+        "instruments": report,
+        "intercorrelations": R._intercorrelations(all_results),
+        "overlap": _overlap(all_results, instruments, overlap_moments),
+        "problems": [p.to_dict() for p in problems],
+        "warnings": warnings,
+    }
+    with errors_to_exit(), staged_writes():
+        if html is not None:
+            R._write_html(html, payload, instruments)
+        if table_out is not None:
+            R._write_table(table_out, payload)
+    if as_json:
+        print_json(payload)
+    else:
+        for w in warnings:
+            warn(w)
+        for inst in report:
+            R._print_instrument(inst, split_half=split_half, nfactors=nfactors)
+        R._print_intercorrelations(payload["intercorrelations"])
+        R._print_intercorrelations(payload["overlap"], overlap=True)
+        print_problems(out, problems)
+    for written in (html, table_out):
+        if written is not None:
+            (err if as_json else out).print(f"wrote {written}", highlight=False, markup=False)
+    raise typer.Exit(1 if problems else 0)
