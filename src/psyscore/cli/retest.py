@@ -31,9 +31,8 @@ Each wave is scored from its items with the instrument definitions, then respond
 --id-column (7, 7.0 and " 7 " are the same id). An id that occurs twice within a wave is a data
 problem and all its rows in that wave are left out. Qualtrics survey previews, tests and spam
 are left out of the pairs, as by score and reliability (--include-previews / --include-spam let
-them in). In a long file the wave column must hold two
-values (numbers in numeric order, text in order of appearance) or --waves picks two, baseline
-first.
+them in). In a long file the wave column must hold two values (numbers in numeric order, text in
+order of appearance) or --waves picks two, baseline first.
 
 ICC: default ICC2 = ICC(2,1), two-way random effects, absolute agreement, single measurement
 (McGraw & Wong's ICC(A,1)): a systematic shift between waves counts against retest reliability.
