@@ -690,3 +690,123 @@ def test_cli_spss_wave_with_numeric_ids_joins_a_csv_wave(tmp_path):
         invoke(WAVE1, WAVE2, "-i", "phq-9", "--id-column", "respondent_id", "--json").stdout
     )
     assert payload["scores"] == ref["scores"]
+
+
+# ------------------------------------------------------------------------------------------
+# Qualtrics exports: previews and spam are no respondents; problems carry the file's row
+
+
+def _qualtrics(frame: pd.DataFrame, status: list) -> pd.DataFrame:
+    """`frame` as a Qualtrics export's data rows: Status and ResponseId columns first."""
+    out = frame.copy()
+    out.insert(0, "ResponseId", [f"R_{n:05d}" for n in range(len(out))])
+    out.insert(0, "Status", status)
+    return out
+
+
+def _write_qualtrics(path, frame: pd.DataFrame):
+    """Write `frame` with the two extra header rows of a Qualtrics export (question text and
+    ImportId), so the file's row of data row r is r + 3."""
+    header = [
+        {c: f"{c} text" for c in frame.columns},
+        {c: f'{{"ImportId":"{c}"}}' for c in frame.columns},
+    ]
+    full = pd.concat([pd.DataFrame(header), frame.astype(object)], ignore_index=True)
+    if path.suffix == ".xlsx":
+        full.to_excel(path, index=False)
+    else:
+        full.to_csv(path, index=False)
+    return path
+
+
+def _with_previews_and_spam(df: pd.DataFrame) -> pd.DataFrame:
+    """The long reference rows, plus (after them) two survey previews that repeat a
+    respondent's id with other answers and a spam 'respondent' in both waves."""
+    previews = df.iloc[[0, 1]].assign(**{c: 3 for c in df.columns if c.startswith("phq9_")})
+    spam = df.iloc[[2, 3]].assign(respondent_id="spam01")
+    spam["wave"] = [1, 2]
+    rows = pd.concat([df, previews, spam], ignore_index=True)
+    status = ["IP Address"] * len(df) + ["Survey Preview"] * 2 + ["Spam"] * 2
+    return _qualtrics(rows, status)
+
+
+RETEST_LONG = ["-i", "phq-9", "--id-column", "respondent_id", "--wave-column", "wave", "--json"]
+
+
+def test_cli_previews_and_spam_are_left_out_of_the_pairs(tmp_path):
+    clean = invoke(LONG, *RETEST_LONG)
+    assert clean.exit_code == 0, clean.output
+    path = _write_qualtrics(tmp_path / "export.csv", _with_previews_and_spam(pd.read_csv(LONG)))
+    res = invoke(path, *RETEST_LONG)
+    assert res.exit_code == 0, res.output
+    payload, expected = json.loads(res.stdout), json.loads(clean.stdout)
+    assert payload["problems"] == []
+    assert payload["join"]["matched"] == expected["join"]["matched"]
+    assert payload["scores"] == expected["scores"]
+    note = (
+        "left out: 2 survey previews, 2 spam responses (by the Status column of the Qualtrics "
+        "export); --include-previews / --include-spam include them"
+    )
+    assert note in payload["warnings"]
+    text = invoke(path, *RETEST_LONG[:-1])
+    assert text.exit_code == 0 and "2 survey previews" in text.stderr + text.stdout
+
+
+def test_cli_include_previews_and_spam_let_them_in(tmp_path):
+    path = _write_qualtrics(tmp_path / "export.csv", _with_previews_and_spam(pd.read_csv(LONG)))
+    res = invoke(path, *RETEST_LONG, "--include-previews", "--include-spam")
+    assert res.exit_code == 1, res.output  # the previews repeat a respondent's id
+    payload = json.loads(res.stdout)
+    assert {p["kind"] for p in payload["problems"]} == {"duplicate_id"}
+    assert not any("survey preview" in w for w in payload["warnings"])
+    only_spam = json.loads(invoke(path, *RETEST_LONG, "--include-spam").stdout)
+    assert only_spam["problems"] == []
+    assert (
+        only_spam["join"]["matched"]
+        == json.loads(invoke(LONG, *RETEST_LONG).stdout)["join"]["matched"] + 1
+    )  # the spam id is in both waves
+    assert any("2 survey previews" in w and "spam resp" not in w for w in only_spam["warnings"])
+
+
+def test_cli_two_files_leave_out_previews_of_each_wave(tmp_path):
+    w1, w2 = pd.read_csv(WAVE1), pd.read_csv(WAVE2)
+    preview = w2.iloc[[0]].assign(**{c: 0 for c in w2.columns if c.startswith("gad7_")})
+    w2x = pd.concat([w2, preview], ignore_index=True)
+    p1 = _write_qualtrics(tmp_path / "w1.csv", _qualtrics(w1, ["IP Address"] * len(w1)))
+    p2 = _write_qualtrics(
+        tmp_path / "w2.csv", _qualtrics(w2x, ["IP Address"] * len(w2) + ["Survey Preview"])
+    )
+    args = ["-i", "gad-7", "--id-column", "respondent_id", "--json"]
+    res = invoke(p1, p2, *args)
+    assert res.exit_code == 0, res.output
+    payload, expected = json.loads(res.stdout), json.loads(invoke(WAVE1, WAVE2, *args).stdout)
+    assert payload["scores"] == expected["scores"]
+    assert any(w.startswith("w2.csv: left out: 1 survey preview (") for w in payload["warnings"])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_cli_long_problems_give_the_file_row(tmp_path, suffix):
+    df = pd.read_csv(LONG).astype({"respondent_id": object, "wave": object})
+    df.loc[9, "gad7_3"] = 7  # an answer out of range in data row 10
+    df.loc[20, "respondent_id"] = None  # a row without an id: data row 21
+    df.loc[30, "wave"] = None  # a row without a wave: data row 31
+    path = _write_qualtrics(tmp_path / f"bad{suffix}", _qualtrics(df, ["IP Address"] * len(df)))
+    res = invoke(
+        path, "-i", "gad-7", "--id-column", "respondent_id", "--wave-column", "wave", "--json"
+    )
+    assert res.exit_code == 1, res.output
+    rows = {
+        p["kind"]: (p.get("row"), p.get("file_row")) for p in json.loads(res.stdout)["problems"]
+    }
+    assert rows == {"out_of_range": (10, 13), "missing_id": (21, 24), "missing_wave": (31, 34)}
+
+
+def test_cli_two_xlsx_waves_give_the_file_row(tmp_path):
+    w1, w2 = pd.read_csv(WAVE1), pd.read_csv(WAVE2)
+    w2.loc[4, "gad7_2"] = 9
+    p1 = _write_qualtrics(tmp_path / "w1.xlsx", _qualtrics(w1, ["IP Address"] * len(w1)))
+    p2 = _write_qualtrics(tmp_path / "w2.xlsx", _qualtrics(w2, ["IP Address"] * len(w2)))
+    res = invoke(p1, p2, "-i", "gad-7", "--id-column", "respondent_id", "--json")
+    assert res.exit_code == 1, res.output
+    (problem,) = json.loads(res.stdout)["problems"]
+    assert (problem["file"], problem["row"], problem["file_row"]) == ("w2.xlsx", 5, 8)

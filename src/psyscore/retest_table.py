@@ -85,11 +85,29 @@ class Wave:
     rows: np.ndarray | None = None  # 1-based data row in `file` of each row (default 1..n)
     file_missing: FileMissing | None = None
     value_labels: Mapping[str, Mapping] | None = None  # SPSS value labels, checked against scales
+    # the row a spreadsheet shows for each row (Qualtrics header rows, Excel title rows counted);
+    # None when it is the data row plus the header (plain CSV, SPSS)
+    file_rows: np.ndarray | None = None
+    # rows that are respondents (None: all): Qualtrics previews and spam are left out of the pairs
+    keep: np.ndarray | None = None
 
     def row_numbers(self) -> np.ndarray:
         if self.rows is not None:
             return np.asarray(self.rows, dtype=int)
         return np.arange(1, len(self.data) + 1)
+
+    def respondents_only(self) -> Wave:
+        """This wave without the rows `keep` leaves out (their rows in the file kept)."""
+        if self.keep is None:
+            return self
+        keep = np.asarray(self.keep, dtype=bool)
+        return replace(
+            self,
+            data=self.data.loc[keep].reset_index(drop=True),
+            rows=self.row_numbers()[keep],
+            file_rows=None if self.file_rows is None else np.asarray(self.file_rows)[keep],
+            keep=None,
+        )
 
 
 @dataclass
@@ -167,14 +185,19 @@ def split_long(
     waves: Sequence[object] | None = None,
     file: str = "",
     file_missing: FileMissing | None = None,
+    file_rows: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
 ) -> tuple[Wave, Wave, list[Problem], dict]:
     """The rows of the two waves of a long table (one row per respondent and wave).
 
     Without `waves` the column must hold exactly two distinct values: numbers are ordered
     numerically, text in order of first appearance; `waves` (two values, baseline first) picks
     two out of more and fixes the order. Rows without a wave are problems; rows of other waves
-    are counted and ignored.
+    are counted and ignored. `file_rows` are the rows a spreadsheet shows (for problem records);
+    rows `keep` leaves out (Qualtrics previews, spam) are in no wave and no problem.
     """
+    whole = Wave(table, file=file, file_rows=file_rows, keep=keep).respondents_only()
+    table, data_rows, file_rows = whole.data, whole.row_numbers(), whole.file_rows
     if wave_column not in table.columns:
         raise UsageError(
             f"{_where(file)}--wave-column {wave_column!r} is not a column of the data; "
@@ -223,20 +246,21 @@ def split_long(
             message="row has no wave ({value}); left out",
             hint=f"fill in {wave_column} for every row",
         ),
-        np.arange(1, len(table) + 1),
+        data_rows,
         file,
+        file_rows,
     )
     waves_out = []
     for label in order:
         mask = lab == label
-        rows = np.flatnonzero(mask) + 1
         waves_out.append(
             Wave(
                 table.loc[mask].reset_index(drop=True),
                 file=file,
                 label=label,
-                rows=rows,
+                rows=data_rows[mask],
                 file_missing=file_missing,
+                file_rows=None if file_rows is None else np.asarray(file_rows)[mask],
             )
         )
     other = int((~missing & ~np.isin(lab, order)).sum())
@@ -251,13 +275,18 @@ def _wave_order(present: list[str]) -> list[str]:
         return present  # text: order of first appearance
 
 
-def with_rows(problems: list[Problem], rows: np.ndarray, file: str) -> list[Problem]:
-    """Problem rows counted within a wave's rows -> rows of the file; and the file name."""
+def with_rows(
+    problems: list[Problem], rows: np.ndarray, file: str, file_rows: np.ndarray | None = None
+) -> list[Problem]:
+    """Problem rows counted within a wave's rows -> data rows of the file (and, given
+    `file_rows`, the rows a spreadsheet shows); and the file name."""
     out = []
     for p in problems:
         changes: dict = {}
         if p.row is not None and 1 <= p.row <= len(rows):
             changes["row"] = int(rows[p.row - 1])
+            if file_rows is not None and p.file_row is None:
+                changes["file_row"] = int(file_rows[p.row - 1])
         if file and not p.file:
             changes["file"] = file
         out.append(replace(p, **changes) if changes else p)
@@ -284,6 +313,7 @@ def _score_wave(
     mapping: Mapping[str, str] | None,
     recodes: Mapping[str, Mapping] | None = None,
 ) -> _Scored:
+    wave = wave.respondents_only()
     data = wave.data
     name = wave.file or f"wave {wave.label}"
     if id_column not in data.columns:
@@ -311,7 +341,7 @@ def _score_wave(
     except (UsageError, DataError) as exc:
         raise type(exc)(f"{_where(wave.file)}{exc}") from None
     rows = wave.row_numbers()
-    problems = with_rows(result.problems, rows, wave.file)
+    problems = with_rows(result.problems, rows, wave.file, wave.file_rows)
     # a retest compares raw scores: notes about z/T (beyond the norm...) do not concern it
     warnings.extend(w for w in result.warnings if w not in result.norm_notes)
 
@@ -333,6 +363,7 @@ def _score_wave(
             ),
             rows,
             wave.file,
+            wave.file_rows,
         )
     )
     problems.extend(
@@ -349,6 +380,7 @@ def _score_wave(
             ),
             rows,
             wave.file,
+            wave.file_rows,
         )
     )
     keep = ~missing & ~dup
@@ -477,6 +509,8 @@ def retest_long(
     mapping: Mapping[str, str] | None = None,
     recodes: Mapping[str, Mapping] | None = None,
     value_labels: Mapping[str, Mapping] | None = None,
+    file_rows: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
 ) -> RetestResult:
     """:func:`retest_two` on the two waves of one long table (see :func:`split_long`)."""
     if id_column not in table.columns:
@@ -485,7 +519,13 @@ def retest_long(
             f"columns: {_columns_list(table)}"
         )
     w1, w2, problems, info = split_long(
-        table, wave_column=wave_column, waves=waves, file=file, file_missing=file_missing
+        table,
+        wave_column=wave_column,
+        waves=waves,
+        file=file,
+        file_missing=file_missing,
+        file_rows=file_rows,
+        keep=keep,
     )
     w1, w2 = (replace(w, value_labels=value_labels) for w in (w1, w2))
     result = retest_two(

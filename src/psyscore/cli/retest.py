@@ -9,7 +9,17 @@ import typer
 from rich import box
 from rich.table import Table as RichTable
 
-from .options import INSTRUMENT, JSON, MAP, errors_to_exit, out, print_json, warn
+from .options import (
+    INCLUDE_PREVIEWS,
+    INCLUDE_SPAM,
+    INSTRUMENT,
+    JSON,
+    MAP,
+    errors_to_exit,
+    out,
+    print_json,
+    warn,
+)
 
 EPILOG = """Examples:
 
@@ -19,9 +29,10 @@ EPILOG = """Examples:
 
 Each wave is scored from its items with the instrument definitions, then respondents are joined by
 --id-column (7, 7.0 and " 7 " are the same id). An id that occurs twice within a wave is a data
-problem and all its rows in that wave are left out. In a long file the wave column must hold two
-values (numbers in numeric order, text in order of appearance) or --waves picks two, baseline
-first.
+problem and all its rows in that wave are left out. Qualtrics survey previews, tests and spam
+are left out of the pairs, as by score and reliability (--include-previews / --include-spam let
+them in). In a long file the wave column must hold two values (numbers in numeric order, text in
+order of appearance) or --waves picks two, baseline first.
 
 ICC: default ICC2 = ICC(2,1), two-way random effects, absolute agreement, single measurement
 (McGraw & Wong's ICC(A,1)): a systematic shift between waves counts against retest reliability.
@@ -63,6 +74,8 @@ def retest(
     ),
     sheet: str = typer.Option(None, "--sheet", help="Worksheet of .xlsx input (default: first)."),
     map_file: Path = MAP,
+    include_previews: bool = INCLUDE_PREVIEWS,
+    include_spam: bool = INCLUDE_SPAM,
     as_json: bool = JSON,
 ) -> None:
     """Test-retest reliability of every score over two waves: ICC with 95% CI, SEM, reliable change."""
@@ -117,9 +130,16 @@ def retest(
             "mapping": mapping.items,
             "recodes": mapping.recodes,
         }
-        # each file read once, with its value labels and user-missing codes (as score does)
+        # each file read once, with its value labels and user-missing codes (as score does);
+        # its Qualtrics previews and spam are no respondents, so they are in no pair
         surveys = [
-            Survey.from_table(read_table(path, sheet=sheet), path=path, map=mapping)
+            Survey.from_table(
+                read_table(path, sheet=sheet),
+                path=path,
+                map=mapping,
+                previews=include_previews,
+                spam=include_spam,
+            )
             for path in data
         ]
         if len(data) == 2:
@@ -138,8 +158,11 @@ def retest(
                 file=survey.name,
                 file_missing=survey.file_missing,
                 value_labels=survey.value_labels,
+                file_rows=survey.table.row_numbers,
+                keep=survey.respondents,
                 **kw,
             )
+        result.warnings = _exclusion_notes(surveys) + result.warnings
     payload = _payload(result, data, ICC_TYPES[result.icc_type], sd_from)
     if as_json:
         print_json(payload)
@@ -160,7 +183,20 @@ def _wave(survey, label: str):
         label,
         file_missing=survey.file_missing,
         value_labels=survey.value_labels,
+        file_rows=survey.table.row_numbers,
+        keep=survey.respondents,
     )
+
+
+def _exclusion_notes(surveys) -> list[str]:
+    """The note of score and reliability on each file's previews and spam left out (with the
+    file's name when there are two files)."""
+    notes = []
+    for survey in surveys:
+        note = survey.exclusion_note("left out")
+        if note:
+            notes.append(f"{survey.name}: {note}" if len(surveys) > 1 else note)
+    return notes
 
 
 def _clean(value: object) -> object:

@@ -438,17 +438,27 @@ async def report_pdf(request: Request):
 
 
 async def export_page(request: Request):
-    return render(request, "export.html", error=None, formats=list(EXPORT_FORMATS))
+    return _export_form(request)
+
+
+def _export_form(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+    context = {"error": None, "notes": [], "chosen": None} | context
+    return render(request, "export.html", status, formats=list(EXPORT_FORMATS), **context)
 
 
 async def export_download(request: Request):
+    """The program's scored visits as one file; what `program_export` found (answers that are
+    not answers, visits scored with another definition) is shown first, and the file follows
+    only once the user confirms (`confirm=1`), as the notes `psyscore db export-visits` prints.
+    The notes name visits and instruments, never a client or an answer."""
     from ..io import write_table
-    from .program_export import program_table
+    from .program_export import program_export
 
     form = await request.form()
     start = str(form.get("start", "") or "") or None
     end = str(form.get("end", "") or "") or None
-    suffix = EXPORT_FORMATS.get(str(form.get("format", "")))
+    chosen_format = str(form.get("format", ""))
+    suffix = EXPORT_FORMATS.get(chosen_format)
     try:
         if suffix is None:
             raise StoreError("choose a format: sav, xlsx or csv")
@@ -457,16 +467,23 @@ async def export_download(request: Request):
                 dt.date.fromisoformat(when)
     except (StoreError, ValueError) as exc:
         message = str(exc) if isinstance(exc, StoreError) else "give dates as YYYY-MM-DD"
-        return render(request, "export.html", 422, error=message, formats=list(EXPORT_FORMATS))
+        return _export_form(request, 422, error=message)
+    try:
+        export = await _call(program_export, _store(request), start=start, end=end)
+    except StoreError as exc:
+        return _export_form(request, 422, error=str(exc))
+    notes = [*export.problems, *export.notes]
+    if notes and str(form.get("confirm", "")) != "1":
+        chosen = {"start": start or "", "end": end or "", "format": chosen_format}
+        return _export_form(request, notes=notes, chosen=chosen)
     folder = Path(tempfile.mkdtemp(prefix="psyscore-export-"))
     name = f"program-visits{'-' + start if start else ''}{'-to-' + end if end else ''}{suffix}"
     path = folder / name
     try:
-        table = await _call(program_table, _store(request), start=start, end=end)
-        await _call(write_table, table, path)
+        await _call(write_table, export.table, path)
     except StoreError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return render(request, "export.html", 422, error=str(exc), formats=list(EXPORT_FORMATS))
+        return _export_form(request, 422, error=str(exc))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -474,6 +491,8 @@ async def export_download(request: Request):
         path,
         media_type=EXPORT_TYPES[suffix],
         filename=name,
+        # how many notes the user confirmed (for scripts; the page showed them)
+        headers={"X-Psyscore-Export-Notes": str(len(notes))},
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
 
