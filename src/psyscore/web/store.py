@@ -1051,7 +1051,7 @@ def _create_engine(url: str, *, default: bool):
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _wal_mode(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         # every commit on disk before it returns: a saved answer survives a power cut too
         cursor.execute("PRAGMA synchronous = FULL")
@@ -1063,6 +1063,27 @@ def _create_engine(url: str, *, default: bool):
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine, path
+
+
+def _wal_mode(cursor) -> None:
+    """Switch a new database to WAL. The mode is kept in the file, so usually there is nothing
+    to do; switching needs the database to itself, and SQLite answers "database is locked" at
+    once (without the busy timeout) when another server is opening it at the same moment, so
+    retry until the timeout."""
+    import sqlite3
+    import time
+
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 # ---- migrations -------------------------------------------------------------------------------
