@@ -18,6 +18,8 @@ import psyscore.dask as psd  # noqa: E402
 from psyscore.errors import DataError, UsageError  # noqa: E402
 from psyscore.io.qualtrics import response_exclusions  # noqa: E402
 
+from .conftest import DATA  # noqa: E402
+
 PHQ = psyscore.load("phq-9")
 K10 = psyscore.load("k10")
 
@@ -219,6 +221,39 @@ def test_reliability_equals_the_in_memory_report(policy):
     summary, items = got  # unpacks as psyscore.reliability does
     if policy == "pairwise":
         assert summary.loc[0, "n"] == 600
+
+
+TOY = psyscore.load(str(DATA / "toy.yaml"))
+PER_SCORE_KEYS = psyscore.load(str(DATA / "per_score_reverse.yaml"))
+
+
+def plain_answers(inst, n: int = 300, seed: int = 2, invalid: bool = False) -> pd.DataFrame:
+    """Correlated 1-5 answers with blanks, a default RangeIndex and nothing else (no text)."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=n)
+    data = {}
+    for item in inst.item_ids:
+        col = np.clip(np.round(3 + latent + rng.normal(size=n)), 1, 5)
+        col[rng.random(n) < 0.05] = np.nan
+        data[item] = col
+    frame = pd.DataFrame(data)
+    if invalid:  # out of range, in two partitions: missing for reliability, as in memory
+        frame.iloc[[3, n - 5], 0] = 7
+    return frame
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # per-score-keys c: uncorrelated items
+@pytest.mark.filterwarnings("ignore::psyscore.DataProblemWarning")
+@pytest.mark.parametrize("invalid", [False, True], ids=["valid", "invalid answers"])
+@pytest.mark.parametrize("inst", [TOY, PER_SCORE_KEYS], ids=lambda inst: inst.id)
+def test_reliability_of_a_plain_numeric_frame_equals_the_in_memory_report(inst, invalid):
+    """A RangeIndex (integer divisions) and per-score reverse keys, as reliability_report."""
+    frame = plain_answers(inst, invalid=invalid)
+    got = psd.reliability(partitioned(frame, 3), inst)
+    want = psyscore.reliability_report(frame, inst)
+    assert_reports_equal(got, want)
+    assert list(got.summary["score"]) == list(want.summary["score"])
+    assert got.summary["score_n"].gt(0).all()
 
 
 def test_reliability_warns_about_invalid_answers_and_leaves_out_excluded_rows():

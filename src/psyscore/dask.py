@@ -350,19 +350,39 @@ def reliability(
 
 def _attach_score_stats(results, ddf, instrument, options, exclude) -> None:
     """n, M and SD of each score as ``psyscore score`` gives it (the in-memory report has them,
-    for tables): two passes over the scored frame, so the SD is not taken from raw sums."""
+    for tables): two passes over the scored frame, so the SD is not taken from raw sums.
+
+    As in memory, a score with an invalid answer is not given (``psyscore score``'s rule), though
+    the reliability statistics count the answer as missing.
+    The passes go partition by partition, not through Dask's frame arithmetic: subtracting the
+    means (a pandas Series keyed by score name) from the frame would align the score names
+    with the frame's divisions, which fails for an integer index.
+    """
     from .psychometrics.instruments import SCORE_METHODS
 
     names = [r.summary["score"] for r in results]
     scored = score(ddf, [instrument], exclude=exclude, **options)[names].astype("float64")
-    n, mean = dask.compute(scored.count(), scored.mean())
-    squares = ((scored - mean) ** 2).sum().compute()
+    parts = scored.to_delayed()
+    (sums,) = dask.compute([dask.delayed(_count_and_sum)(p) for p in parts])
+    count = sum((c for c, _ in sums), pd.Series(0, index=names, dtype="int64"))
+    total = sum((t for _, t in sums), pd.Series(0.0, index=names))
+    mean = total / count.where(count > 0)
+    (squares,) = dask.compute([dask.delayed(_squared_deviations)(p, mean) for p in parts])
+    squares = sum(squares, pd.Series(0.0, index=names))
     for result in results:
         name = result.summary["score"]
-        count = int(n[name])
-        result.summary["score_n"] = count
-        result.summary["score_mean"] = float(mean[name]) if count else float("nan")
+        n = int(count[name])
+        result.summary["score_n"] = n
+        result.summary["score_mean"] = float(mean[name]) if n else float("nan")
         result.summary["score_sd"] = (
-            float(np.sqrt(squares[name] / (count - 1))) if count > 1 else float("nan")
+            float(np.sqrt(squares[name] / (n - 1))) if n > 1 else float("nan")
         )
         result.summary["score_method"] = SCORE_METHODS["none"]
+
+
+def _count_and_sum(part: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    return part.count().astype("int64"), part.sum()
+
+
+def _squared_deviations(part: pd.DataFrame, mean: pd.Series) -> pd.Series:
+    return ((part - mean) ** 2).sum()
