@@ -274,6 +274,27 @@ def test_reliability_warns_about_invalid_answers_and_leaves_out_excluded_rows():
     assert got.problems == problems
 
 
+def test_the_warning_survives_warning_filters_leaked_by_worker_threads(monkeypatch):
+    """Worker threads share the process's warning filters, and ``catch_warnings`` is not
+    thread-safe: pandas enters it thousands of times per call (``simplefilter("ignore",
+    UserWarning)`` in ``pandas_dtype`` checks), and two threads interleaving leave that filter
+    behind. DataProblemWarning is a UserWarning: it was lost ("DID NOT WARN" in a loaded full
+    run). Here a partition leaks the filter on purpose, deterministically."""
+    moments_part = psd._moments_part
+
+    def leaking(*args):
+        warnings.filterwarnings("ignore", category=UserWarning)  # what the race leaves behind
+        return moments_part(*args)
+
+    monkeypatch.setattr(psd, "_moments_part", leaking)
+    frame = survey(n=90)
+    with pytest.warns(psyscore.DataProblemWarning) as caught:
+        got = psd.reliability(partitioned(frame, 3), PHQ)
+    assert caught[0].message.problems == got.problems
+    assert [p.row for p in got.problems] == [6, 46, 47]
+    assert ("ignore", UserWarning) not in [(f[0], f[2]) for f in warnings.filters]
+
+
 def test_empty_partitions_change_nothing():
     frame = survey(n=60)
     ddf = dd.concat([partitioned(frame.iloc[:0], 1), partitioned(frame, 2)])
