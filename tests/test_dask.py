@@ -18,6 +18,8 @@ import psyscore.dask as psd  # noqa: E402
 from psyscore.errors import DataError, UsageError  # noqa: E402
 from psyscore.io.qualtrics import response_exclusions  # noqa: E402
 
+from .conftest import DATA  # noqa: E402
+
 PHQ = psyscore.load("phq-9")
 K10 = psyscore.load("k10")
 
@@ -221,6 +223,39 @@ def test_reliability_equals_the_in_memory_report(policy):
         assert summary.loc[0, "n"] == 600
 
 
+TOY = psyscore.load(str(DATA / "toy.yaml"))
+PER_SCORE_KEYS = psyscore.load(str(DATA / "per_score_reverse.yaml"))
+
+
+def plain_answers(inst, n: int = 300, seed: int = 2, invalid: bool = False) -> pd.DataFrame:
+    """Correlated 1-5 answers with blanks, a default RangeIndex and nothing else (no text)."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=n)
+    data = {}
+    for item in inst.item_ids:
+        col = np.clip(np.round(3 + latent + rng.normal(size=n)), 1, 5)
+        col[rng.random(n) < 0.05] = np.nan
+        data[item] = col
+    frame = pd.DataFrame(data)
+    if invalid:  # out of range, in two partitions: missing for reliability, as in memory
+        frame.iloc[[3, n - 5], 0] = 7
+    return frame
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # per-score-keys c: uncorrelated items
+@pytest.mark.filterwarnings("ignore::psyscore.DataProblemWarning")
+@pytest.mark.parametrize("invalid", [False, True], ids=["valid", "invalid answers"])
+@pytest.mark.parametrize("inst", [TOY, PER_SCORE_KEYS], ids=lambda inst: inst.id)
+def test_reliability_of_a_plain_numeric_frame_equals_the_in_memory_report(inst, invalid):
+    """A RangeIndex (integer divisions) and per-score reverse keys, as reliability_report."""
+    frame = plain_answers(inst, invalid=invalid)
+    got = psd.reliability(partitioned(frame, 3), inst)
+    want = psyscore.reliability_report(frame, inst)
+    assert_reports_equal(got, want)
+    assert list(got.summary["score"]) == list(want.summary["score"])
+    assert got.summary["score_n"].gt(0).all()
+
+
 def test_reliability_warns_about_invalid_answers_and_leaves_out_excluded_rows():
     from psyscore.psychometrics.instruments import reliability_of
 
@@ -237,6 +272,27 @@ def test_reliability_warns_about_invalid_answers_and_leaves_out_excluded_rows():
     pd.testing.assert_frame_equal(got.summary, want, rtol=1e-12, atol=1e-12)
     assert got.summary.loc[0, "n"] == 297
     assert got.problems == problems
+
+
+def test_the_warning_survives_warning_filters_leaked_by_worker_threads(monkeypatch):
+    """Worker threads share the process's warning filters, and ``catch_warnings`` is not
+    thread-safe: pandas enters it thousands of times per call (``simplefilter("ignore",
+    UserWarning)`` in ``pandas_dtype`` checks), and two threads interleaving leave that filter
+    behind. DataProblemWarning is a UserWarning: it was lost ("DID NOT WARN" in a loaded full
+    run). Here a partition leaks the filter on purpose, deterministically."""
+    moments_part = psd._moments_part
+
+    def leaking(*args):
+        warnings.filterwarnings("ignore", category=UserWarning)  # what the race leaves behind
+        return moments_part(*args)
+
+    monkeypatch.setattr(psd, "_moments_part", leaking)
+    frame = survey(n=90)
+    with pytest.warns(psyscore.DataProblemWarning) as caught:
+        got = psd.reliability(partitioned(frame, 3), PHQ)
+    assert caught[0].message.problems == got.problems
+    assert [p.row for p in got.problems] == [6, 46, 47]
+    assert ("ignore", UserWarning) not in [(f[0], f[2]) for f in warnings.filters]
 
 
 def test_empty_partitions_change_nothing():

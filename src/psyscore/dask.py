@@ -27,7 +27,8 @@ Requires the optional extra ``psyscore[dask]``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -76,6 +77,39 @@ def _coding_check(ddf: dd.DataFrame, plan: Plan):
     observe = dask.delayed(observe_partition, pure=True)
     parts = [observe(p, plan) for p in ddf[columns].to_delayed()]
     return dask.delayed(check_codings, pure=True)(parts, plan)
+
+
+@contextmanager
+def _callers_warning_filters() -> Iterator[None]:
+    """Around a compute: give the caller back the warning filters and hooks it had before.
+
+    Threads of a scheduler in this process (the threaded scheduler, a LocalCluster without
+    processes) share the process's warning state, and ``warnings.catch_warnings`` is not
+    thread-safe: pandas enters it thousands of times per partition (e.g. with
+    ``simplefilter("ignore", UserWarning)`` in its dtype checks), and two threads interleaving
+    leave that filter, or an old ``showwarning``, behind. Our DataProblemWarning is a
+    UserWarning: it would be lost, and so would the user's later warnings. No partition task
+    should change the caller's filters, so whatever changed during the compute is undone.
+    """
+    filters = warnings.filters
+    entries = list(filters)
+    hooks = {name: getattr(warnings, name) for name in _WARNING_HOOKS if hasattr(warnings, name)}
+    try:
+        yield
+    finally:
+        if warnings.filters is not filters or list(filters) != entries:
+            filters[:] = entries
+            warnings.filters = filters
+            mutated = getattr(warnings, "_filters_mutated", None)  # private: drops caches
+            if mutated is not None:
+                mutated()
+        for name, hook in hooks.items():
+            if getattr(warnings, name) is not hook:
+                setattr(warnings, name, hook)
+
+
+# what catch_warnings saves and restores besides the filters (record=True swaps them)
+_WARNING_HOOKS = ("showwarning", "_showwarnmsg_impl")
 
 
 # ---- scoring ----------------------------------------------------------------------------------
@@ -195,12 +229,13 @@ def problems(
     plan = make_plan(frame._meta, instruments, options, reason_column, ours)
     check = _coding_check(frame, plan)
     parts = [dask.delayed(_problems_part)(p, plan, check) for p in frame.to_delayed()]
-    if id_column:
-        ids = dask.delayed(pd.concat)(ddf[[id_column]].to_delayed())
-        (results, ids) = dask.compute(parts, ids)
-        duplicates = duplicate_ids(ids, id_column)
-    else:
-        (results,) = dask.compute(parts)
+    with _callers_warning_filters():
+        if id_column:
+            ids = dask.delayed(pd.concat)(ddf[[id_column]].to_delayed())
+            (results, ids) = dask.compute(parts, ids)
+            duplicates = duplicate_ids(ids, id_column)
+        else:
+            (results,) = dask.compute(parts)
     return duplicates + merge_problems(results, plan.instruments, plan.found)
 
 
@@ -306,7 +341,8 @@ def reliability(
         )
     check = _coding_check(frame, plan)
     parts = [dask.delayed(_moments_part)(p, plan, check) for p in frame.to_delayed()]
-    merged, counted = dask.compute(dask.delayed(_merge_moments)(parts))[0]
+    with _callers_warning_filters():  # so that our warning below reaches the caller
+        merged, counted = dask.compute(dask.delayed(_merge_moments)(parts))[0]
     found_problems = merge_problems(counted, plan.instruments, plan.found)
     by_id = {it.id: it for it in instrument.items}
     results = []
@@ -325,7 +361,8 @@ def reliability(
                 name=f"{instrument.output_prefix}_{name}",
             )
         )
-    _attach_score_stats(results, ddf, instrument, options, exclude)
+    with _callers_warning_filters():
+        _attach_score_stats(results, ddf, instrument, options, exclude)
     report = InstrumentReliability(
         tidy_summaries(results),
         tidy_items(results),
@@ -343,19 +380,39 @@ def reliability(
 
 def _attach_score_stats(results, ddf, instrument, options, exclude) -> None:
     """n, M and SD of each score as ``psyscore score`` gives it (the in-memory report has them,
-    for tables): two passes over the scored frame, so the SD is not taken from raw sums."""
+    for tables): two passes over the scored frame, so the SD is not taken from raw sums.
+
+    As in memory, a score with an invalid answer is not given (``psyscore score``'s rule), though
+    the reliability statistics count the answer as missing.
+    The passes go partition by partition, not through Dask's frame arithmetic: subtracting the
+    means (a pandas Series keyed by score name) from the frame would align the score names
+    with the frame's divisions, which fails for an integer index.
+    """
     from .psychometrics.instruments import SCORE_METHODS
 
     names = [r.summary["score"] for r in results]
     scored = score(ddf, [instrument], exclude=exclude, **options)[names].astype("float64")
-    n, mean = dask.compute(scored.count(), scored.mean())
-    squares = ((scored - mean) ** 2).sum().compute()
+    parts = scored.to_delayed()
+    (sums,) = dask.compute([dask.delayed(_count_and_sum)(p) for p in parts])
+    count = sum((c for c, _ in sums), pd.Series(0, index=names, dtype="int64"))
+    total = sum((t for _, t in sums), pd.Series(0.0, index=names))
+    mean = total / count.where(count > 0)
+    (squares,) = dask.compute([dask.delayed(_squared_deviations)(p, mean) for p in parts])
+    squares = sum(squares, pd.Series(0.0, index=names))
     for result in results:
         name = result.summary["score"]
-        count = int(n[name])
-        result.summary["score_n"] = count
-        result.summary["score_mean"] = float(mean[name]) if count else float("nan")
+        n = int(count[name])
+        result.summary["score_n"] = n
+        result.summary["score_mean"] = float(mean[name]) if n else float("nan")
         result.summary["score_sd"] = (
-            float(np.sqrt(squares[name] / (count - 1))) if count > 1 else float("nan")
+            float(np.sqrt(squares[name] / (n - 1))) if n > 1 else float("nan")
         )
         result.summary["score_method"] = SCORE_METHODS["none"]
+
+
+def _count_and_sum(part: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    return part.count().astype("int64"), part.sum()
+
+
+def _squared_deviations(part: pd.DataFrame, mean: pd.Series) -> pd.Series:
+    return ((part - mean) ** 2).sum()
