@@ -217,10 +217,10 @@ def _recode_table(
                 shown = _num(hit[0]) if hit[0] == hit[1] else f"{_num(hit[0])} thru {_num(hit[1])}"
                 raise UsageError(
                     f"{where} maps {_num(old)} -> {_spss_value(new)}, and {shown} is a "
-                    f"user-missing value of {column} in the data file. psyscore checks the "
-                    "file's user-missing values after the recode, SPSS before it, so the syntax "
-                    "could give other scores. Leave user-missing values out of the recode (or "
-                    "declare them on the recoded codes), or score without --syntax."
+                    f"user-missing value of {column} in the data file: whether it counts as an "
+                    "answer would depend on which is applied first (SPSS applies user-missing "
+                    "values first). Leave user-missing values out of the recode (or remove the "
+                    "declaration in the data file)."
                 )
     return table
 
