@@ -301,13 +301,18 @@ def _options_used(refs, map_file, previous, answers) -> dict[str, Any]:
     }
 
 
-def _check_html(path: Path, force: bool) -> None:
-    if path.suffix.lower() not in {".html", ".htm"}:
-        raise UsageError(f"{path}: the HTML report needs a .html name")
+def _check_report_target(path: Path, suffixes: tuple[str, ...], what: str, force: bool) -> None:
+    """One report file: the right extension, not an existing file unless --force, a folder."""
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"{path}: {what} needs a {suffixes[0]} name")
     if path.exists() and not force:
         raise UsageError(f"{path}: already exists; use --force to replace it")
     if not path.parent.exists():
         raise UsageError(f"{path.parent}: output folder does not exist")
+
+
+def _check_html(path: Path, force: bool) -> None:
+    _check_report_target(path, (".html", ".htm"), "the HTML report", force)
 
 
 def _check_paper(paper: str | None) -> str | None:
@@ -321,24 +326,14 @@ def _check_paper(paper: str | None) -> str | None:
 
 
 def _check_pdf(path: Path, force: bool) -> None:
-    if path.suffix.lower() != ".pdf":
-        raise UsageError(f"{path}: the PDF report needs a .pdf name")
-    if path.exists() and not force:
-        raise UsageError(f"{path}: already exists; use --force to replace it")
-    if not path.parent.exists():
-        raise UsageError(f"{path.parent}: output folder does not exist")
+    _check_report_target(path, (".pdf",), "the PDF report", force)
     from ..report.browser import require_browser
 
     require_browser()
 
 
 def _check_fhir(path: Path, force: bool) -> None:
-    if path.suffix.lower() != ".json":
-        raise UsageError(f"{path}: the FHIR Bundle needs a .json name")
-    if path.exists() and not force:
-        raise UsageError(f"{path}: already exists; use --force to replace it")
-    if not path.parent.exists():
-        raise UsageError(f"{path.parent}: output folder does not exist")
+    _check_report_target(path, (".json",), "the FHIR Bundle", force)
     from ..exchange.fhir import require_fhir
 
     require_fhir()
