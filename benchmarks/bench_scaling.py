@@ -76,7 +76,7 @@ import sys, numpy as np, pandas as pd
 src, dst, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
 df = pd.read_csv(src)
 items = [f"b30_{j}" for j in range(1, k + 1)]
-x = df[items].to_numpy(dtype=float)
+x = df[items].to_numpy(dtype=float, copy=True)
 rev = np.array([j in set(range(1, k + 1, 3)) for j in range(1, k + 1)])
 x[:, rev] = 4 - x[:, rev]
 n = (~np.isnan(x)).sum(axis=1)
@@ -90,7 +90,7 @@ PANDAS_ALPHA = """
 import sys, numpy as np, pandas as pd
 src, k = sys.argv[1], int(sys.argv[2])
 items = [f"b30_{j}" for j in range(1, k + 1)]
-x = pd.read_csv(src, usecols=items)[items].to_numpy(dtype=float)
+x = pd.read_csv(src, usecols=items)[items].to_numpy(dtype=float, copy=True)
 rev = np.array([j in set(range(1, k + 1, 3)) for j in range(1, k + 1)])
 x[:, rev] = 4 - x[:, rev]
 c = pd.DataFrame(x).cov().to_numpy()  # pairwise
