@@ -405,8 +405,9 @@ def resolve(
     )
     n, k = len(table), len(inst.items)
     # column-major: each item is written and read as one contiguous column
-    codes = np.full((n, k), np.nan, order="F")
-    reason = np.full((n, k), BLANK, dtype=np.int8, order="F")
+    # filled column by column below (np.full would write every cell twice: 2 s at 5M x 30)
+    codes = np.empty((n, k), order="F")
+    reason = np.empty((n, k), dtype=np.int8, order="F")
     reasons = list(BASE_REASONS)
     scored_items = {i for s in inst.scores.values() for i in (s.items or [])}
     columns: list[str | None] = []
@@ -414,6 +415,8 @@ def resolve(
         column = found.get(item.id)
         columns.append(column)
         if column is None:
+            codes[:, j] = np.nan
+            reason[:, j] = BLANK
             if item.id in scored_items:
                 problems.append(
                     Problem(
