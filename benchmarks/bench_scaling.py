@@ -174,35 +174,50 @@ def measure(cmd: list[str]) -> dict:
     return json.loads(out.stdout)
 
 
-def cases(data: Path, out: Path, definition: Path, rows: int, r_max: int, chunk: int):
+def cases(
+    data: Path,
+    out: Path,
+    definition: Path,
+    rows: int,
+    r_max: int,
+    chunk: int,
+    whole_max: int = 5_000_000,
+    peers_max: int = 5_000_000,
+):
     psyscore = [sys.executable, "-m", "psyscore"]
     py = sys.executable
-    yield (
-        "score",
-        "psyscore, in memory",
-        [*psyscore, "score", data, "-i", definition, "-o", out, "--force", "--chunk-rows", "0"],
-    )
+    whole = rows <= whole_max  # in memory: 20M rows x 30 need about 13 GB (score) and more
+    peers = rows <= peers_max
+    if whole:
+        yield (
+            "score",
+            "psyscore, in memory",
+            [*psyscore, "score", data, "-i", definition, "-o", out, "--force", "--chunk-rows", "0"],
+        )
     yield (
         "score",
         f"psyscore, chunks of {chunk:,}",
         [*psyscore, "score", data, "-i", definition, "-o", out, "--force", "--chunk-rows", chunk],
     )
-    yield "score", "pandas + numpy script", [py, "-c", PANDAS_SCORE, data, out, K]
-    yield "score", "pyarrow + numpy floor", [py, "-c", ARROW_SCORE, data, out, K]
+    if peers:
+        yield "score", "pandas + numpy script", [py, "-c", PANDAS_SCORE, data, out, K]
+        yield "score", "pyarrow + numpy floor", [py, "-c", ARROW_SCORE, data, out, K]
     if shutil.which("Rscript") and rows <= r_max:
         yield "score", "R (read.csv, rowSums, write.csv)", ["Rscript", "-e", R_SCORE, data, out, K]
-    yield (
-        "reliability",
-        "psyscore, in memory",
-        [*psyscore, "reliability", data, "-i", definition, "--json", "--chunk-rows", "0"],
-    )
+    if whole:
+        yield (
+            "reliability",
+            "psyscore, in memory",
+            [*psyscore, "reliability", data, "-i", definition, "--json", "--chunk-rows", "0"],
+        )
     yield (
         "reliability",
         f"psyscore, chunks of {chunk:,}",
         [*psyscore, "reliability", data, "-i", definition, "--json", "--chunk-rows", chunk],
     )
-    yield "reliability", "pandas + numpy (alpha only)", [py, "-c", PANDAS_ALPHA, data, K]
-    yield "reliability", "pyarrow + numpy (alpha only)", [py, "-c", ARROW_ALPHA, data, K]
+    if peers:
+        yield "reliability", "pandas + numpy (alpha only)", [py, "-c", PANDAS_ALPHA, data, K]
+        yield "reliability", "pyarrow + numpy (alpha only)", [py, "-c", ARROW_ALPHA, data, K]
     if shutil.which("Rscript") and rows <= r_max:
         yield "reliability", "R psych::alpha", ["Rscript", "-e", R_ALPHA, data, K]
 
@@ -213,6 +228,12 @@ def main() -> None:
     parser.add_argument("--min-rows", type=int, default=100_000, help="also this size (a try)")
     parser.add_argument("--r-max-rows", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=500_000)
+    parser.add_argument(
+        "--whole-max-rows", type=int, default=5_000_000, help="psyscore in memory up to this size"
+    )
+    parser.add_argument(
+        "--peers-max-rows", type=int, default=5_000_000, help="the Python peers up to this size"
+    )
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
     args = parser.parse_args()
     sizes = sorted(
@@ -247,6 +268,8 @@ def main() -> None:
                 rows,
                 args.r_max_rows,
                 min(args.chunk_rows, rows),
+                args.whole_max_rows,
+                args.peers_max_rows,
             ):
                 got = measure([str(c) for c in cmd])
                 ok = got["rc"] in (0, 1)
