@@ -597,9 +597,24 @@ class ScoredSurvey:
         critical flags."""
         return score_summary(self.batch, self.instruments)
 
-    def to_dict(self) -> dict:
-        """What ``psyscore score --json`` prints (without the input and output paths)."""
+    def to_dict(self, outputs: Sequence[str | Path] | None = None) -> dict:
+        """What ``psyscore score --json`` prints.
+
+        Parameters
+        ----------
+        outputs
+            The files the scores were written to: given, the dict starts with ``input`` (the
+            file read, None for a DataFrame) and ``outputs``, as the command prints it.
+        """
+        written = {}
+        if outputs is not None:
+            path = self.survey.path
+            written = {
+                "input": None if path is None else str(path),
+                "outputs": list(map(str, outputs)),
+            }
         return {
+            **written,
             "rows": len(self.table),
             "instruments": self.summary(),
             "excluded": self.survey.exclusions.counts,
