@@ -131,20 +131,11 @@ def reliability(
     from ..io import read_table
     from ..library import resolve_instruments
     from ..mapping import load_mapping
-    from ..survey import Survey, check_reliability_options
+    from ..survey import ReliabilityOptions, Survey
 
     with errors_to_exit():
-        check_reliability_options(policy=policy, split_half=split_half)
-        check_report_outputs(html, table_out, data, map_file=map_file, force=force)
-        instruments = resolve_instruments(instrument)
-        mapping = load_mapping(map_file)
-        mapping.check_against(instruments)
-        table = read_table(data, sheet=sheet) if sheet else read_table(data)
-        survey = Survey.from_table(
-            table, path=data, map=mapping, previews=include_previews, spam=include_spam
-        )
-        result = survey.reliability(
-            instruments,
+        # every option checked once, before anything is read
+        options = ReliabilityOptions(
             policy=policy,
             omega=not no_omega,
             n_boot=bootstrap,
@@ -155,6 +146,15 @@ def reliability(
             impute=impute,
             correlations=correlations,
         )
+        check_report_outputs(html, table_out, data, map_file=map_file, force=force)
+        instruments = resolve_instruments(instrument)
+        mapping = load_mapping(map_file)
+        mapping.check_against(instruments)
+        table = read_table(data, sheet=sheet) if sheet else read_table(data)
+        survey = Survey.from_table(
+            table, path=data, map=mapping, previews=include_previews, spam=include_spam
+        )
+        result = survey.reliability(instruments, options=options)
     payload = result.to_dict()
     with errors_to_exit():
         write_reliability_files(payload, instruments, html=html, table_out=table_out)
