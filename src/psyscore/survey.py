@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 Definitions = str | Path | Instrument | Bundle | Iterable[str | Path | Instrument | Bundle]
 
 __all__ = [
+    "ReliabilityOptions",
     "ReliabilityReport",
     "ScoredSurvey",
     "Survey",
@@ -428,6 +429,7 @@ class Survey:
         self,
         definitions: Definitions,
         *,
+        options: ReliabilityOptions | None = None,
         policy: str = "pairwise",
         omega: bool = True,
         n_boot: int = 0,
@@ -442,7 +444,9 @@ class Survey:
 
         Items are reverse-keyed per the definition; previews and spam leave every statistic;
         answers that are not valid count as missing and are reported in ``.problems``.
-        Options as ``psyscore reliability`` (``n_boot``: ``--bootstrap``).
+        Options as ``psyscore reliability`` (``n_boot``: ``--bootstrap``), as keywords or as one
+        :class:`ReliabilityOptions` (``options=``), not both; an impossible one is a UsageError
+        before any work.
 
         Examples
         --------
@@ -457,7 +461,24 @@ class Survey:
         from .psychometrics.instruments import InstrumentReliability, analyse_resolved
         from .psychometrics.scale import tidy_items, tidy_summaries
 
-        check_reliability_options(policy=policy, split_half=split_half, impute=impute)
+        keywords = ReliabilityOptions(
+            policy=policy,
+            omega=omega,
+            n_boot=n_boot,
+            seed=seed,
+            split_half=split_half,
+            nfactors=nfactors,
+            by=by,
+            impute=impute,
+            correlations=correlations,
+        )
+        if options is None:
+            options = keywords
+        elif keywords != ReliabilityOptions():
+            raise UsageError(
+                "give the reliability options as options=ReliabilityOptions(...) or as "
+                "keywords, not both"
+            )
         instruments = self.instruments(definitions)
         # an invalid answer is left out of the statistics, as missing (the records say so)
         resolved = self.resolve(instruments, invalid_as_missing=True)
@@ -468,15 +489,7 @@ class Survey:
                     self.table.data,
                     resolved.items[inst.id],
                     keep=self.respondents,
-                    policy=policy,
-                    omega=omega,
-                    n_boot=n_boot,
-                    seed=seed,
-                    split_half=split_half,
-                    nfactors=nfactors,
-                    by=by,
-                    impute=impute,
-                    correlations=correlations,
+                    **options.analysis_options(),
                 )
             parts.append(
                 InstrumentReliability(
@@ -487,15 +500,7 @@ class Survey:
                     list(inst.warnings),
                 )
             )
-        options = {
-            "policy": policy,
-            "split_half": split_half,
-            "nfactors": nfactors,
-            "by": by,
-            "impute": impute,
-            "correlations": correlations,
-        }
-        return ReliabilityReport(self, instruments, parts, options)
+        return ReliabilityReport(self, instruments, parts, options.report_options())
 
     @contextlib.contextmanager
     def _naming_file(self) -> Iterator[None]:
@@ -512,10 +517,15 @@ class Survey:
 
 
 def check_reliability_options(
-    *, policy: str = "pairwise", split_half: str = "all", impute: str = "none"
+    *,
+    policy: str = "pairwise",
+    split_half: str = "all",
+    impute: str = "none",
+    correlations: str = "pearson",
 ) -> None:
-    """Refuse an unknown --policy, --split-half or --impute (UsageError) before any reading."""
-    from .psychometrics.instruments import IMPUTE_CHOICES
+    """Refuse an unknown --policy, --split-half, --impute or --correlations (UsageError) before
+    any reading; :class:`ReliabilityOptions` checks every option."""
+    from .psychometrics.instruments import CORRELATIONS, IMPUTE_CHOICES
     from .psychometrics.splithalf import parse_split_half
 
     if policy not in {"pairwise", "listwise"}:
@@ -526,6 +536,79 @@ def check_reliability_options(
         raise UsageError(str(exc)) from None
     if impute not in IMPUTE_CHOICES:
         raise UsageError(f"--impute must be one of {', '.join(IMPUTE_CHOICES)}, not {impute!r}")
+    if correlations not in CORRELATIONS:
+        raise UsageError(
+            f"--correlations must be one of {', '.join(CORRELATIONS)}, not {correlations!r}"
+        )
+
+
+def _whole_number(value: object) -> bool:
+    """An int (numpy's too), never a bool or a float: 2.5 factors or True resamples mean nothing."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+@dataclass(frozen=True)
+class ReliabilityOptions:
+    """The options of a reliability analysis, as ``psyscore reliability`` takes them, checked
+    once when made (UsageError naming the option), so no impossible one reaches the statistics.
+
+    ``policy`` (``--policy``: pairwise or listwise missing data), ``omega`` (False:
+    ``--no-omega``), ``n_boot`` and ``seed`` (``--bootstrap`` resamples for alpha's CI),
+    ``split_half`` (``--split-half``), ``nfactors`` (group factors behind omega, at least 1),
+    ``by`` (a column: every statistic per group too), ``impute`` (``--impute``: the scores
+    behind M, SD and the intercorrelations) and ``correlations`` (pearson, or polychoric: also
+    ordinal alpha and omega).
+
+    >>> ReliabilityOptions(nfactors=0)
+    Traceback (most recent call last):
+    ...
+    psyscore.errors.UsageError: --nfactors (nfactors=) must be a whole number of at least 1, not 0
+    """
+
+    policy: str = "pairwise"
+    omega: bool = True
+    n_boot: int = 0
+    seed: int | None = None
+    split_half: str = "all"
+    nfactors: int = 3
+    by: str | None = None
+    impute: str = "none"
+    correlations: str = "pearson"
+
+    def __post_init__(self) -> None:
+        check_reliability_options(
+            policy=self.policy,
+            split_half=self.split_half,
+            impute=self.impute,
+            correlations=self.correlations,
+        )
+        if not isinstance(self.omega, bool | np.bool_):
+            raise UsageError(f"omega= must be True or False, not {self.omega!r}")
+        if not _whole_number(self.nfactors) or self.nfactors < 1:
+            raise UsageError(
+                "--nfactors (nfactors=) must be a whole number of at least 1, "
+                f"not {self.nfactors!r}"
+            )
+        if not _whole_number(self.n_boot) or self.n_boot < 0:
+            raise UsageError(
+                "--bootstrap (n_boot=) must be a whole number of resamples, 0 for none, "
+                f"not {self.n_boot!r}"
+            )
+
+    def analysis_options(self) -> dict[str, Any]:
+        """Every option, as the statistics take them (``analyse_resolved``)."""
+        return dataclasses.asdict(self)
+
+    def report_options(self) -> dict[str, Any]:
+        """The options a report states (its JSON, HTML and APA table notes)."""
+        return {
+            "policy": self.policy,
+            "split_half": self.split_half,
+            "nfactors": self.nfactors,
+            "by": self.by,
+            "impute": self.impute,
+            "correlations": self.correlations,
+        }
 
 
 @dataclass(eq=False, repr=False)
@@ -597,9 +680,24 @@ class ScoredSurvey:
         critical flags."""
         return score_summary(self.batch, self.instruments)
 
-    def to_dict(self) -> dict:
-        """What ``psyscore score --json`` prints (without the input and output paths)."""
+    def to_dict(self, outputs: Sequence[str | Path] | None = None) -> dict:
+        """What ``psyscore score --json`` prints.
+
+        Parameters
+        ----------
+        outputs
+            The files the scores were written to: given, the dict starts with ``input`` (the
+            file read, None for a DataFrame) and ``outputs``, as the command prints it.
+        """
+        written = {}
+        if outputs is not None:
+            path = self.survey.path
+            written = {
+                "input": None if path is None else str(path),
+                "outputs": list(map(str, outputs)),
+            }
         return {
+            **written,
             "rows": len(self.table),
             "instruments": self.summary(),
             "excluded": self.survey.exclusions.counts,

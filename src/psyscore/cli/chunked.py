@@ -38,10 +38,10 @@ def score_command(
     from ..library import resolve_instruments
     from ..mapping import load_mapping
     from ..report.problems import print_problems, write_problems_csv
+    from ..report.score_terminal import print_score_summary
     from ..survey import output_table_of
     from .options import about, err, errors_to_exit, out, print_json, warn
     from .progress import row_progress
-    from .score import _print_summary
 
     with errors_to_exit():
         if syntax_file is not None:
@@ -101,7 +101,7 @@ def score_command(
     else:
         for w in done.warnings:
             warn(w)
-        _print_summary(done.summary)
+        print_score_summary(out, done.summary, err=err)
         print_problems(out, done.problems)
         shape = f"{done.rows} rows, {done.columns} columns"
         out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
@@ -140,7 +140,15 @@ def reliability_command(
     from ..psychometrics.splithalf import parse_split_half
     from ..report.formatting import apa_sentence
     from ..report.problems import print_problems
-    from . import reliability as R
+    from ..report.reliability_files import (
+        check_html_output,
+        check_table_output,
+        plan_report_outputs,
+        write_reliability_html,
+        write_reliability_tables,
+    )
+    from ..report.reliability_terminal import print_instrument, print_intercorrelations
+    from ..survey import intercorrelations
     from .options import about, err, errors_to_exit, exclusion_note, out, print_json, warn
     from .progress import row_progress
 
@@ -158,10 +166,10 @@ def reliability_command(
                     f"--chunk-rows (or {flag}) for this file"
                 )
         if html is not None:
-            R.check_html_output(html, data, force=force)
+            check_html_output(html, data, force=force)
         if table_out is not None:
-            R.check_table_output(table_out, data, force=force)
-        R._plan_outputs(html, table_out, [data, map_file], force=force)
+            check_table_output(table_out, data, force=force)
+        plan_report_outputs(html, table_out, [data, map_file], force=force)
         try:
             parse_split_half(split_half)
         except ValueError as exc:
@@ -228,25 +236,25 @@ def reliability_command(
         "impute": impute,
         "correlations": correlations,
         "instruments": report,
-        "intercorrelations": R._intercorrelations(all_results),
+        "intercorrelations": intercorrelations(all_results),
         "overlap": _overlap(all_results, instruments, overlap_moments),
         "problems": [p.to_dict() for p in problems],
         "warnings": warnings,
     }
     with errors_to_exit(), staged_writes():
         if html is not None:
-            R._write_html(html, payload, instruments)
+            write_reliability_html(html, payload, instruments)
         if table_out is not None:
-            R._write_table(table_out, payload)
+            write_reliability_tables(table_out, payload)
     if as_json:
         print_json(payload)
     else:
         for w in warnings:
             warn(w)
         for inst in report:
-            R._print_instrument(inst, split_half=split_half, nfactors=nfactors)
-        R._print_intercorrelations(payload["intercorrelations"])
-        R._print_intercorrelations(payload["overlap"], overlap=True)
+            print_instrument(out, inst, split_half=split_half, nfactors=nfactors)
+        print_intercorrelations(out, payload["intercorrelations"])
+        print_intercorrelations(out, payload["overlap"], overlap=True)
         print_problems(out, problems)
     for written in (html, table_out):
         if written is not None:

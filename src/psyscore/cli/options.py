@@ -132,7 +132,9 @@ def print_json(payload: object) -> None:
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    from ..report.terminal import print_warning
+
+    print_warning(err, message)
 
 
 def table_file_missing(table: Table) -> FileMissing:

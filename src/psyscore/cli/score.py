@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table as RichTable
 
 from ..io import check_fits, plan_outputs, read_table, staged_writes, write_table
 from ..io.chunks import CHUNK_ROWS_HELP, chunk_rows_for
 from ..library import resolve_instruments
 from ..mapping import load_mapping
-from ..report.problems import print_problems, write_problems_csv
-from ..survey import ScoredSurvey, Survey, score_summary
+from ..report.problems import write_problems_csv
+from ..report.score_terminal import print_score_summary, print_scored_survey
+from ..survey import Survey, score_summary
 from .options import (
     FORCE,
     INCLUDE_PREVIEWS,
@@ -25,7 +25,6 @@ from .options import (
     errors_to_exit,
     out,
     print_json,
-    warn,
 )
 
 EPILOG = """Examples:
@@ -133,20 +132,11 @@ def score(
                 from ..io.sps_syntax import write_spss_syntax
 
                 write_spss_syntax(syntax, syntax_file)
-    _render(result, data, plan.all, as_json=as_json)
-    raise typer.Exit(1 if result.problems else 0)
-
-
-def _render(result: ScoredSurvey, data: Path, targets: list[Path], *, as_json: bool) -> None:
     if as_json:
-        print_json({"input": str(data), "outputs": [str(t) for t in targets], **result.to_dict()})
-        return
-    for w in result.warnings:
-        warn(w)
-    _print_summary(result.summary())
-    print_problems(out, result.problems)
-    shape = f"{len(result.table)} rows, {result.table.shape[1]} columns"
-    out.print(f"wrote {', '.join(map(str, targets))} ({shape})")
+        print_json(result.to_dict(outputs=plan.all))
+    else:
+        print_scored_survey(out, err, result, plan.all)
+    raise typer.Exit(1 if result.problems else 0)
 
 
 def _progress(what: str, *, quiet: bool):
@@ -163,26 +153,5 @@ _summary = score_summary
 
 
 def _print_summary(summary: list[dict]) -> None:
-    table = RichTable(title="Scores", title_justify="left")
-    for col in ("column", "scored", "prorated", "not scored", "mean", "sd"):
-        table.add_column(col, justify="left" if col == "column" else "right")
-    for inst in summary:
-        for s in inst["scores"]:
-            table.add_row(
-                s["column"],
-                str(s["scored"]),
-                str(s["prorated"]),
-                str(s["not_scored"]),
-                "" if s["mean"] is None else f"{s['mean']:.2f}",
-                "" if s["sd"] is None else f"{s['sd']:.2f}",
-            )
-    out.print(table)
-    for inst in summary:
-        endorsed, unanswered = inst["critical_flags"], inst["critical_unanswered"]
-        if endorsed or unanswered:
-            err.print(
-                f"[bold red]ALERT:[/] critical items of {inst['id']}: {endorsed} respondent(s) "
-                f"endorsed, {unanswered} with the critical item unanswered: see columns "
-                f"{inst['critical_column']} and {inst['critical_unanswered_column']}",
-                highlight=False,
-            )
+    """See :func:`psyscore.report.score_terminal.print_score_summary`."""
+    print_score_summary(out, summary, err=err)
