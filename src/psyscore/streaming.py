@@ -268,6 +268,115 @@ class _InvalidCounts:
         )
 
 
+class _NormBy:
+    """`--norm-by` over chunks: what the in-memory path decides from the whole sex and age
+    columns (the sentence saying how sex was read, the refusal of a code that names no sex or of
+    an age that is no age), gathered chunk by chunk; each chunk's rows get their groups there.
+
+    The norm notes' records merge in `scoring.merge_norm_notes`; the order of the reasons of a
+    "no norm group" note (most frequent first, ties by first row, as `value_counts` orders them
+    over the whole file) is restored here, since a chunk's own order may differ."""
+
+    def __init__(self, spec: str | None, meta: Table):
+        from .norms import norm_rows_from_table, parse_norm_by
+
+        self.spec = spec
+        self.columns = parse_norm_by(spec)
+        self.labels = meta.value_labels
+        self.sexes: list[pd.Series] = []  # each chunk's distinct sex values, in file order
+        self.bad_ages: list[pd.Series] = []  # each chunk's values that are no age, distinct
+        self.bad_rows: list[int] = []  # the first five rows (1-based, in the file) with one
+        self.failed = False
+        self.first_row: dict[tuple[str, str], int] = {}  # (score, reason) -> first file row
+        if self.columns:  # an unknown column: the engine's UsageError, before any chunk
+            norm_rows_from_table(meta.data.iloc[:0], self.columns, self.labels)
+
+    def observe(self, part: pd.DataFrame, offset: int) -> bool:
+        """Gather the chunk's sex values and ages; False when the whole file will be refused
+        (then the chunk is not scored: the refusal names every chunk's values at the end)."""
+        from .errors import DataError
+        from .norms import norm_rows_from_table
+
+        if not self.columns:
+            return True
+        if "sex" in self.columns:
+            self.sexes.append(part[self.columns["sex"]].drop_duplicates())
+        if "age" in self.columns:
+            raw = part[self.columns["age"]]
+            years = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+            missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+            bad = ~missing & (np.isnan(years) | (years < 0) | (years > 130))
+            if bad.any():
+                self.bad_ages.append(raw[bad].drop_duplicates())
+                left = 5 - len(self.bad_rows)
+                self.bad_rows.extend((np.flatnonzero(bad)[:left] + 1 + offset).tolist())
+        if not self.failed:
+            try:
+                norm_rows_from_table(part, self.columns, self.labels)
+            except DataError:
+                self.failed = True
+        return not self.failed
+
+    def refuse(self) -> None:
+        """Raise the whole file's DataError, as `norms.norm_rows_from_table` words it."""
+        from .errors import DataError
+        from .norms import _decode_sex
+
+        if "sex" in self.columns:
+            column = self.columns["sex"]
+            _decode_sex(self._sexes(), self.labels.get(column) or {}, column)
+        if self.bad_ages:
+            column = self.columns["age"]
+            found = ", ".join(repr(v) for v in pd.unique(pd.concat(self.bad_ages))[:5])
+            rows = ", ".join(str(r) for r in self.bad_rows[:5])
+            raise DataError(
+                f"--norm-by age={column}: {found} (row {rows}) is not an age in years (0-130); "
+                "fix the column or leave the cell empty (an unknown age)"
+            )
+        raise RuntimeError("no --norm-by refusal to give")  # pragma: no cover
+
+    def _sexes(self) -> pd.Series:
+        column = self.columns["sex"]
+        return pd.concat(self.sexes) if self.sexes else pd.Series([], dtype=object, name=column)
+
+    def sex_note(self) -> list[str]:
+        """The sentence saying how the sex column was read (first of a run's warnings)."""
+        from .norms import _decode_sex
+
+        if "sex" not in self.columns:
+            return []
+        column = self.columns["sex"]
+        _, meaning = _decode_sex(self._sexes(), self.labels.get(column) or {}, column)
+        return [f"--norm-by sex={column}: {meaning}"]
+
+    def is_sex_note(self, warning: str) -> bool:
+        return "sex" in self.columns and warning.startswith(f"--norm-by sex={self.columns['sex']}:")
+
+    def note_first_rows(self, notes, scores: dict[str, pd.DataFrame], offset: int) -> None:
+        """The first row of each reason a chunk's "no norm group" notes count."""
+        columns = {c: f[c] for f in scores.values() for c in f.columns}
+        for note in notes:
+            if note.kind != "no_group":
+                continue
+            groups = columns[f"{note.base}_norm_group"].to_numpy(dtype=object)[note.rows]
+            for reason in note.counts:
+                row = int(note.rows[np.flatnonzero(groups == reason)[0]]) + offset
+                self.first_row.setdefault((note.base, reason), row)
+
+    def ordered(self, notes: list) -> list:
+        """The merged notes with their reasons in the whole file's order."""
+        out = []
+        for note in notes:
+            if note.kind == "no_group":
+                keys = sorted(
+                    note.counts,
+                    key=lambda r: (-note.counts[r], self.first_row[(note.base, r)]),
+                )
+                note = dataclasses.replace(note, counts={k: note.counts[k] for k in keys})
+            out.append(note)
+        return out
+
+
 # ---- scoring ----------------------------------------------------------------------------------
 
 
@@ -309,6 +418,7 @@ def score_file(
     previews: bool = False,
     spam: bool = False,
     invalid_as_missing: bool = False,
+    norm_by: str | None = None,
     output_table: Callable[[Table, object], Table],
     progress=None,
 ) -> StreamedScore:
@@ -337,6 +447,7 @@ def score_file(
                 previews=previews,
                 spam=spam,
                 invalid_as_missing=invalid_as_missing,
+                norm_by=norm_by,
                 output_table=output_table,
                 progress=progress,
             )
@@ -381,6 +492,7 @@ def _score_pass(
     invalid_as_missing,
     output_table,
     progress,
+    norm_by=None,
 ) -> StreamedScore:
     source: ChunkedTable = read_chunks(data, chunk_rows, kinds)
     meta = source.meta
@@ -396,6 +508,7 @@ def _score_pass(
     plan = make_plan(meta.data, instruments, options, None, False)
     if id_column and id_column not in meta.data.columns:
         duplicate_ids(meta.data, id_column)  # the engine's UsageError, before any chunk
+    norm = _NormBy(norm_by, meta)
     coding = _Coding(plan)
     ids = _Ids(id_column)
     excluded = _Exclusions()
@@ -411,9 +524,17 @@ def _score_pass(
         part = chunk.data
         found = _exclusions(part, meta, previews, spam)
         excluded.add(found)
+        if not norm.observe(part, rows):  # refused at the end, naming every chunk's values
+            coding.add(part)
+            rows += len(part)
+            if progress is not None:
+                progress.advance(len(part))
+            continue
         chunk_options = dict(options)
         chunk_options["recodes"] = plan.partition_recodes(part)
-        result = score_table(part, list(instruments), exclude=found.reasons, **chunk_options)
+        result = score_table(
+            part, list(instruments), exclude=found.reasons, norm_by=norm_by, **chunk_options
+        )
         coding.add(part)
         ids.add(part)
         counted.append((len(part), result.problems))
@@ -424,8 +545,11 @@ def _score_pass(
             warnings = [
                 w
                 for w in result.warnings
-                if not w.startswith("--invalid-as-missing") and w not in result.norm_notes
+                if not w.startswith("--invalid-as-missing")
+                and w not in result.norm_notes
+                and not norm.is_sex_note(w)
             ]
+        norm.note_first_rows(result.norm_note_records, result.scores, rows)
         norm_notes.extend(n.shifted(rows) for n in result.norm_note_records)
         scored = output_table(meta, result)
         not_whole: set[str] = set()
@@ -438,11 +562,13 @@ def _score_pass(
         if progress is not None:
             progress.advance(len(part))
     coding.check()  # shifted codes in the whole file: DataError, nothing is kept
+    if norm.failed:  # as the in-memory path, after the coding check
+        norm.refuse()
     problems = ids.problems() + merge_problems(counted, plan.instruments, plan.found)
     problems = _with_file_rows(problems, data.name, source.file_row_offset)
-    warnings = list(meta.warnings) + (warnings or [])
+    warnings = list(meta.warnings) + norm.sex_note() + (warnings or [])
     bases = [score_column(i, name) for i in instruments for name in i.scores]
-    warnings.extend(n.text() for n in merge_norm_notes(norm_notes, bases))
+    warnings.extend(n.text() for n in norm.ordered(merge_norm_notes(norm_notes, bases)))
     if invalid_as_missing:
         warnings.append(invalid.note())
     ordered = excluded.ordered()

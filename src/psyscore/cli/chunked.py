@@ -49,11 +49,6 @@ def score_command(
                 "--syntax needs the whole file in memory; leave out --chunk-rows (or write the "
                 "syntax from a run on a sample of the file: it does not depend on the rows)"
             )
-        if norm_by:
-            raise UsageError(
-                "--norm-by is not available with --chunk-rows yet; leave out --chunk-rows "
-                "(--chunk-rows 0 reads the whole file), or score without --norm-by"
-            )
         instruments = resolve_instruments(instrument)
         check_chunk_input(data, sheet)
         check_chunk_outputs(list(output))  # .sav/.xlsx: said before anything is read
@@ -80,6 +75,7 @@ def score_command(
                     previews=include_previews,
                     spam=include_spam,
                     invalid_as_missing=invalid_as_missing,
+                    norm_by=norm_by,
                     output_table=output_table,
                     progress=bar,
                 )

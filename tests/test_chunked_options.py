@@ -1,0 +1,140 @@
+"""`--chunk-rows` with the options it once refused: the in-memory outputs, byte for byte.
+
+Each test runs the command whole (`--chunk-rows 0`) and in several small chunks, and compares
+the written files' bytes and the --json payloads (and, for refusals, the message and exit code).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from psyscore.cli import app
+
+from .conftest import DATA, ROOT
+
+runner = CliRunner()
+TOY = DATA / "toy.yaml"
+PER_SCORE = DATA / "per_score_reverse.yaml"
+CHUNKS = (1, 7, 25)
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _score_both(tmp_path, data, *options, chunks=CHUNKS):
+    whole = tmp_path / "whole.csv"
+    first = invoke("score", data, *options, "-o", whole, "--json", "--chunk-rows", 0)
+    assert first.exit_code in (0, 1), first.output
+    expected = json.loads(first.stdout)
+    for n in chunks:
+        out = tmp_path / f"chunks{n}.csv"
+        got = invoke("score", data, *options, "-o", out, "--json", "--chunk-rows", n)
+        assert got.exit_code == first.exit_code, (n, got.output)
+        report = json.loads(got.stdout)
+        assert report["outputs"] == [str(out)]
+        report["outputs"] = expected["outputs"]
+        assert report == expected, n
+        assert out.read_bytes() == whole.read_bytes(), n
+    return expected
+
+
+def _refused_alike(tmp_path, data, *options, command="score", chunks=(7,)):
+    """The same refusal (exit code, message) whole and in chunks; nothing written."""
+    outputs = ["-o", tmp_path / "out.csv"] if command == "score" else []
+    whole = invoke(command, data, *options, *outputs, "--chunk-rows", 0)
+    assert whole.exit_code in (1, 2), whole.output
+    for n in chunks:
+        got = invoke(command, data, *options, *outputs, "--chunk-rows", n)
+        assert (got.exit_code, got.output) == (whole.exit_code, whole.output), n
+    assert not (tmp_path / "out.csv").exists()
+    return whole.output
+
+
+def _reliability_both(data, *options, chunks=CHUNKS):
+    first = invoke("reliability", data, *options, "--json", "--chunk-rows", 0)
+    assert first.exit_code in (0, 1), first.output
+    expected = json.loads(first.stdout)
+    for n in chunks:
+        got = invoke("reliability", data, *options, "--json", "--chunk-rows", n)
+        assert got.exit_code == first.exit_code, (n, got.output)
+        assert json.loads(got.stdout) == expected, n
+    return expected
+
+
+# ---- 1. --norm-by ------------------------------------------------------------------------------
+
+MEN = {"group": "men", "mean": 2.0, "sd": 3.0, "source": "test", "sex": "male"}
+YOUNG_WOMEN = {"group": "young women", "mean": 5.0, "sd": 4.0, "source": "test", "sex": "female"}
+YOUNG_WOMEN["age"] = [18, 29]
+OLDER_WOMEN = {**YOUNG_WOMEN, "group": "older women", "mean": 3.0, "age": [30, 99]}
+
+
+@pytest.fixture
+def phq_norms(tmp_path):
+    data = yaml.safe_load((ROOT / "instruments" / "phq-9.yaml").read_text(encoding="utf-8"))
+    data["id"] = "phq-9-norm-by"
+    data["scores"]["total"]["norms"] = [MEN, YOUNG_WOMEN, OLDER_WOMEN]
+    path = tmp_path / "phq-9-norm-by.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _phq_rows(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        rng.integers(0, 4, size=(rows, 9)), columns=[f"phq9_{i}" for i in range(1, 10)]
+    )
+    frame.insert(0, "respondent", [f"p{i:03d}" for i in range(rows)])
+    return frame
+
+
+def _norm_csv(tmp_path, rows: int = 60) -> object:
+    """Sexes and ages that give every group and every reason for none, in an order whose
+    counts change leader between the first chunks and the whole file."""
+    frame = _phq_rows(rows, 3)
+    sexes = np.array(["m", "Female", "diverse", "", "F", "male"], dtype=object)
+    gender = sexes[np.random.default_rng(4).integers(0, len(sexes), rows)]
+    gender[:7] = ["", "", "m", "", "Female", "", "m"]  # "sex not known" leads early only
+    age = np.random.default_rng(5).integers(10, 80, rows).astype(object)
+    age[np.arange(rows) % 9 == 4] = ""
+    frame["gender"] = gender
+    frame["age_years"] = age
+    frame.loc[rows - 4, [f"phq9_{i}" for i in range(1, 10)]] = 3  # 27: beyond |z| > 4 for men
+    frame.loc[rows - 4, "gender"] = "m"
+    path = tmp_path / "norms.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_norm_by_in_chunks_is_the_in_memory_output(tmp_path, phq_norms):
+    data = _norm_csv(tmp_path)
+    report = _score_both(tmp_path, data, "-i", phq_norms, "--norm-by", "sex=gender,age=age_years")
+    said = " ".join(report["warnings"])
+    assert "--norm-by sex=gender:" in said and "no norm group" in said
+    assert "beyond the range the norm supports" in said
+
+
+def test_norm_by_sex_only_in_chunks(tmp_path, phq_norms):
+    _score_both(tmp_path, _norm_csv(tmp_path), "-i", phq_norms, "--norm-by", "sex=gender")
+
+
+def test_norm_by_refusals_are_the_whole_files(tmp_path, phq_norms):
+    data = _norm_csv(tmp_path)
+    frame = pd.read_csv(data, dtype=str, keep_default_na=False)
+    frame.loc[[3, 40, 52], "age_years"] = ["-2", "old", "200"]  # in several chunks
+    frame.to_csv(data, index=False)
+    said = _refused_alike(tmp_path, data, "-i", phq_norms, "--norm-by", "sex=gender,age=age_years")
+    assert "row 4, 41, 53" in said.replace("\n", " ")
+    frame = _phq_rows(30, 6).assign(sex=[1, 2] * 10 + [3] * 9 + [4])  # numeric, no labels
+    frame.to_csv(data, index=False)
+    said = _refused_alike(tmp_path, data, "-i", phq_norms, "--norm-by", "sex=sex")
+    assert "1, 2, 3, 4" in said
+    said = _refused_alike(tmp_path, data, "-i", phq_norms, "--norm-by", "sex=nosuch")
+    assert "nosuch" in said
