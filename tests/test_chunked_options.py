@@ -138,3 +138,38 @@ def test_norm_by_refusals_are_the_whole_files(tmp_path, phq_norms):
     assert "1, 2, 3, 4" in said
     said = _refused_alike(tmp_path, data, "-i", phq_norms, "--norm-by", "sex=nosuch")
     assert "nosuch" in said
+
+
+# ---- 2. per-score reverse keys -----------------------------------------------------------------
+
+
+@pytest.fixture
+def per_score_csv(tmp_path):
+    """q1 reversed in one score, forward in another; missing answers, an invalid code late."""
+    rng = np.random.default_rng(11)
+    latent = rng.normal(size=80)
+    frame = pd.DataFrame(
+        {
+            "q1": np.clip(np.round(3 - latent + rng.normal(size=80)), 1, 5),
+            "q2": np.clip(np.round(3 + latent + rng.normal(size=80)), 1, 5),
+            "q3": np.clip(np.round(3 + latent + rng.normal(size=80)), 1, 5),
+            "q4": np.clip(np.round(3 + 0.5 * latent + rng.normal(size=80)), 1, 5),
+        }
+    ).astype("Int64")
+    frame = frame.mask(rng.random(frame.shape) < 0.08)
+    frame.loc[70, "q3"] = 8  # out of range, in a late chunk
+    frame.insert(0, "id", [f"r{i}" for i in range(80)])
+    path = tmp_path / "keys.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_per_score_keys_score_in_chunks(tmp_path, per_score_csv):
+    _score_both(tmp_path, per_score_csv, "-i", PER_SCORE, "--id-column", "id")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_per_score_keys_reliability_in_chunks(per_score_csv):
+    report = _reliability_both(per_score_csv, "-i", PER_SCORE)
+    assert report["overlap"]["scores"] == ["psk_a", "psk_b", "psk_c"]
+    assert report["overlap"]["shared_items"][0][1] == -1  # q1: -1 in a, +1 in b

@@ -736,8 +736,7 @@ def _reliability_pass(
                 column = f"{inst.output_prefix}_{name}"
                 scale.values.append(values[column].to_numpy(dtype=float))
             if overlap:
-                for j, item in enumerate(inst.item_ids):
-                    keyed_all.setdefault(f"{inst.id}:{item}", keyed[:, j])
+                _keyed_by_name(items, keyed, keyed_all)
         if overlap:
             frame = pd.DataFrame({c: keyed_all[c] for c in overlap})
             m = Moments.from_data(frame)
@@ -776,6 +775,38 @@ def _reliability_pass(
     return out, excluded, overlap_moments
 
 
+def _signed_names(inst: Instrument, spec) -> list[str]:
+    """A score's keyed items as the in-memory overlap names them: "id:item", or "-id:item"
+    where the score keys the item against its own flag (a per-score `reverse:` list), as
+    `psychometrics.instruments.analyse_instrument` gives `keyed_items`."""
+    by_item = {it.id: it for it in inst.items}
+    return [
+        f"{'-' if spec.is_reversed(by_item[i]) != by_item[i].reverse else ''}{inst.id}:{i}"
+        for i in spec.items
+    ]
+
+
+def _keyed_by_name(items, keyed: np.ndarray, out: dict) -> None:
+    """Each item's keyed answers under its overlap name: keyed by its flag ("id:item", from
+    `keyed`), and keyed against it ("-id:item") where a score's own list says so."""
+    from .scoring import reverse_keyed
+
+    inst = items.instrument
+    for j, item in enumerate(inst.item_ids):
+        out.setdefault(f"{inst.id}:{item}", keyed[:, j])
+    if not inst.keys_differ_between_scores:
+        return
+    for spec in inst.scores.values():
+        if spec.items is None:
+            continue
+        names = _signed_names(inst, spec)
+        if not any(n.startswith("-") for n in names):
+            continue
+        own = reverse_keyed(items, spec)
+        for name, item in zip(names, spec.items, strict=True):
+            out.setdefault(name, own[:, inst.item_ids.index(item)])
+
+
 def _item_scores(inst: Instrument) -> list[str]:
     return [name for name, spec in inst.scores.items() if spec.items is not None]
 
@@ -787,7 +818,7 @@ def _overlap_columns(instruments: Sequence[Instrument]) -> list[str]:
     for inst in instruments:
         for name, spec in inst.scores.items():
             if spec.items is not None and len(spec.items) >= 2:
-                scales[(inst.id, name)] = [f"{inst.id}:{i}" for i in spec.items]
+                scales[(inst.id, name)] = _signed_names(inst, spec)
     keys = list(scales)
     shared = any(set(scales[a]) & set(scales[b]) for i, a in enumerate(keys) for b in keys[i + 1 :])
     if not shared:
@@ -811,7 +842,7 @@ def _overlap(results: list, instruments: Sequence[Instrument], moments) -> dict 
         if r.summary["n_items"] < 2:
             continue
         inst, name = by_name[r.score]
-        scales[r.score] = [f"{inst.id}:{i}" for i in inst.scores[name].items]
+        scales[r.score] = _signed_names(inst, inst.scores[name])
     shared = any(
         set(scales[a]) & set(scales[b]) for i, a in enumerate(scales) for b in list(scales)[i + 1 :]
     )

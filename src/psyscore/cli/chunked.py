@@ -168,12 +168,6 @@ def reliability_command(
                 "out --chunk-rows (--chunk-rows 0 reads the whole file)"
             )
         instruments = resolve_instruments(instrument)
-        differ = [i.id for i in instruments if i.keys_differ_between_scores]
-        if differ:  # the merged overlap correction keys each item once
-            raise UsageError(
-                f"{', '.join(differ)} reverses an item in one score and not in another; "
-                "--chunk-rows does not handle per-score keys yet: leave out --chunk-rows"
-            )
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         check_chunk_input(data, sheet)
