@@ -7,6 +7,7 @@ the written files' bytes and the --json payloads (and, for refusals, the message
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from .conftest import DATA, ROOT
 runner = CliRunner()
 TOY = DATA / "toy.yaml"
 PER_SCORE = DATA / "per_score_reverse.yaml"
-CHUNKS = (1, 7, 25)
+CHUNKS = (3, 25)
 
 
 def invoke(*args):
@@ -173,3 +174,48 @@ def test_per_score_keys_reliability_in_chunks(per_score_csv):
     report = _reliability_both(per_score_csv, "-i", PER_SCORE)
     assert report["overlap"]["scores"] == ["psk_a", "psk_b", "psk_c"]
     assert report["overlap"]["shared_items"][0][1] == -1  # q1: -1 in a, +1 in b
+
+
+# ---- 3. --by -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def toy_sites(tmp_path):
+    """The streaming tests' toy file (missing answers, a refused code, a preview, a late
+    problem row) with a site column: numeric codes, a group seen only late, empty cells."""
+    from .test_streaming import _toy_csv
+
+    path = tmp_path / "toy.csv"
+    _toy_csv(path, rows=90)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    site = np.array(["2", "10", "1", ""], dtype=object)[np.arange(90) % 4]
+    site[80:] = "3"  # a group only the last chunks have
+    frame["site"] = site
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_by_in_chunks_is_the_in_memory_report(toy_sites):
+    report = _reliability_both(toy_sites, "-i", TOY, "--by", "site")
+    groups = [g["group"] for g in report["instruments"][0]["scores"][0]["groups"]]
+    assert groups == ["1", "2", "3", "10", None]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_by_text_report_and_html_in_chunks(tmp_path, toy_sites):
+    whole = invoke("reliability", toy_sites, "-i", TOY, "--by", "site", "--chunk-rows", 0)
+    got = invoke("reliability", toy_sites, "-i", TOY, "--by", "site", "--chunk-rows", 9)
+    assert (got.exit_code, got.output) == (whole.exit_code, whole.output)
+    for n in (0, 9):
+        html = tmp_path / f"r{n}.html"
+        args = ("-i", TOY, "--by", "site", "--html", html, "--chunk-rows", n)
+        assert invoke("reliability", toy_sites, *args).exit_code == whole.exit_code
+    stamp = re.compile(rb"\d{4}-\d{2}-\d{2} \d{2}:\d{2}[^<]*")  # when it was generated
+    chunked, whole_html = ((tmp_path / f"r{n}.html").read_bytes() for n in (9, 0))
+    assert stamp.sub(b"", chunked) == stamp.sub(b"", whole_html)
+
+
+def test_by_an_unknown_column_in_chunks(tmp_path, toy_sites):
+    said = _refused_alike(tmp_path, toy_sites, "-i", TOY, "--by", "nosuch", command="reliability")
+    assert "--by nosuch" in said

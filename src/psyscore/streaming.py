@@ -614,6 +614,41 @@ class _ScaleParts:
 
     moments: object = None
     values: list = field(default_factory=list)
+    groups: dict = field(default_factory=dict)  # --by: group label -> its _ScaleParts
+
+    def add(self, moments, values: np.ndarray) -> None:
+        self.moments = moments if self.moments is None else self.moments + moments
+        self.values.append(values)
+
+    def take_values(self) -> np.ndarray:
+        values = np.concatenate(self.values) if self.values else np.empty(0)
+        self.values = []
+        return values
+
+
+def _group_masks(column: pd.Series, keep: np.ndarray | None) -> list[tuple[str | None, np.ndarray]]:
+    """(label, row mask) of each --by group in a chunk's kept rows, labelled as the in-memory
+    path labels them (`psychometrics.instruments.group_levels`; None: no value), found from
+    the column's distinct values (no per-row Python)."""
+    from .psychometrics.instruments import _label
+
+    values = column if keep is None else column[keep]
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = [_label(u) for u in uniques] + [None]  # code -1 (missing) is the last
+    codes = np.where(codes < 0, len(uniques), codes)
+    out = []
+    for label in dict.fromkeys(labels[c] for c in np.unique(codes)):
+        members = [c for c, lab in enumerate(labels) if lab == label]
+        out.append((label, np.isin(codes, members)))
+    return out
+
+
+def _group_order(labels) -> list[str | None]:
+    """Groups as the in-memory report orders them: numbers numerically, text after, None last."""
+    from .psychometrics.instruments import _natural
+
+    present = sorted((v for v in labels if v is not None), key=_natural)
+    return present + ([None] if None in labels else [])
 
 
 def reliability_file(
@@ -626,12 +661,16 @@ def reliability_file(
     omega: bool = True,
     split_half: str = "all",
     nfactors: int = 3,
+    by: str | None = None,
     previews: bool = False,
     spam: bool = False,
     progress=None,
 ):
     """Per instrument (results, problems) as `reliability_of` gives them for the whole file,
-    plus the exclusion counts and the merged moments for the overlap correction."""
+    plus the exclusion counts and the merged moments for the overlap correction.
+
+    `by` (a column): every statistic also per group, from each group's moments merged over
+    the chunks (a group may appear in any chunk)."""
     check_chunk_input(data)
     kinds = None
     for _ in range(MAX_PASSES):
@@ -646,6 +685,7 @@ def reliability_file(
                 omega=omega,
                 split_half=split_half,
                 nfactors=nfactors,
+                by=by,
                 previews=previews,
                 spam=spam,
                 progress=progress,
@@ -671,6 +711,7 @@ def _reliability_pass(
     previews,
     spam,
     progress,
+    by=None,
 ):
     from ._partitions import score_moments
     from .psychometrics import Moments
@@ -698,6 +739,11 @@ def _reliability_pass(
                 "(--map FILE; from Python, mapping={column: item id})."
             )
         plans.append(plan)
+    if by is not None and by not in meta.data.columns:  # the in-memory message
+        raise UsageError(
+            f"--by {by}: no such column in the data (columns include "
+            f"{', '.join(map(str, list(meta.data.columns)[:5]))})"
+        )
     parts = [{name: _ScaleParts() for name in _item_scores(inst)} for inst in instruments]
     overlap = _overlap_columns(instruments)
     overlap_moments = None
@@ -711,6 +757,7 @@ def _reliability_pass(
         found = _exclusions(part, meta, previews, spam)
         excluded.add(found)
         keep = None if found.reasons is None else pd.isna(found.reasons)
+        groups = None if by is None else _group_masks(part[by], keep)
         keyed_all = {}
         for i, (inst, plan) in enumerate(zip(instruments, plans, strict=True)):
             items, problems = resolve(
@@ -730,11 +777,14 @@ def _reliability_pass(
                 )
             moments, keyed = score_moments(items, keyed=True)
             values = score(items)
+            frames = _keyed_frames(items) if groups is not None else {}
             for name, m in moments.items():
                 scale = parts[i][name]
-                scale.moments = m if scale.moments is None else scale.moments + m
-                column = f"{inst.output_prefix}_{name}"
-                scale.values.append(values[column].to_numpy(dtype=float))
+                scored = values[f"{inst.output_prefix}_{name}"].to_numpy(dtype=float)
+                scale.add(m, scored)
+                for label, mask in groups or ():
+                    group = scale.groups.setdefault(label, _ScaleParts())
+                    group.add(Moments.from_data(frames[name].loc[mask]), scored[mask])
             if overlap:
                 _keyed_by_name(items, keyed, keyed_all)
         if overlap:
@@ -754,8 +804,7 @@ def _reliability_pass(
                 continue
             scale = parts[i][name]
             published = spec.published_reliability.alpha if spec.published_reliability else None
-            result = analyse_moments(
-                scale.moments,
+            settings = dict(
                 policy=policy,
                 scale_min=min(inst.scale_of(by_id[x]).min for x in spec.items),
                 scale_max=max(inst.scale_of(by_id[x]).max for x in spec.items),
@@ -765,14 +814,35 @@ def _reliability_pass(
                 nfactors=nfactors,
                 split_half=split_half,
             )
-            values = np.concatenate(scale.values) if scale.values else np.empty(0)
-            scale.values = []
-            _attach_score(result, values)
+            result = analyse_moments(scale.moments, **settings)
+            _attach_score(result, scale.take_values())
             result.summary["score_method"] = SCORE_METHODS["none"]
+            result.by = by
+            for label in _group_order(scale.groups):
+                group_parts = scale.groups.pop(label)
+                group = analyse_moments(group_parts.moments, **settings)
+                _attach_score(group, group_parts.take_values())
+                group.summary["score_method"] = SCORE_METHODS["none"]
+                result.groups.append((label, group))
             results.append(result)
         problems = merge_problems(counted[i], plan.instruments, plan.found)
         out.append((results, _with_file_rows(problems, data.name, source.file_row_offset)))
     return out, excluded, overlap_moments
+
+
+def _keyed_frames(items) -> dict[str, pd.DataFrame]:
+    """Per item-based score, its items keyed as that score keys them (columns: the item ids),
+    the frame `psychometrics.instruments.analyse_instrument` analyses."""
+    from .scoring import reverse_keyed
+
+    inst = items.instrument
+    frames = {}
+    for name, spec in inst.scores.items():
+        if spec.items is None:
+            continue
+        index = [inst.item_ids.index(i) for i in spec.items]
+        frames[name] = pd.DataFrame(reverse_keyed(items, spec)[:, index], columns=spec.items)
+    return frames
 
 
 def _signed_names(inst: Instrument, spec) -> list[str]:

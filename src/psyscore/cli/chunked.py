@@ -145,7 +145,6 @@ def reliability_command(
             raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
         for flag, given in (
             ("--bootstrap", bootstrap),
-            ("--by", by is not None),
             ("--impute", impute != "none"),
         ):
             if given:
@@ -184,6 +183,7 @@ def reliability_command(
                 omega=not no_omega,
                 split_half=split_half,
                 nfactors=nfactors,
+                by=by,
                 previews=include_previews,
                 spam=include_spam,
                 progress=bar,
@@ -199,6 +199,8 @@ def reliability_command(
             for r in results:
                 d = r.to_dict()
                 d["apa"] = apa_sentence(d)
+                for g in d.get("groups", []):
+                    g["apa"] = apa_sentence(g)
                 scores.append(d)
                 all_results.append(r)
             report.append(
