@@ -615,10 +615,23 @@ class _ScaleParts:
     moments: object = None
     values: list = field(default_factory=list)
     groups: dict = field(default_factory=dict)  # --by: group label -> its _ScaleParts
+    counts: object = None  # --correlations polychoric: the merged OrdinalCounts
+    nonwhole: dict = field(default_factory=dict)  # item -> codes not whole (not in counts)
 
     def add(self, moments, values: np.ndarray) -> None:
         self.moments = moments if self.moments is None else self.moments + moments
         self.values.append(values)
+
+    def add_counts(self, frame: pd.DataFrame, categories: np.ndarray) -> None:
+        """The chunk's contingency tables of the keyed items (polychoric correlations)."""
+        from .psychometrics.polychoric import whole_code_counts
+
+        counts = whole_code_counts(frame, categories)
+        self.counts = counts if self.counts is None else self.counts.merge(counts)
+        x = frame.to_numpy(dtype=float)
+        odd = np.isfinite(x) & (x != np.round(x))
+        for j in np.flatnonzero(odd.any(axis=0)):
+            self.nonwhole.setdefault(str(frame.columns[j]), set()).update(x[odd[:, j], j].tolist())
 
     def take_values(self) -> np.ndarray:
         values = np.concatenate(self.values) if self.values else np.empty(0)
@@ -662,6 +675,7 @@ def reliability_file(
     split_half: str = "all",
     nfactors: int = 3,
     by: str | None = None,
+    correlations: str = "pearson",
     previews: bool = False,
     spam: bool = False,
     progress=None,
@@ -670,7 +684,8 @@ def reliability_file(
     plus the exclusion counts and the merged moments for the overlap correction.
 
     `by` (a column): every statistic also per group, from each group's moments merged over
-    the chunks (a group may appear in any chunk)."""
+    the chunks (a group may appear in any chunk). ``correlations="polychoric"``: ordinal alpha
+    and omega from each score's (and group's) contingency tables, merged over the chunks."""
     check_chunk_input(data)
     kinds = None
     for _ in range(MAX_PASSES):
@@ -686,6 +701,7 @@ def reliability_file(
                 split_half=split_half,
                 nfactors=nfactors,
                 by=by,
+                correlations=correlations,
                 previews=previews,
                 spam=spam,
                 progress=progress,
@@ -712,10 +728,12 @@ def _reliability_pass(
     spam,
     progress,
     by=None,
+    correlations="pearson",
 ):
     from ._partitions import score_moments
     from .psychometrics import Moments
     from .psychometrics.instruments import SCORE_METHODS, _attach_score
+    from .psychometrics.polychoric import add_ordinal_reliability_from_counts
     from .psychometrics.scale import analyse_moments
     from .responses import ItemMatrix, resolve
     from .scoring import score
@@ -744,6 +762,8 @@ def _reliability_pass(
             f"--by {by}: no such column in the data (columns include "
             f"{', '.join(map(str, list(meta.data.columns)[:5]))})"
         )
+    polychoric = correlations == "polychoric"
+    categories = [_categories(inst) for inst in instruments] if polychoric else None
     parts = [{name: _ScaleParts() for name in _item_scores(inst)} for inst in instruments]
     overlap = _overlap_columns(instruments)
     overlap_moments = None
@@ -777,14 +797,18 @@ def _reliability_pass(
                 )
             moments, keyed = score_moments(items, keyed=True)
             values = score(items)
-            frames = _keyed_frames(items) if groups is not None else {}
+            frames = _keyed_frames(items) if groups is not None or polychoric else {}
             for name, m in moments.items():
                 scale = parts[i][name]
                 scored = values[f"{inst.output_prefix}_{name}"].to_numpy(dtype=float)
                 scale.add(m, scored)
+                if polychoric:
+                    scale.add_counts(frames[name], categories[i][name])
                 for label, mask in groups or ():
                     group = scale.groups.setdefault(label, _ScaleParts())
                     group.add(Moments.from_data(frames[name].loc[mask]), scored[mask])
+                    if polychoric:
+                        group.add_counts(frames[name].loc[mask], categories[i][name])
             if overlap:
                 _keyed_by_name(items, keyed, keyed_all)
         if overlap:
@@ -815,12 +839,24 @@ def _reliability_pass(
                 split_half=split_half,
             )
             result = analyse_moments(scale.moments, **settings)
+            if polychoric:
+                add_ordinal_reliability_from_counts(
+                    result, scale.counts, scale.nonwhole, nfactors=nfactors, omega=omega
+                )
             _attach_score(result, scale.take_values())
             result.summary["score_method"] = SCORE_METHODS["none"]
             result.by = by
             for label in _group_order(scale.groups):
                 group_parts = scale.groups.pop(label)
                 group = analyse_moments(group_parts.moments, **settings)
+                if polychoric:
+                    add_ordinal_reliability_from_counts(
+                        group,
+                        group_parts.counts,
+                        group_parts.nonwhole,
+                        nfactors=nfactors,
+                        omega=omega,
+                    )
                 _attach_score(group, group_parts.take_values())
                 group.summary["score_method"] = SCORE_METHODS["none"]
                 result.groups.append((label, group))
@@ -828,6 +864,32 @@ def _reliability_pass(
         problems = merge_problems(counted[i], plan.instruments, plan.found)
         out.append((results, _with_file_rows(problems, data.name, source.file_row_offset)))
     return out, excluded, overlap_moments
+
+
+# the most whole-number categories a declared scale may span for chunked polychoric counts
+# (tables of k x k x c x c per score and group); psych itself takes at most 8 of them
+MAX_COUNTED_CATEGORIES = 32
+
+
+def _categories(inst: Instrument) -> dict[str, np.ndarray]:
+    """Per item-based score, every whole number its items' declared scales span (keyed codes
+    stay within them): the categories chunks count polychoric tables over."""
+    by_id = {it.id: it for it in inst.items}
+    out = {}
+    for name, spec in inst.scores.items():
+        if spec.items is None:
+            continue
+        lo = math.floor(min(inst.scale_of(by_id[i]).min for i in spec.items))
+        hi = math.ceil(max(inst.scale_of(by_id[i]).max for i in spec.items))
+        if hi - lo + 1 > MAX_COUNTED_CATEGORIES:
+            raise UsageError(
+                f"--correlations polychoric with --chunk-rows: {inst.id} {name} spans "
+                f"{hi - lo + 1} possible codes ({lo} to {hi}), more than the "
+                f"{MAX_COUNTED_CATEGORIES} chunks count tables for (polychoric correlations use "
+                "at most 8); leave out --chunk-rows (--chunk-rows 0) or --correlations"
+            )
+        out[name] = np.arange(lo, hi + 1, dtype=float)
+    return out
 
 
 def _keyed_frames(items) -> dict[str, pd.DataFrame]:

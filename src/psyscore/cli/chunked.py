@@ -133,6 +133,7 @@ def reliability_command(
     from ..io import staged_writes
     from ..library import resolve_instruments
     from ..mapping import load_mapping
+    from ..psychometrics.polychoric import CORRELATIONS
     from ..psychometrics.splithalf import parse_split_half
     from ..report.formatting import apa_sentence
     from ..report.problems import print_problems
@@ -161,10 +162,9 @@ def reliability_command(
             parse_split_half(split_half)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        if correlations != "pearson":
+        if correlations not in CORRELATIONS:  # the in-memory message
             raise UsageError(
-                f"--correlations {correlations} is not available with --chunk-rows yet; leave "
-                "out --chunk-rows (--chunk-rows 0 reads the whole file)"
+                f"--correlations must be one of {', '.join(CORRELATIONS)}, not {correlations!r}"
             )
         instruments = resolve_instruments(instrument)
         mapping = load_mapping(map_file)
@@ -184,6 +184,7 @@ def reliability_command(
                 split_half=split_half,
                 nfactors=nfactors,
                 by=by,
+                correlations=correlations,
                 previews=include_previews,
                 spam=include_spam,
                 progress=bar,
