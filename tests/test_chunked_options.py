@@ -276,3 +276,33 @@ def test_polychoric_reasons_in_chunks(tmp_path):
     report = _reliability_both(data, "-i", path, "--correlations", "polychoric", chunks=(6,))
     reasons = [s["ordinal_reason"] for s in report["instruments"][0]["scores"]]
     assert all("at most 8 categories" in r for r in reasons), reasons
+
+
+# ---- what still needs every row ----------------------------------------------------------------
+
+
+def test_syntax_is_refused_in_chunks_and_says_why(tmp_path, toy_sites):
+    """The syntax reads the rows (the Status values to exclude, checks against the scored
+    rows): one written from a sample could miss a value, so chunks refuse it."""
+    got = invoke(
+        "score",
+        toy_sites,
+        "-i",
+        TOY,
+        "-o",
+        tmp_path / "o.csv",
+        "--syntax",
+        tmp_path / "s.sps",
+        "--chunk-rows",
+        7,
+    )
+    assert got.exit_code == 2
+    assert "--chunk-rows 0" in got.output and "sample" not in got.output
+    assert not (tmp_path / "o.csv").exists() and not (tmp_path / "s.sps").exists()
+
+
+@pytest.mark.parametrize("option", [("--impute", "mean"), ("--bootstrap", "10")])
+def test_options_that_need_the_rows_are_refused_with_the_alternative(toy_sites, option):
+    got = invoke("reliability", toy_sites, "-i", TOY, *option, "--chunk-rows", 7)
+    assert got.exit_code == 2
+    assert option[0] in got.output and "--chunk-rows 0" in got.output

@@ -45,9 +45,12 @@ def score_command(
 
     with errors_to_exit():
         if syntax_file is not None:
+            # not only metadata: the syntax lists the Status values it excludes and is checked
+            # against the scored rows, so one made from a sample could miss what the rest holds
             raise UsageError(
-                "--syntax needs the whole file in memory; leave out --chunk-rows (or write the "
-                "syntax from a run on a sample of the file: it does not depend on the rows)"
+                "--syntax reads every row (the Status values it excludes; it is checked against "
+                "the scored rows), which --chunk-rows avoids; give --chunk-rows 0 to read the "
+                "whole file, or score without --syntax"
             )
         instruments = resolve_instruments(instrument)
         check_chunk_input(data, sheet)
@@ -150,8 +153,8 @@ def reliability_command(
         ):
             if given:
                 raise UsageError(
-                    f"{flag} needs every row in memory, which --chunk-rows avoids; leave out "
-                    f"--chunk-rows (or {flag}) for this file"
+                    f"{flag} needs every row in memory, which --chunk-rows avoids; give "
+                    f"--chunk-rows 0 to read the whole file, or leave out {flag}"
                 )
         if html is not None:
             R.check_html_output(html, data, force=force)
