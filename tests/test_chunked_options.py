@@ -306,3 +306,16 @@ def test_options_that_need_the_rows_are_refused_with_the_alternative(toy_sites, 
     got = invoke("reliability", toy_sites, "-i", TOY, *option, "--chunk-rows", 7)
     assert got.exit_code == 2
     assert option[0] in got.output and "--chunk-rows 0" in got.output
+
+
+def test_counts_in_blocks_of_rows_are_the_counts_of_all(monkeypatch):
+    from psyscore.psychometrics import polychoric as P
+
+    rng = np.random.default_rng(8)
+    items = pd.DataFrame(rng.integers(0, 5, size=(101, 3)).astype(float), columns=list("abc"))
+    items = items.mask(rng.random(items.shape) < 0.1)
+    expected = P.OrdinalCounts.from_data(items, np.arange(5.0)).tables
+    monkeypatch.setattr(P, "BLOCK_CELLS", 7 * 15)  # blocks of 7 rows
+    got = P.whole_code_counts(items, np.arange(-1.0, 7.0))
+    assert np.array_equal(got.tables[:, :, 1:6, 1:6], expected)
+    assert got.tables[:, :, [0, 6, 7]].sum() == 0

@@ -474,12 +474,22 @@ def whole_code_counts(items: pd.DataFrame, categories) -> OrdinalCounts:
     x = items.to_numpy(dtype=float)
     categories = np.asarray(categories, dtype=float)
     k, c = x.shape[1], categories.size
-    onehot = np.zeros((x.shape[0], k, c))
-    for j, code in enumerate(categories):
-        onehot[:, :, j] = x == code
-    flat = onehot.reshape(x.shape[0], k * c)
-    tables = (flat.T @ flat).reshape(k, c, k, c).transpose(0, 2, 1, 3)
+    # rows a block at a time: the one-hot codes stay small whatever the chunk (the counts are
+    # whole numbers, so the blocks add up to the same tables exactly)
+    block = max(1, BLOCK_CELLS // max(k * c, 1))
+    tables = np.zeros((k * c, k * c))
+    for start in range(0, x.shape[0], block):
+        part = x[start : start + block]
+        onehot = np.zeros((part.shape[0], k, c))
+        for j, code in enumerate(categories):
+            onehot[:, :, j] = part == code
+        flat = onehot.reshape(part.shape[0], k * c)
+        tables += flat.T @ flat
+    tables = tables.reshape(k, c, k, c).transpose(0, 2, 1, 3)
     return OrdinalCounts([str(col) for col in items.columns], categories, tables)
+
+
+BLOCK_CELLS = 1 << 21  # one-hot cells per block of rows in whole_code_counts (16 MB)
 
 
 def _add_ordinal(result, used: list[str], fit, *, nfactors: int, omega: bool):
