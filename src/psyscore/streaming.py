@@ -268,6 +268,115 @@ class _InvalidCounts:
         )
 
 
+class _NormBy:
+    """`--norm-by` over chunks: what the in-memory path decides from the whole sex and age
+    columns (the sentence saying how sex was read, the refusal of a code that names no sex or of
+    an age that is no age), gathered chunk by chunk; each chunk's rows get their groups there.
+
+    The norm notes' records merge in `scoring.merge_norm_notes`; the order of the reasons of a
+    "no norm group" note (most frequent first, ties by first row, as `value_counts` orders them
+    over the whole file) is restored here, since a chunk's own order may differ."""
+
+    def __init__(self, spec: str | None, meta: Table):
+        from .norms import norm_rows_from_table, parse_norm_by
+
+        self.spec = spec
+        self.columns = parse_norm_by(spec)
+        self.labels = meta.value_labels
+        self.sexes: list[pd.Series] = []  # each chunk's distinct sex values, in file order
+        self.bad_ages: list[pd.Series] = []  # each chunk's values that are no age, distinct
+        self.bad_rows: list[int] = []  # the first five rows (1-based, in the file) with one
+        self.failed = False
+        self.first_row: dict[tuple[str, str], int] = {}  # (score, reason) -> first file row
+        if self.columns:  # an unknown column: the engine's UsageError, before any chunk
+            norm_rows_from_table(meta.data.iloc[:0], self.columns, self.labels)
+
+    def observe(self, part: pd.DataFrame, offset: int) -> bool:
+        """Gather the chunk's sex values and ages; False when the whole file will be refused
+        (then the chunk is not scored: the refusal names every chunk's values at the end)."""
+        from .errors import DataError
+        from .norms import norm_rows_from_table
+
+        if not self.columns:
+            return True
+        if "sex" in self.columns:
+            self.sexes.append(part[self.columns["sex"]].drop_duplicates())
+        if "age" in self.columns:
+            raw = part[self.columns["age"]]
+            years = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+            missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+            bad = ~missing & (np.isnan(years) | (years < 0) | (years > 130))
+            if bad.any():
+                self.bad_ages.append(raw[bad].drop_duplicates())
+                left = 5 - len(self.bad_rows)
+                self.bad_rows.extend((np.flatnonzero(bad)[:left] + 1 + offset).tolist())
+        if not self.failed:
+            try:
+                norm_rows_from_table(part, self.columns, self.labels)
+            except DataError:
+                self.failed = True
+        return not self.failed
+
+    def refuse(self) -> None:
+        """Raise the whole file's DataError, as `norms.norm_rows_from_table` words it."""
+        from .errors import DataError
+        from .norms import _decode_sex
+
+        if "sex" in self.columns:
+            column = self.columns["sex"]
+            _decode_sex(self._sexes(), self.labels.get(column) or {}, column)
+        if self.bad_ages:
+            column = self.columns["age"]
+            found = ", ".join(repr(v) for v in pd.unique(pd.concat(self.bad_ages))[:5])
+            rows = ", ".join(str(r) for r in self.bad_rows[:5])
+            raise DataError(
+                f"--norm-by age={column}: {found} (row {rows}) is not an age in years (0-130); "
+                "fix the column or leave the cell empty (an unknown age)"
+            )
+        raise RuntimeError("no --norm-by refusal to give")  # pragma: no cover
+
+    def _sexes(self) -> pd.Series:
+        column = self.columns["sex"]
+        return pd.concat(self.sexes) if self.sexes else pd.Series([], dtype=object, name=column)
+
+    def sex_note(self) -> list[str]:
+        """The sentence saying how the sex column was read (first of a run's warnings)."""
+        from .norms import _decode_sex
+
+        if "sex" not in self.columns:
+            return []
+        column = self.columns["sex"]
+        _, meaning = _decode_sex(self._sexes(), self.labels.get(column) or {}, column)
+        return [f"--norm-by sex={column}: {meaning}"]
+
+    def is_sex_note(self, warning: str) -> bool:
+        return "sex" in self.columns and warning.startswith(f"--norm-by sex={self.columns['sex']}:")
+
+    def note_first_rows(self, notes, scores: dict[str, pd.DataFrame], offset: int) -> None:
+        """The first row of each reason a chunk's "no norm group" notes count."""
+        columns = {c: f[c] for f in scores.values() for c in f.columns}
+        for note in notes:
+            if note.kind != "no_group":
+                continue
+            groups = columns[f"{note.base}_norm_group"].to_numpy(dtype=object)[note.rows]
+            for reason in note.counts:
+                row = int(note.rows[np.flatnonzero(groups == reason)[0]]) + offset
+                self.first_row.setdefault((note.base, reason), row)
+
+    def ordered(self, notes: list) -> list:
+        """The merged notes with their reasons in the whole file's order."""
+        out = []
+        for note in notes:
+            if note.kind == "no_group":
+                keys = sorted(
+                    note.counts,
+                    key=lambda r: (-note.counts[r], self.first_row[(note.base, r)]),
+                )
+                note = dataclasses.replace(note, counts={k: note.counts[k] for k in keys})
+            out.append(note)
+        return out
+
+
 # ---- scoring ----------------------------------------------------------------------------------
 
 
@@ -309,6 +418,7 @@ def score_file(
     previews: bool = False,
     spam: bool = False,
     invalid_as_missing: bool = False,
+    norm_by: str | None = None,
     output_table: Callable[[Table, object], Table],
     progress=None,
 ) -> StreamedScore:
@@ -337,6 +447,7 @@ def score_file(
                 previews=previews,
                 spam=spam,
                 invalid_as_missing=invalid_as_missing,
+                norm_by=norm_by,
                 output_table=output_table,
                 progress=progress,
             )
@@ -381,6 +492,7 @@ def _score_pass(
     invalid_as_missing,
     output_table,
     progress,
+    norm_by=None,
 ) -> StreamedScore:
     source: ChunkedTable = read_chunks(data, chunk_rows, kinds)
     meta = source.meta
@@ -396,6 +508,7 @@ def _score_pass(
     plan = make_plan(meta.data, instruments, options, None, False)
     if id_column and id_column not in meta.data.columns:
         duplicate_ids(meta.data, id_column)  # the engine's UsageError, before any chunk
+    norm = _NormBy(norm_by, meta)
     coding = _Coding(plan)
     ids = _Ids(id_column)
     excluded = _Exclusions()
@@ -411,9 +524,17 @@ def _score_pass(
         part = chunk.data
         found = _exclusions(part, meta, previews, spam)
         excluded.add(found)
+        if not norm.observe(part, rows):  # refused at the end, naming every chunk's values
+            coding.add(part)
+            rows += len(part)
+            if progress is not None:
+                progress.advance(len(part))
+            continue
         chunk_options = dict(options)
         chunk_options["recodes"] = plan.partition_recodes(part)
-        result = score_table(part, list(instruments), exclude=found.reasons, **chunk_options)
+        result = score_table(
+            part, list(instruments), exclude=found.reasons, norm_by=norm_by, **chunk_options
+        )
         coding.add(part)
         ids.add(part)
         counted.append((len(part), result.problems))
@@ -424,8 +545,11 @@ def _score_pass(
             warnings = [
                 w
                 for w in result.warnings
-                if not w.startswith("--invalid-as-missing") and w not in result.norm_notes
+                if not w.startswith("--invalid-as-missing")
+                and w not in result.norm_notes
+                and not norm.is_sex_note(w)
             ]
+        norm.note_first_rows(result.norm_note_records, result.scores, rows)
         norm_notes.extend(n.shifted(rows) for n in result.norm_note_records)
         scored = output_table(meta, result)
         not_whole: set[str] = set()
@@ -438,11 +562,13 @@ def _score_pass(
         if progress is not None:
             progress.advance(len(part))
     coding.check()  # shifted codes in the whole file: DataError, nothing is kept
+    if norm.failed:  # as the in-memory path, after the coding check
+        norm.refuse()
     problems = ids.problems() + merge_problems(counted, plan.instruments, plan.found)
     problems = _with_file_rows(problems, data.name, source.file_row_offset)
-    warnings = list(meta.warnings) + (warnings or [])
+    warnings = list(meta.warnings) + norm.sex_note() + (warnings or [])
     bases = [score_column(i, name) for i in instruments for name in i.scores]
-    warnings.extend(n.text() for n in merge_norm_notes(norm_notes, bases))
+    warnings.extend(n.text() for n in norm.ordered(merge_norm_notes(norm_notes, bases)))
     if invalid_as_missing:
         warnings.append(invalid.note())
     ordered = excluded.ordered()
@@ -488,6 +614,54 @@ class _ScaleParts:
 
     moments: object = None
     values: list = field(default_factory=list)
+    groups: dict = field(default_factory=dict)  # --by: group label -> its _ScaleParts
+    counts: object = None  # --correlations polychoric: the merged OrdinalCounts
+    nonwhole: dict = field(default_factory=dict)  # item -> codes not whole (not in counts)
+
+    def add(self, moments, values: np.ndarray) -> None:
+        self.moments = moments if self.moments is None else self.moments + moments
+        self.values.append(values)
+
+    def add_counts(self, frame: pd.DataFrame, categories: np.ndarray) -> None:
+        """The chunk's contingency tables of the keyed items (polychoric correlations)."""
+        from .psychometrics.polychoric import whole_code_counts
+
+        counts = whole_code_counts(frame, categories)
+        self.counts = counts if self.counts is None else self.counts.merge(counts)
+        x = frame.to_numpy(dtype=float)
+        odd = np.isfinite(x) & (x != np.round(x))
+        for j in np.flatnonzero(odd.any(axis=0)):
+            self.nonwhole.setdefault(str(frame.columns[j]), set()).update(x[odd[:, j], j].tolist())
+
+    def take_values(self) -> np.ndarray:
+        values = np.concatenate(self.values) if self.values else np.empty(0)
+        self.values = []
+        return values
+
+
+def _group_masks(column: pd.Series, keep: np.ndarray | None) -> list[tuple[str | None, np.ndarray]]:
+    """(label, row mask) of each --by group in a chunk's kept rows, labelled as the in-memory
+    path labels them (`psychometrics.instruments.group_levels`; None: no value), found from
+    the column's distinct values (no per-row Python)."""
+    from .psychometrics.instruments import _label
+
+    values = column if keep is None else column[keep]
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = [_label(u) for u in uniques] + [None]  # code -1 (missing) is the last
+    codes = np.where(codes < 0, len(uniques), codes)
+    out = []
+    for label in dict.fromkeys(labels[c] for c in np.unique(codes)):
+        members = [c for c, lab in enumerate(labels) if lab == label]
+        out.append((label, np.isin(codes, members)))
+    return out
+
+
+def _group_order(labels) -> list[str | None]:
+    """Groups as the in-memory report orders them: numbers numerically, text after, None last."""
+    from .psychometrics.instruments import _natural
+
+    present = sorted((v for v in labels if v is not None), key=_natural)
+    return present + ([None] if None in labels else [])
 
 
 def reliability_file(
@@ -500,12 +674,18 @@ def reliability_file(
     omega: bool = True,
     split_half: str = "all",
     nfactors: int = 3,
+    by: str | None = None,
+    correlations: str = "pearson",
     previews: bool = False,
     spam: bool = False,
     progress=None,
 ):
     """Per instrument (results, problems) as `reliability_of` gives them for the whole file,
-    plus the exclusion counts and the merged moments for the overlap correction."""
+    plus the exclusion counts and the merged moments for the overlap correction.
+
+    `by` (a column): every statistic also per group, from each group's moments merged over
+    the chunks (a group may appear in any chunk). ``correlations="polychoric"``: ordinal alpha
+    and omega from each score's (and group's) contingency tables, merged over the chunks."""
     check_chunk_input(data)
     kinds = None
     for _ in range(MAX_PASSES):
@@ -520,6 +700,8 @@ def reliability_file(
                 omega=omega,
                 split_half=split_half,
                 nfactors=nfactors,
+                by=by,
+                correlations=correlations,
                 previews=previews,
                 spam=spam,
                 progress=progress,
@@ -545,10 +727,13 @@ def _reliability_pass(
     previews,
     spam,
     progress,
+    by=None,
+    correlations="pearson",
 ):
     from ._partitions import score_moments
     from .psychometrics import Moments
     from .psychometrics.instruments import SCORE_METHODS, _attach_score
+    from .psychometrics.polychoric import add_ordinal_reliability_from_counts
     from .psychometrics.scale import analyse_moments
     from .responses import ItemMatrix, resolve
     from .scoring import score
@@ -572,6 +757,13 @@ def _reliability_pass(
                 "(--map FILE; from Python, mapping={column: item id})."
             )
         plans.append(plan)
+    if by is not None and by not in meta.data.columns:  # the in-memory message
+        raise UsageError(
+            f"--by {by}: no such column in the data (columns include "
+            f"{', '.join(map(str, list(meta.data.columns)[:5]))})"
+        )
+    polychoric = correlations == "polychoric"
+    categories = [_categories(inst) for inst in instruments] if polychoric else None
     parts = [{name: _ScaleParts() for name in _item_scores(inst)} for inst in instruments]
     overlap = _overlap_columns(instruments)
     overlap_moments = None
@@ -585,6 +777,7 @@ def _reliability_pass(
         found = _exclusions(part, meta, previews, spam)
         excluded.add(found)
         keep = None if found.reasons is None else pd.isna(found.reasons)
+        groups = None if by is None else _group_masks(part[by], keep)
         keyed_all = {}
         for i, (inst, plan) in enumerate(zip(instruments, plans, strict=True)):
             items, problems = resolve(
@@ -604,14 +797,20 @@ def _reliability_pass(
                 )
             moments, keyed = score_moments(items, keyed=True)
             values = score(items)
+            frames = _keyed_frames(items) if groups is not None or polychoric else {}
             for name, m in moments.items():
                 scale = parts[i][name]
-                scale.moments = m if scale.moments is None else scale.moments + m
-                column = f"{inst.output_prefix}_{name}"
-                scale.values.append(values[column].to_numpy(dtype=float))
+                scored = values[f"{inst.output_prefix}_{name}"].to_numpy(dtype=float)
+                scale.add(m, scored)
+                if polychoric:
+                    scale.add_counts(frames[name], categories[i][name])
+                for label, mask in groups or ():
+                    group = scale.groups.setdefault(label, _ScaleParts())
+                    group.add(Moments.from_data(frames[name].loc[mask]), scored[mask])
+                    if polychoric:
+                        group.add_counts(frames[name].loc[mask], categories[i][name])
             if overlap:
-                for j, item in enumerate(inst.item_ids):
-                    keyed_all.setdefault(f"{inst.id}:{item}", keyed[:, j])
+                _keyed_by_name(items, keyed, keyed_all)
         if overlap:
             frame = pd.DataFrame({c: keyed_all[c] for c in overlap})
             m = Moments.from_data(frame)
@@ -629,8 +828,7 @@ def _reliability_pass(
                 continue
             scale = parts[i][name]
             published = spec.published_reliability.alpha if spec.published_reliability else None
-            result = analyse_moments(
-                scale.moments,
+            settings = dict(
                 policy=policy,
                 scale_min=min(inst.scale_of(by_id[x]).min for x in spec.items),
                 scale_max=max(inst.scale_of(by_id[x]).max for x in spec.items),
@@ -640,14 +838,105 @@ def _reliability_pass(
                 nfactors=nfactors,
                 split_half=split_half,
             )
-            values = np.concatenate(scale.values) if scale.values else np.empty(0)
-            scale.values = []
-            _attach_score(result, values)
+            result = analyse_moments(scale.moments, **settings)
+            if polychoric:
+                add_ordinal_reliability_from_counts(
+                    result, scale.counts, scale.nonwhole, nfactors=nfactors, omega=omega
+                )
+            _attach_score(result, scale.take_values())
             result.summary["score_method"] = SCORE_METHODS["none"]
+            result.by = by
+            for label in _group_order(scale.groups):
+                group_parts = scale.groups.pop(label)
+                group = analyse_moments(group_parts.moments, **settings)
+                if polychoric:
+                    add_ordinal_reliability_from_counts(
+                        group,
+                        group_parts.counts,
+                        group_parts.nonwhole,
+                        nfactors=nfactors,
+                        omega=omega,
+                    )
+                _attach_score(group, group_parts.take_values())
+                group.summary["score_method"] = SCORE_METHODS["none"]
+                result.groups.append((label, group))
             results.append(result)
         problems = merge_problems(counted[i], plan.instruments, plan.found)
         out.append((results, _with_file_rows(problems, data.name, source.file_row_offset)))
     return out, excluded, overlap_moments
+
+
+# the most whole-number categories a declared scale may span for chunked polychoric counts
+# (tables of k x k x c x c per score and group); psych itself takes at most 8 of them
+MAX_COUNTED_CATEGORIES = 32
+
+
+def _categories(inst: Instrument) -> dict[str, np.ndarray]:
+    """Per item-based score, every whole number its items' declared scales span (keyed codes
+    stay within them): the categories chunks count polychoric tables over."""
+    by_id = {it.id: it for it in inst.items}
+    out = {}
+    for name, spec in inst.scores.items():
+        if spec.items is None:
+            continue
+        lo = math.floor(min(inst.scale_of(by_id[i]).min for i in spec.items))
+        hi = math.ceil(max(inst.scale_of(by_id[i]).max for i in spec.items))
+        if hi - lo + 1 > MAX_COUNTED_CATEGORIES:
+            raise UsageError(
+                f"--correlations polychoric with --chunk-rows: {inst.id} {name} spans "
+                f"{hi - lo + 1} possible codes ({lo} to {hi}), more than the "
+                f"{MAX_COUNTED_CATEGORIES} chunks count tables for (polychoric correlations use "
+                "at most 8); leave out --chunk-rows (--chunk-rows 0) or --correlations"
+            )
+        out[name] = np.arange(lo, hi + 1, dtype=float)
+    return out
+
+
+def _keyed_frames(items) -> dict[str, pd.DataFrame]:
+    """Per item-based score, its items keyed as that score keys them (columns: the item ids),
+    the frame `psychometrics.instruments.analyse_instrument` analyses."""
+    from .scoring import reverse_keyed
+
+    inst = items.instrument
+    frames = {}
+    for name, spec in inst.scores.items():
+        if spec.items is None:
+            continue
+        index = [inst.item_ids.index(i) for i in spec.items]
+        frames[name] = pd.DataFrame(reverse_keyed(items, spec)[:, index], columns=spec.items)
+    return frames
+
+
+def _signed_names(inst: Instrument, spec) -> list[str]:
+    """A score's keyed items as the in-memory overlap names them: "id:item", or "-id:item"
+    where the score keys the item against its own flag (a per-score `reverse:` list), as
+    `psychometrics.instruments.analyse_instrument` gives `keyed_items`."""
+    by_item = {it.id: it for it in inst.items}
+    return [
+        f"{'-' if spec.is_reversed(by_item[i]) != by_item[i].reverse else ''}{inst.id}:{i}"
+        for i in spec.items
+    ]
+
+
+def _keyed_by_name(items, keyed: np.ndarray, out: dict) -> None:
+    """Each item's keyed answers under its overlap name: keyed by its flag ("id:item", from
+    `keyed`), and keyed against it ("-id:item") where a score's own list says so."""
+    from .scoring import reverse_keyed
+
+    inst = items.instrument
+    for j, item in enumerate(inst.item_ids):
+        out.setdefault(f"{inst.id}:{item}", keyed[:, j])
+    if not inst.keys_differ_between_scores:
+        return
+    for spec in inst.scores.values():
+        if spec.items is None:
+            continue
+        names = _signed_names(inst, spec)
+        if not any(n.startswith("-") for n in names):
+            continue
+        own = reverse_keyed(items, spec)
+        for name, item in zip(names, spec.items, strict=True):
+            out.setdefault(name, own[:, inst.item_ids.index(item)])
 
 
 def _item_scores(inst: Instrument) -> list[str]:
@@ -661,7 +950,7 @@ def _overlap_columns(instruments: Sequence[Instrument]) -> list[str]:
     for inst in instruments:
         for name, spec in inst.scores.items():
             if spec.items is not None and len(spec.items) >= 2:
-                scales[(inst.id, name)] = [f"{inst.id}:{i}" for i in spec.items]
+                scales[(inst.id, name)] = _signed_names(inst, spec)
     keys = list(scales)
     shared = any(set(scales[a]) & set(scales[b]) for i, a in enumerate(keys) for b in keys[i + 1 :])
     if not shared:
@@ -685,7 +974,7 @@ def _overlap(results: list, instruments: Sequence[Instrument], moments) -> dict 
         if r.summary["n_items"] < 2:
             continue
         inst, name = by_name[r.score]
-        scales[r.score] = [f"{inst.id}:{i}" for i in inst.scores[name].items]
+        scales[r.score] = _signed_names(inst, inst.scores[name])
     shared = any(
         set(scales[a]) & set(scales[b]) for i, a in enumerate(scales) for b in list(scales)[i + 1 :]
     )

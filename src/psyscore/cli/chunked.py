@@ -45,14 +45,12 @@ def score_command(
 
     with errors_to_exit():
         if syntax_file is not None:
+            # not only metadata: the syntax lists the Status values it excludes and is checked
+            # against the scored rows, so one made from a sample could miss what the rest holds
             raise UsageError(
-                "--syntax needs the whole file in memory; leave out --chunk-rows (or write the "
-                "syntax from a run on a sample of the file: it does not depend on the rows)"
-            )
-        if norm_by:
-            raise UsageError(
-                "--norm-by is not available with --chunk-rows yet; leave out --chunk-rows "
-                "(--chunk-rows 0 reads the whole file), or score without --norm-by"
+                "--syntax reads every row (the Status values it excludes; it is checked against "
+                "the scored rows), which --chunk-rows avoids; give --chunk-rows 0 to read the "
+                "whole file, or score without --syntax"
             )
         instruments = resolve_instruments(instrument)
         check_chunk_input(data, sheet)
@@ -80,6 +78,7 @@ def score_command(
                     previews=include_previews,
                     spam=include_spam,
                     invalid_as_missing=invalid_as_missing,
+                    norm_by=norm_by,
                     output_table=output_table,
                     progress=bar,
                 )
@@ -137,6 +136,7 @@ def reliability_command(
     from ..io import staged_writes
     from ..library import resolve_instruments
     from ..mapping import load_mapping
+    from ..psychometrics.polychoric import CORRELATIONS
     from ..psychometrics.splithalf import parse_split_half
     from ..report.formatting import apa_sentence
     from ..report.problems import print_problems
@@ -157,13 +157,12 @@ def reliability_command(
             raise UsageError(f"--policy must be pairwise or listwise, not {policy!r}")
         for flag, given in (
             ("--bootstrap", bootstrap),
-            ("--by", by is not None),
             ("--impute", impute != "none"),
         ):
             if given:
                 raise UsageError(
-                    f"{flag} needs every row in memory, which --chunk-rows avoids; leave out "
-                    f"--chunk-rows (or {flag}) for this file"
+                    f"{flag} needs every row in memory, which --chunk-rows avoids; give "
+                    f"--chunk-rows 0 to read the whole file, or leave out {flag}"
                 )
         if html is not None:
             check_html_output(html, data, force=force)
@@ -174,18 +173,11 @@ def reliability_command(
             parse_split_half(split_half)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        if correlations != "pearson":
+        if correlations not in CORRELATIONS:  # the in-memory message
             raise UsageError(
-                f"--correlations {correlations} is not available with --chunk-rows yet; leave "
-                "out --chunk-rows (--chunk-rows 0 reads the whole file)"
+                f"--correlations must be one of {', '.join(CORRELATIONS)}, not {correlations!r}"
             )
         instruments = resolve_instruments(instrument)
-        differ = [i.id for i in instruments if i.keys_differ_between_scores]
-        if differ:  # the merged overlap correction keys each item once
-            raise UsageError(
-                f"{', '.join(differ)} reverses an item in one score and not in another; "
-                "--chunk-rows does not handle per-score keys yet: leave out --chunk-rows"
-            )
         mapping = load_mapping(map_file)
         mapping.check_against(instruments)
         check_chunk_input(data, sheet)
@@ -202,6 +194,8 @@ def reliability_command(
                 omega=not no_omega,
                 split_half=split_half,
                 nfactors=nfactors,
+                by=by,
+                correlations=correlations,
                 previews=include_previews,
                 spam=include_spam,
                 progress=bar,
@@ -217,6 +211,8 @@ def reliability_command(
             for r in results:
                 d = r.to_dict()
                 d["apa"] = apa_sentence(d)
+                for g in d.get("groups", []):
+                    g["apa"] = apa_sentence(g)
                 scores.append(d)
                 all_results.append(r)
             report.append(

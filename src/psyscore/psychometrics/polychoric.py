@@ -42,6 +42,8 @@ __all__ = [
     "polychoric",
     "polychoric_from_counts",
     "cor_smooth",
+    "add_ordinal_reliability_from_counts",
+    "whole_code_counts",
 ]
 
 MAX_CATEGORIES = 8  # psych::polychoric(max.cat = 8)
@@ -427,13 +429,77 @@ def add_ordinal_reliability(result, items: pd.DataFrame, *, nfactors: int = 3, o
     (None, or why a value is missing) and ``polychoric`` (items, rho, thresholds). The Pearson
     statistics are left as they are.
     """
+    summary = result.summary
+    used = [str(c) for c in summary.get("items_used", items.columns)]
+    frame = items.set_axis([str(c) for c in items.columns], axis=1)[used]
+    return _add_ordinal(result, used, lambda: polychoric(frame), nfactors=nfactors, omega=omega)
+
+
+def add_ordinal_reliability_from_counts(
+    result, counts: OrdinalCounts, nonwhole=None, *, nfactors: int = 3, omega: bool = True
+):
+    """:func:`add_ordinal_reliability` from merged contingency tables (chunks of a file).
+
+    ``counts`` holds the score's keyed items (any categories covering their whole codes, e.g.
+    every whole number of the declared scale: the ones nobody used are dropped as psych drops
+    them); ``nonwhole`` maps an item to the codes that are not whole numbers it had (not in the
+    tables). The result is the one :func:`add_ordinal_reliability` gives on the rows.
+    """
+    used = [str(c) for c in result.summary.get("items_used", counts.columns)]
+
+    def fit() -> PolychoricResult:
+        found = np.array(sorted({v for c in used for v in (nonwhole or {}).get(c, ())}))
+        if found.size:  # as OrdinalCounts.from_data words it
+            raise ValueError(
+                "polychoric correlations need whole-number category codes; the items have "
+                "codes such as " + ", ".join(f"{v:g}" for v in found[:3])
+            )
+        sub = counts.subset(used)
+        answered = np.nonzero(sub.frequencies().sum(axis=0) > 0)[0]
+        if answered.size and answered[-1] - answered[0] + 1 > MAX_CATEGORIES:
+            lo, hi = sub.categories[answered[0]], sub.categories[answered[-1]]
+            raise ValueError(
+                f"polychoric correlations need at most {MAX_CATEGORIES} categories (as "
+                f"psych::polychoric's max.cat); these items have {answered[-1] - answered[0] + 1} "
+                f"({lo:g} to {hi:g})"
+            )
+        return polychoric_from_counts(sub)
+
+    return _add_ordinal(result, used, fit, nfactors=nfactors, omega=omega)
+
+
+def whole_code_counts(items: pd.DataFrame, categories) -> OrdinalCounts:
+    """:class:`OrdinalCounts` of ``items`` over the whole-number ``categories`` (any number of
+    them), codes that are none of them left out: the counts of one chunk, to be merged."""
+    x = items.to_numpy(dtype=float)
+    categories = np.asarray(categories, dtype=float)
+    k, c = x.shape[1], categories.size
+    # rows a block at a time: the one-hot codes stay small whatever the chunk (the counts are
+    # whole numbers, so the blocks add up to the same tables exactly)
+    block = max(1, BLOCK_CELLS // max(k * c, 1))
+    tables = np.zeros((k * c, k * c))
+    for start in range(0, x.shape[0], block):
+        part = x[start : start + block]
+        onehot = np.zeros((part.shape[0], k, c))
+        for j, code in enumerate(categories):
+            onehot[:, :, j] = part == code
+        flat = onehot.reshape(part.shape[0], k * c)
+        tables += flat.T @ flat
+    tables = tables.reshape(k, c, k, c).transpose(0, 2, 1, 3)
+    return OrdinalCounts([str(col) for col in items.columns], categories, tables)
+
+
+BLOCK_CELLS = 1 << 21  # one-hot cells per block of rows in whole_code_counts (16 MB)
+
+
+def _add_ordinal(result, used: list[str], fit, *, nfactors: int, omega: bool):
+    """The ordinal statistics of `result` from `fit()` (a PolychoricResult of the `used`
+    items; a ValueError says why there is none)."""
     from . import alpha as A
     from .omega import omega as fit_omega
     from .scale import ReliabilityWarning, omega_reason
 
     summary = result.summary
-    used = [str(c) for c in summary.get("items_used", items.columns)]
-    frame = items.set_axis([str(c) for c in items.columns], axis=1)[used]
     summary.update(
         correlations="polychoric",
         ordinal_alpha=float("nan"),
@@ -449,7 +515,7 @@ def add_ordinal_reliability(result, items: pd.DataFrame, *, nfactors: int = 3, o
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            poly = polychoric(frame)
+            poly = fit()
     except ValueError as exc:
         summary["ordinal_reason"] = f"no polychoric correlations: {exc}"
         result.warnings.append(ReliabilityWarning("ordinal_failed", summary["ordinal_reason"]))
