@@ -23,11 +23,8 @@ from ..report.reliability_files import (  # noqa: F401 (part of this module's AP
     write_reliability_tables,
 )
 from ..report.reliability_terminal import (
-    print_instrument,
-    print_intercorrelations,
     print_reliability,
 )
-from ..survey import intercorrelations, overlap
 from .options import (
     INCLUDE_PREVIEWS,
     INCLUDE_SPAM,
@@ -122,7 +119,7 @@ def reliability(
         chunk_rows = chunk_rows_for(
             data,
             chunk_rows,
-            needs_all_rows=bool(bootstrap) or by is not None or impute != "none" or bool(sheet),
+            needs_all_rows=bool(bootstrap) or impute != "none" or bool(sheet),
         )
     if chunk_rows:  # larger than memory: per-chunk moments, merged (psyscore.streaming)
         from .chunked import reliability_command
@@ -173,25 +170,8 @@ def register(app: typer.Typer) -> None:
     app.command(name="reliability", epilog=EPILOG)(reliability)
 
 
-# The former private helpers under their old names, for callers not yet moved to
-# psyscore.report.reliability_terminal / reliability_files (which print to any console).
-_intercorrelations = intercorrelations
-_overlap = overlap
-_plan_outputs = plan_report_outputs
-_write_html = write_reliability_html
-_write_table = write_reliability_tables
-
-
 def _apa(value: float | None) -> str:
     """APA style drops the leading zero of statistics bounded by 1: .84 (see report.formatting)."""
     from ..report.formatting import apa
 
     return apa(value)
-
-
-def _print_instrument(inst: dict, *, split_half: str = "all", nfactors: int = 3) -> None:
-    print_instrument(out, inst, split_half=split_half, nfactors=nfactors)
-
-
-def _print_intercorrelations(ic: dict | None, *, overlap: bool = False) -> None:
-    print_intercorrelations(out, ic, overlap=overlap)
