@@ -82,7 +82,10 @@ def _full_metadata(frame: pd.DataFrame, compression: str = "") -> Table:
     return Table(
         data=frame,
         labels={"age": "Age in years", "score": "é" * 200, "site": "Where"},  # 400 bytes: cut
-        value_labels={"age": {18.0: "youngest", 99.0: "x" * 150}, "site": {"north": "N", "z" * 40: "?"}},
+        value_labels={
+            "age": {18.0: "youngest", 99.0: "x" * 150},
+            "site": {"north": "N", "z" * 40: "?"},
+        },
         missing_ranges={"age": [{"lo": 97.0, "hi": 99.0}], "site": ["", "zz"]},
         measure={"age": "scale", "site": "nominal"},
         formats={"score": "F8.2", "site": "A200"},
@@ -140,7 +143,9 @@ def test_a_written_survey_reads_back_with_all_its_metadata(compression, tmp_path
 FLOATS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(-120, 170).map(float),  # around the compressed codes' range -99..151
-    st.sampled_from([-0.0, -99.0, -100.0, 151.0, 152.0, 0.5, -99.5, 151.5, 1e300, -1.7976931348623157e308]),
+    st.sampled_from(
+        [-0.0, -99.0, -100.0, 151.0, 152.0, 0.5, -99.5, 151.5, 1e300, -1.7976931348623157e308]
+    ),
 )
 TEXTS = st.one_of(
     st.text(max_size=12),
@@ -159,9 +164,13 @@ def tables(draw):
         if kind == "number":
             columns[f"n{j}"] = np.array(draw(st.lists(FLOATS, min_size=rows, max_size=rows)))
         elif kind == "text":
-            columns[f"t{j}"] = pd.Series(draw(st.lists(TEXTS, min_size=rows, max_size=rows)), dtype=object)
+            columns[f"t{j}"] = pd.Series(
+                draw(st.lists(TEXTS, min_size=rows, max_size=rows)), dtype=object
+            )
         else:
-            stamps = draw(st.lists(st.integers(-(2**60), 2**60) | st.none(), min_size=rows, max_size=rows))
+            stamps = draw(
+                st.lists(st.integers(-(2**60), 2**60) | st.none(), min_size=rows, max_size=rows)
+            )
             unit = draw(st.sampled_from(["ns", "us", "ms"]))
             values = [np.datetime64("NaT") if s is None else np.datetime64(s, unit) for s in stamps]
             columns[f"d{j}"] = np.array(values, dtype=f"datetime64[{unit}]")
@@ -171,12 +180,17 @@ def tables(draw):
     for name in text_columns:
         if draw(st.booleans()):  # a label key longer than any text widens the variable
             value_labels[name] = {draw(st.text("abc", min_size=1, max_size=30)): "label"}
-    return Table(data=frame, value_labels=value_labels, compression=draw(st.sampled_from(["", "rows"])))
+    return Table(
+        data=frame, value_labels=value_labels, compression=draw(st.sampled_from(["", "rows"]))
+    )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(table=tables())
 def test_any_numbers_texts_and_datetimes_give_pyreadstats_bytes(table, tmp_path, monkeypatch):
+    seen = _used_fast_path(monkeypatch)
     try:
         fast, plain = _both(table, tmp_path, monkeypatch)
     except Exception as exc:  # what pyreadstat refuses must be refused both ways
@@ -185,6 +199,9 @@ def test_any_numbers_texts_and_datetimes_give_pyreadstats_bytes(table, tmp_path,
             with pytest.raises(type(exc)):
                 write_table(table, tmp_path / "plain_only.sav")
         return
+    finally:
+        monkeypatch.undo()
+    assert seen[0] == 1  # the rows were psyscore's
     assert fast == plain
 
 

@@ -25,30 +25,46 @@ from __future__ import annotations
 
 import struct
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.api.types import infer_dtype, is_object_dtype
 
 SYSMIS = np.uint64(0xFFEFFFFFFFFFFFFF)  # -DBL_MAX, as readstat writes a missing number
 EIGHT_SPACES = np.uint64(0x2020202020202020)
 SPSS_EPOCH_SECONDS = 12219379200  # 1582-10-14 to 1970-01-01, pyreadstat's spss_offset_secs
 _UNIT_FACTOR = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
-_CHUNK_BYTES = 32 << 20  # rows are encoded this many bytes of row buffer at a time
+_CHUNK_BYTES = 8 << 20  # rows are encoded this many bytes of row buffer at a time
 _NCASES_RECORD = struct.pack("<4iqq", 7, 16, 8, 2, 1, 1)  # record 7.16 of a one-row file
 _END_OF_DICTIONARY = struct.pack("<2i", 999, 0)
 
 
 @dataclass
 class _Column:
-    """One variable's place in a row and how its values become bytes."""
+    """One variable's place in a row and its values."""
 
     kind: str  # "number", "string" or "datetime"
     offset: int  # byte offset in the row
     width: int  # storage bytes (a multiple of 8)
-    values: np.ndarray | list  # float64 numbers / datetime seconds, or encoded texts (bytes)
-    text_bytes: int = 0  # longest text in bytes (strings)
+    values: np.ndarray  # float64 numbers / datetime seconds; texts: their UTF-8 bytes end to end
+    starts: np.ndarray | None = None  # texts: where each one starts in `values` (n + 1 ends)
+    text_bytes: int = 0  # texts: the longest one in bytes
+    has_nul: bool = False  # texts: a NUL byte somewhere (readstat ends a text there)
+
+    def texts(self, start: int, stop: int) -> np.ndarray:
+        """Texts start..stop as (rows, text_bytes) uint8, cut at a NUL and padded with spaces."""
+        ends = self.starts[start + 1 : stop + 1]
+        begins = self.starts[start:stop]
+        position = np.arange(self.text_bytes)
+        inside = position < (ends - begins)[:, None]
+        at = np.minimum(begins[:, None] + position, max(len(self.values) - 1, 0))
+        fixed = np.where(inside, self.values[at], 0 if self.has_nul else 0x20).astype(np.uint8)
+        if self.has_nul:
+            fixed[np.logical_or.accumulate(fixed == 0, axis=1)] = 0x20
+        return fixed
 
 
 def write(pyreadstat, data: pd.DataFrame, tmp: Path, options: dict) -> bool:
@@ -72,12 +88,10 @@ def write(pyreadstat, data: pd.DataFrame, tmp: Path, options: dict) -> bool:
         # the case count: in the header and in record 7.16, which ends the dictionary
         fh.write(dictionary[:80] + struct.pack("<i", len(data)) + dictionary[84:])
         fh.write(struct.pack("<q", len(data)) + _END_OF_DICTIONARY)
-        row_len = sum(c.width for c in columns)
-        step = max(1, _CHUNK_BYTES // row_len)
-        for start in range(0, len(data), step):
-            stop = min(start + step, len(data))
-            rows = _rows(columns, start, stop, row_len)
-            fh.write(_compress(rows, columns, stop == len(data)) if compressed else rows)
+        encoder = _Encoder(columns, min(len(data), max(1, _CHUNK_BYTES // _row_len(columns))))
+        for start in range(0, len(data), encoder.capacity):
+            stop = min(start + encoder.capacity, len(data))
+            fh.write(encoder.encode(start, stop, compressed, last=stop == len(data)))
     return True
 
 
@@ -95,19 +109,36 @@ def _columns(data: pd.DataFrame, value_labels: dict) -> list[_Column] | None:
             and np.datetime_data(dtype)[0] in _UNIT_FACTOR
         ):
             column = _Column("datetime", offset, 8, _spss_seconds(col.to_numpy()))
-        elif dtype == object and pd.api.types.infer_dtype(col, skipna=False) == "string":
-            texts = [value.encode("utf-8") for value in col.to_numpy()]
-            longest = max(map(len, texts), default=0)
-            # pyreadstat's width: the longest text in bytes, the longest value-label key in
-            # characters, at least 1
-            keys = value_labels.get(name) or {}
-            user_width = max([1, longest, *(len(str(k)) for k in keys)])
-            column = _Column("string", offset, _storage_width(user_width), texts, longest)
+        elif is_object_dtype(dtype) and infer_dtype(col, skipna=False) == "string":
+            column = _text_column(col, offset, value_labels.get(name) or {})
+            if column is None:
+                return None
         else:
             return None
         columns.append(column)
         offset += column.width
     return columns
+
+
+def _text_column(col: pd.Series, offset: int, labels: dict) -> _Column | None:
+    """A text variable: its UTF-8 bytes through Arrow (in C, not a Python loop per text)."""
+    try:
+        encoded = pa.array(col.to_numpy(), type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return None  # e.g. a lone surrogate: pyreadstat's own write refuses it
+    _, offsets, data = encoded.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[encoded.offset : encoded.offset + len(col) + 1]
+    values = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    longest = int(np.diff(starts).max(initial=0))
+    # pyreadstat's width: the longest text in bytes, the longest value-label key in
+    # characters, at least 1
+    user_width = max([1, longest, *(len(str(k)) for k in labels)])
+    has_nul = bool((values[starts[0] : starts[-1]] == 0).any())
+    return _Column("string", offset, _storage_width(user_width), values, starts, longest, has_nul)
+
+
+def _row_len(columns: list[_Column]) -> int:
+    return sum(c.width for c in columns)
 
 
 def _storage_width(user_width: int) -> int:
@@ -134,20 +165,22 @@ def _template(data: pd.DataFrame, columns: list[_Column]) -> pd.DataFrame:
     template = data.iloc[:1].copy()
     for (name, _), column in zip(data.items(), columns, strict=True):
         if column.kind == "string":
-            lengths = np.fromiter(map(len, column.values), dtype=np.int64, count=len(data))
-            longest = data[name].iat[int(lengths.argmax())]
+            longest = data[name].iat[_longest(column)]
             template[name] = pd.Series([longest], index=template.index, dtype=object)
     return template
+
+
+def _longest(column: _Column) -> int:
+    return int(np.diff(column.starts).argmax())
 
 
 def _dictionary_of_template(tmp: Path, columns: list[_Column], compressed: bool) -> bytes | None:
     """The dictionary pyreadstat wrote before its one row, checked against this module's own
     encoding of that row (None: it does not match; the caller falls back)."""
     raw = tmp.read_bytes()
-    template_columns = [_template_column(c) for c in columns]
-    row_len = sum(c.width for c in columns)
-    row = _rows(template_columns, 0, 1, row_len)
-    ours = (_compress(row, columns, True) if compressed else row).tobytes()
+    row_len = _row_len(columns)
+    encoder = _Encoder([_template_column(c) for c in columns], 1)
+    ours = encoder.encode(0, 1, compressed, last=True).tobytes()
     dictionary = raw[: len(raw) - len(ours)]
     tail = len(_NCASES_RECORD) + len(_END_OF_DICTIONARY)
     header_ok = (
@@ -165,67 +198,81 @@ def _dictionary_of_template(tmp: Path, columns: list[_Column], compressed: bool)
 def _template_column(column: _Column) -> _Column:
     """`column` as the template row has it: its first value, or its longest text."""
     if column.kind != "string":
-        return _Column(column.kind, column.offset, column.width, column.values[:1])
-    longest = max(column.values, key=len)
-    return _Column("string", column.offset, column.width, [longest], column.text_bytes)
+        return replace(column, values=column.values[:1])
+    at = _longest(column)
+    starts = column.starts[at : at + 2]
+    return replace(column, starts=starts)
 
 
-def _rows(columns: list[_Column], start: int, stop: int, row_len: int) -> np.ndarray:
-    """Rows start..stop as readstat lays them out uncompressed: (rows, row_len) uint8."""
-    rows = np.full((stop - start, row_len), 0x20, dtype=np.uint8)
-    slots = rows.view(np.uint64)
-    for column in columns:
-        if column.kind == "string":
-            _put_texts(rows, column, column.values[start:stop])
-            continue
-        numbers = np.ascontiguousarray(column.values[start:stop], dtype=np.float64)
-        slots[:, column.offset // 8] = np.where(np.isnan(numbers), SYSMIS, numbers.view(np.uint64))
-    return rows
+class _Encoder:
+    """Rows as readstat writes them, `capacity` rows at a time, in buffers kept between
+    chunks (fresh memory for each chunk costs a page fault every 4 kB)."""
+
+    def __init__(self, columns: list[_Column], capacity: int):
+        self.columns, self.capacity = columns, capacity
+        self.row_len = _row_len(columns)
+        slots = self.row_len // 8
+        self.blocks = slots // 8 + 1  # a new block of 8 codes after every 8th slot, even the last
+        self.rows = np.empty((capacity, self.row_len), dtype=np.uint8)
+        self.codes = np.zeros((capacity, self.blocks * 8), dtype=np.uint8)
+        self.units = np.empty((capacity, self.blocks, 9), dtype=np.uint64)
+        self.keep = np.ones((capacity, self.blocks, 9), dtype=bool)
+
+    def encode(self, start: int, stop: int, compressed: bool, last: bool) -> np.ndarray:
+        n = stop - start
+        rows, codes = self.rows[:n], self.codes[:n]
+        slots = rows.view(np.uint64)
+        for column in self.columns:
+            if column.kind == "string":
+                self._put_texts(rows, codes if compressed else None, column, start, stop)
+                continue
+            numbers = column.values[start:stop]
+            slot = column.offset // 8
+            missing = np.isnan(numbers)
+            slots[:, slot] = np.where(missing, SYSMIS, numbers.view(np.uint64))
+            if compressed:
+                codes[:, slot] = _number_codes(numbers, missing)
+        if not compressed:
+            return rows
+        return self._compress(n, last)
+
+    @staticmethod
+    def _put_texts(rows, codes, column: _Column, start: int, stop: int) -> None:
+        rows[:, column.offset : column.offset + column.width] = 0x20
+        if column.text_bytes:
+            fixed = column.texts(start, stop)
+            for piece in range(0, column.text_bytes, 255):  # over 255 bytes: a piece per 256
+                width = min(255, column.text_bytes - piece)
+                at = column.offset + piece // 255 * 256
+                rows[:, at : at + width] = fixed[:, piece : piece + width]
+        if codes is not None:
+            first = column.offset // 8
+            region = rows[:, column.offset : column.offset + column.width].view(np.uint64)
+            codes[:, first : first + column.width // 8] = np.where(region == EIGHT_SPACES, 254, 253)
+
+    def _compress(self, n: int, last: bool) -> np.ndarray:
+        """readstat's sav_compress_row over n rows: each row as the fixed units [codes of
+        block 0, slots 0-7, codes of block 1, slots 8-15, ...], a slot kept only where its
+        code is 253 (its 8 bytes follow the block)."""
+        slots = self.rows[:n].view(np.uint64)
+        codes, units, keep = self.codes[:n], self.units[:n], self.keep[:n]
+        width = slots.shape[1]
+        full = width // 8
+        if last:
+            codes[n - 1, width] = 252
+        units[:, :, 0] = codes.view(np.uint64)
+        units[:, :full, 1:] = slots[:, : full * 8].reshape(n, full, 8)
+        units[:, full, 1 : 1 + width - full * 8] = slots[:, full * 8 :]
+        keep[:, :, 1:] = (codes == 253).reshape(n, self.blocks, 8)
+        compressed = units[keep]
+        if last:
+            codes[n - 1, width] = 0
+        return compressed
 
 
-def _put_texts(rows: np.ndarray, column: _Column, texts: list[bytes]) -> None:
-    if column.text_bytes == 0:
-        return  # every text is empty: spaces already
-    # NUL-padded fixed width; bytes from the first NUL on become spaces, as readstat's
-    # strlen() and space padding make them
-    fixed = np.array(texts, dtype=f"S{column.text_bytes}").view(np.uint8)
-    fixed = fixed.reshape(len(texts), column.text_bytes)
-    after_nul = np.logical_or.accumulate(fixed == 0, axis=1)
-    fixed[after_nul] = 0x20
-    for piece in range(0, column.text_bytes, 255):  # texts over 255 bytes: one piece per 256
-        width = min(255, column.text_bytes - piece)
-        at = column.offset + piece // 255 * 256
-        rows[:, at : at + width] = fixed[:, piece : piece + width]
-
-
-def _compress(rows: np.ndarray, columns: list[_Column], last: bool) -> np.ndarray:
-    """readstat's sav_compress_row over many rows at once: the bytes, as uint64 words."""
-    slots = rows.view(np.uint64)
-    n, width = slots.shape
-    numeric = np.zeros(width, dtype=bool)
-    for column in columns:
-        if column.kind != "string":
-            numeric[column.offset // 8] = True
-    values = slots.view(np.float64)
-    with np.errstate(invalid="ignore"):
-        small = (values > -100) & (values < 152) & (values == np.trunc(values))
-    number_codes = np.where(
-        slots == SYSMIS, 255, np.where(small, values + 100, 253).astype(np.uint8)
-    ).astype(np.uint8)
-    text_codes = np.where(slots == EIGHT_SPACES, 254, 253).astype(np.uint8)
-    codes = np.where(numeric, number_codes, text_codes)
-    blocks = width // 8 + 1  # a new block of 8 codes after every 8th slot, even the last
-    commands = np.zeros((n, blocks * 8), dtype=np.uint8)
-    commands[:, :width] = codes
-    if last:
-        commands[-1, width] = 252
-    # each row as fixed units [block 0 codes, slots 0-7, block 1 codes, slots 8-15, ...]; a
-    # slot is kept only where its code is 253 (its bytes follow the block)
-    slot_at = np.arange(width) // 8 * 9 + 1 + np.arange(width) % 8
-    block_at = np.arange(blocks) * 9
-    units = np.empty((n, blocks + width), dtype=np.uint64)
-    units[:, block_at] = commands.view(np.uint64)
-    units[:, slot_at] = slots
-    keep = np.ones((n, blocks + width), dtype=bool)
-    keep[:, slot_at] = codes == 253
-    return units[keep]
+def _number_codes(numbers: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Compression codes of numbers: 1-251 for whole numbers -99..151, 255 missing, else 253."""
+    small = (numbers > -100) & (numbers < 152) & (numbers == np.trunc(numbers))
+    codes = np.where(small, numbers + 100, 253).astype(np.uint8)
+    codes[missing | (numbers == -np.finfo(np.float64).max)] = 255  # SYSMIS's own bits
+    return codes
