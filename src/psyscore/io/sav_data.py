@@ -228,10 +228,10 @@ class _Encoder:
                 continue
             numbers = column.values[start:stop]
             slot = column.offset // 8
-            missing = np.isnan(numbers)
-            slots[:, slot] = np.where(missing, SYSMIS, numbers.view(np.uint64))
+            bits = np.where(np.isnan(numbers), SYSMIS, numbers.view(np.uint64))
+            slots[:, slot] = bits
             if compressed:
-                codes[:, slot] = _number_codes(numbers, missing)
+                codes[:, slot] = _number_codes(numbers, bits)
         if not compressed:
             return rows
         return self._compress(n, last)
@@ -263,16 +263,22 @@ class _Encoder:
         units[:, :, 0] = codes.view(np.uint64)
         units[:, :full, 1:] = slots[:, : full * 8].reshape(n, full, 8)
         units[:, full, 1 : 1 + width - full * 8] = slots[:, full * 8 :]
-        keep[:, :, 1:] = (codes == 253).reshape(n, self.blocks, 8)
+        np.equal(codes.reshape(n, self.blocks, 8), 253, out=keep[:, :, 1:])
         compressed = units[keep]
         if last:
             codes[n - 1, width] = 0
         return compressed
 
 
-def _number_codes(numbers: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """Compression codes of numbers: 1-251 for whole numbers -99..151, 255 missing, else 253."""
-    small = (numbers > -100) & (numbers < 152) & (numbers == np.trunc(numbers))
-    codes = np.where(small, numbers + 100, 253).astype(np.uint8)
-    codes[missing | (numbers == -np.finfo(np.float64).max)] = 255  # SYSMIS's own bits
+def _number_codes(numbers: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Compression codes of numbers: 1-251 for whole numbers -99..151, 255 for the
+    system-missing bits (NaN and -DBL_MAX alike, as readstat compares the bits), else 253."""
+    with np.errstate(invalid="ignore"):
+        whole = numbers.astype(np.int16)  # wraps or is arbitrary outside -99..151: then unequal
+    small = whole == numbers
+    small &= whole > -100
+    small &= whole < 152
+    codes = (whole + 100).astype(np.uint8)
+    codes[~small] = 253
+    codes[bits == SYSMIS] = 255
     return codes
