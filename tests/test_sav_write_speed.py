@@ -248,3 +248,14 @@ def test_pspp_reads_the_rows_psyscore_writes(compression, tmp_path):
         assert row[1].strip() == want["site"].strip()
         assert float(row[2]) == want["age"]
         assert (row[3].strip() == ".") == pd.isna(want["score"])
+
+
+@pytest.mark.parametrize("compression", ["", "rows"])
+def test_a_one_row_file_unlike_psyscores_encoding_is_not_used(compression, tmp_path, monkeypatch):
+    # a layout that disagrees with readstat's (one slot too wide per text): the check of the
+    # one-row file must catch it and let pyreadstat write the whole table
+    monkeypatch.setattr(sav_data, "_storage_width", lambda width: (width + 7) // 8 * 8 + 8)
+    seen = _used_fast_path(monkeypatch)
+    fast, plain = _both(_full_metadata(_survey(30), compression), tmp_path, monkeypatch)
+    assert seen[:2] == [1, 30]  # the one-row try, then pyreadstat with every row
+    assert fast == plain
