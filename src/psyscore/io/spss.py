@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from . import Table
+from . import Table, sav_data
 
 
 def _read(pyreadstat, path: Path):
@@ -557,9 +557,7 @@ def _unkept(table: Table, names: set[str]) -> list[str]:
 
 def _write(pyreadstat, data, tmp, table, value_labels, formats, suffix) -> None:
     names = set(data.columns)
-    pyreadstat.write_sav(
-        data,
-        str(tmp),
+    options = dict(
         file_label=table.file_label or "",
         column_labels={c: table.labels.get(c) for c in data.columns},
         variable_value_labels=value_labels,
@@ -572,6 +570,9 @@ def _write(pyreadstat, data, tmp, table, value_labels, formats, suffix) -> None:
         # a .sav keeps the row (bytecode) compression its input had, as SPSS writes by default
         row_compress=suffix == ".sav" and table.compression in {"rows", "zlib"},
     )
+    if suffix == ".sav" and sav_data.write(pyreadstat, data, tmp, options):
+        return
+    pyreadstat.write_sav(data, str(tmp), **options)
 
 
 def _note_lines(notes: list[str], width: int = 80) -> list[str]:
