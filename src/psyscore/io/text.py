@@ -135,27 +135,8 @@ def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> 
     header = _header(path, head, sep)
     _check_duplicates(path, header)
     width = len(header)
-    columns = [_TextColumn() for _ in range(width)]
-    top: list[np.ndarray] = []
-    extra = 0
-    # one spare column: a row with one field too many (a trailing delimiter) lands there
-    # instead of making pandas take the first column as the index and shift every other one
-    for k, chunk in enumerate(_parse(path, sep, encoding, width + 1)):
-        start = 0
-        if k == 0:  # row 0 is the header; a Qualtrics export has two more header rows
-            top = [chunk[j].to_numpy()[1:3] for j in range(width)]
-            extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
-            start = 1 + extra
-        filled = (chunk[width].to_numpy()[(1 if k == 0 else 0) :] != "").astype(bool)
-        if filled.any():
-            line = int(chunk.index[(1 if k == 0 else 0) + int(np.argmax(filled))]) + 1
-            raise DataError(
-                f"{path}: line {line} has more fields than the header ({width}); check quoting "
-                "and delimiters there"
-            )
-        for j in range(width):
-            columns[j].add(chunk[j].to_numpy()[start:])
-        del chunk
+    cells = _arrow_cells(path, sep, encoding, width) or _pandas_cells(path, sep, encoding, width)
+    top, extra, columns, blanks = cells
     if _ends_with_delimiter(head, sep):
         notes.append(
             f"{path.name}: the data rows end with an extra {'tab' if sep == chr(9) else 'comma'} "
@@ -178,11 +159,53 @@ def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> 
         index=index,
         copy=False,  # the columns are new: a second copy of the table is only memory and time
     )
-    # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
-    rows = np.arange(len(data)) + 2 + extra
+    # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows, and
+    # + the blank lines above it, which the parsers skip but a spreadsheet shows as rows)
+    records = 1 + extra + len(data)
+    rows = file_rows(path, encoding, sep, records, warnings, blanks)[1 + extra :]
     table = Table(data=data, source=str(path), labels=labels, notes=notes, row_numbers=rows)
     table.warnings.extend(warnings)
     return table
+
+
+# the two rows under the header, how many of them are Qualtrics header rows, the data columns,
+# and whether lines of spaces may be among the blank lines the parser skipped (see file_rows)
+Cells = tuple[list[np.ndarray], int, list["_TextColumn"], bool]
+
+
+def _pandas_cells(path: Path, sep: str, encoding: str, width: int) -> Cells:
+    """The cells as pandas' parser reads them: any encoding, rows short of fields (padded), a
+    trailing delimiter (the spare column)."""
+    columns = [_TextColumn() for _ in range(width)]
+    top: list[np.ndarray] = []
+    extra = 0
+    # one spare column: a row with one field too many (a trailing delimiter) lands there
+    # instead of making pandas take the first column as the index and shift every other one
+    for k, chunk in enumerate(_parse(path, sep, encoding, width + 1)):
+        start = 0
+        if k == 0:  # row 0 is the header; a Qualtrics export has two more header rows
+            top = [chunk[j].to_numpy()[1:3] for j in range(width)]
+            extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
+            start = 1 + extra
+        check_spare_column(path, encoding, sep, chunk, width, k)
+        for j in range(width):
+            columns[j].add(chunk[j].to_numpy()[start:])
+        del chunk
+    return top, extra, columns, True
+
+
+def check_spare_column(
+    path: Path, encoding: str, sep: str, block: pd.DataFrame, width: int, k: int
+) -> None:
+    """DataError naming the first row of parser chunk `k` with a field in the spare column."""
+    filled = (block[width].to_numpy()[(1 if k == 0 else 0) :] != "").astype(bool)
+    if filled.any():
+        record = int(block.index[(1 if k == 0 else 0) + int(np.argmax(filled))])
+        line = file_row(path, encoding, sep, record)
+        raise DataError(
+            f"{path}: line {line} has more fields than the header ({width}); check quoting "
+            "and delimiters there"
+        )
 
 
 def _ends_with_delimiter(text: str, sep: str) -> bool:
@@ -258,6 +281,158 @@ def _parse(
         ) from None
 
 
+# ---- file rows: the blank lines the parsers skip ----------------------------------------------
+
+# a line end, then a line of only blanks (spaces and tabs; spaces only in TSV, where a tab is a
+# field) and its own line end: pandas skips such lines, a spreadsheet shows them as rows
+_BLANK_LINE = {
+    ",": r"(?:\r\n|\n|\r(?!\n))[ \t]*[\r\n]",
+    "\t": r"(?:\r\n|\n|\r(?!\n)) *[\r\n]",
+}
+_LINE_SPACE = " \t\r\n"
+
+
+def file_rows(
+    path: Path,
+    encoding: str,
+    sep: str,
+    records: int,
+    warnings: list[str] | None = None,
+    spaces: bool = True,
+) -> np.ndarray:
+    """The 1-based row a spreadsheet shows for each of the first `records` records the parser
+    gave (the header is record 0): record k is row k + 1 unless blank lines come before it.
+
+    `spaces`: whether a line of spaces may be among them (False: only empty lines)."""
+    plain = np.arange(1, records + 1)
+    if not _has_inner_blank_line(path, encoding, sep, spaces):
+        return plain
+    rows = _record_rows(path, encoding, sep)
+    if rows is None or len(rows) != records:  # the csv module read the file differently
+        if warnings is not None:
+            warnings.append(
+                f"{path.name}: has blank lines between its rows; the row numbers given in "
+                "messages count the rows without them (remove the blank lines to match)"
+            )
+        return plain
+    return rows
+
+
+def file_row(path: Path, encoding: str, sep: str, record: int) -> int:
+    """The row a spreadsheet shows for record `record` (0: the header), as `file_rows`."""
+    return int(file_rows(path, encoding, sep, record + 1)[record])
+
+
+def _has_inner_blank_line(path: Path, encoding: str, sep: str, spaces: bool = True) -> bool:
+    """Whether a blank line (see _BLANK_LINE) comes before some row; blank lines at the end of
+    the file change no row number. Fast: a search of the raw text, no parsing (a blank line
+    inside a quoted field counts here; `_record_rows` then reads the file properly)."""
+    binary = encoding in {"utf-8-sig", "cp1252"}  # line ends and blanks are single bytes
+    pattern = re.compile(_BLANK_LINE[sep].encode() if binary else _BLANK_LINE[sep])
+    space = _LINE_SPACE.encode() if binary else _LINE_SPACE
+    # where a blank line must start: two line ends in a row, or a line starting with a blank
+    # (rare in data; only then is the slower pattern searched)
+    starts = [a + b for a in "\r\n" for b in ("\r\n \t" if spaces else "\r\n") if a + b != "\r\n"]
+    if binary:
+        starts = [start.encode() for start in starts]
+    carry = b"" if binary else ""
+    with open(path, "rb") if binary else open(path, encoding=encoding, newline="") as fh:
+        while block := fh.read(_BLOCK):
+            buffer = carry + block
+            body = buffer.rstrip(space)
+            # the trailing line ends and blanks go with the next block: a blank line there is
+            # inside the file only if something follows it
+            carry = buffer[len(body) :]
+            if any(start in body for start in starts) and pattern.search(body):
+                return True
+    return False
+
+
+def _record_rows(path: Path, encoding: str, sep: str) -> np.ndarray | None:
+    """The 1-based row of every record the parser keeps (blank lines dropped, quoted line
+    breaks respected), or None when the csv module cannot read the file."""
+    blanks = " \t" if sep == "," else " "
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            kept = [
+                # [] is an empty line; [""] is a quoted empty field (a record)
+                bool(cells) and not (len(cells) == 1 and cells[0] and not cells[0].strip(blanks))
+                for cells in csv.reader(fh, delimiter=sep, strict=False)
+            ]
+    except (csv.Error, UnicodeDecodeError):
+        return None
+    return np.flatnonzero(np.array(kept, dtype=bool)) + 1
+
+
+# ---- the fast reader: pyarrow ------------------------------------------------------------------
+
+
+def _arrow_cells(path: Path, sep: str, encoding: str, width: int) -> Cells | None:
+    """`_pandas_cells` by pyarrow's parser, or None wherever it could differ from pandas: a
+    text encoding other than UTF-8, one column (pandas skips a line of blanks there), any row
+    with another number of fields than the header (short rows, a trailing delimiter, too many
+    fields: pandas pads, catches or refuses those as the reader always did), or anything else
+    pyarrow refuses."""
+    if encoding != "utf-8-sig" or width < 2:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as arrow_csv
+    except ImportError:  # pragma: no cover - a main dependency
+        return None
+    names = [f"f{j}" for j in range(width)]
+    try:
+        arrow = arrow_csv.read_csv(
+            path,
+            read_options=arrow_csv.ReadOptions(column_names=names),  # the header is row 0
+            parse_options=_arrow_parse_options(sep),
+            convert_options=_arrow_convert_options(names),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if arrow.num_columns != width or arrow.num_rows == 0:
+        return None
+    top = [arrow.column(j).slice(1, 2).to_numpy(zero_copy_only=False) for j in range(width)]
+    extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
+    columns = [_ArrowColumn(arrow.column(j).slice(1 + extra)) for j in range(width)]
+    # a line of spaces is a row of one field: pyarrow refused it above
+    return top, extra, columns, False
+
+
+def _arrow_parse_options(sep: str):
+    import pyarrow.csv as arrow_csv
+
+    return arrow_csv.ParseOptions(
+        delimiter=sep,
+        quote_char='"',
+        double_quote=True,
+        escape_char=False,
+        newlines_in_values=True,  # a quoted line break is in the cell, never a new row
+        ignore_empty_lines=True,  # as pandas; `file_rows` counts them
+        invalid_row_handler=_refuse_row,
+    )
+
+
+def _refuse_row(row) -> str:
+    """Any row with another number of fields than the header ends the fast read (pandas then
+    reads the file as before, with its own handling and messages); the row is never logged."""
+    return "error"
+
+
+def _arrow_convert_options(names: list[str]):
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    return arrow_csv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        check_utf8=True,
+        # every cell is text: no missing values guessed, an empty cell is ""
+        null_values=[],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+
+
 class _TextColumn:
     """One column's cells, gathered chunk by chunk as (codes, distinct texts), then typed.
 
@@ -322,6 +497,50 @@ class _TextColumn:
         if kind in {"float", "empty"}:
             return pd.Series(pd.array(values, dtype="Float64"), index=index)
         return pd.Series(values, index=index, dtype="string")
+
+
+class _ArrowColumn(_TextColumn):
+    """A `_TextColumn` of a pyarrow string column: the same distinct texts, kind and series,
+    found by pyarrow (a text column becomes pandas "string" without a Python object per cell)."""
+
+    def __init__(self, cells) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        super().__init__()
+        self.rows = len(cells)
+        self.cells = cells
+        # the distinct texts of the first rows already make most text columns text (ids, names,
+        # free text: a value no number writes, or ints and floats mixed), without encoding all
+        if _kind_of(_uniques(cells.slice(0, _FIRST_ROWS))) == "text":
+            self.kinds.add("text")
+            return
+        # one array: encoding it is twice as fast as encoding pyarrow's chunks of it
+        whole = cells.combine_chunks() if cells.num_chunks else pa.array([], pa.string())
+        encoded = pc.dictionary_encode(whole)  # distinct texts in first-seen order, as factorize
+        uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        self.parts.append((encoded.indices.to_numpy(zero_copy_only=False), uniques))
+        self.kinds.add(_kind_of(uniques))
+
+    def series(self, index: pd.Index, kind: str | None = None) -> pd.Series:
+        kind = self.kind if kind is None else kind
+        if kind != "text":
+            return super().series(index, kind)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cells, self.cells, self.parts = self.cells, None, []
+        text = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells)
+        return pd.Series(pd.array(text, dtype="string"), index=index)
+
+
+_FIRST_ROWS = 4096  # rows whose distinct texts are judged before a column is encoded whole
+
+
+def _uniques(cells) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.unique(cells).to_numpy(zero_copy_only=False), dtype=object)
 
 
 def merge_kinds(kinds) -> str:
