@@ -262,6 +262,8 @@ def _parse(
             chunksize=chunk_rows,
         )
     except pd.errors.ParserError as exc:
+        if "out of memory" in str(exc):  # the tokenizer's: the file is not at fault
+            raise MemoryError(str(exc)) from None
         # pandas' message names the line and the field counts, never the cell contents
         found = re.search(r"line (\d+), saw (\d+)", str(exc))
         if found:
@@ -388,6 +390,8 @@ def _arrow_cells(path: Path, sep: str, encoding: str, width: int) -> Cells | Non
             parse_options=_arrow_parse_options(sep),
             convert_options=_arrow_convert_options(names),
         )
+    except MemoryError:  # pyarrow's too: out of memory is no reason to try pandas
+        raise
     except (pa.ArrowException, OSError, ValueError):
         return None
     if arrow.num_columns != width or arrow.num_rows == 0:
