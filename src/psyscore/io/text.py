@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -306,29 +307,63 @@ def file_rows(
     gave (the header is record 0): record k is row k + 1 unless blank lines come before it.
 
     `spaces`: whether a line of spaces may be among them (False: only empty lines)."""
-    plain = np.arange(1, records + 1)
-    if not _has_inner_blank_line(path, encoding, sep, spaces):
-        return plain
-    rows = _record_rows(path, encoding, sep)
-    if rows is None or len(rows) != records:  # the csv module read the file differently
+    at = np.arange(records)
+    blanks = blank_lines(path, encoding, sep, spaces)
+    if blanks is None:
+        return at + 1
+    if blanks.records != records:  # the csv module read the file differently from the parser
         if warnings is not None:
             warnings.append(
                 f"{path.name}: has blank lines between its rows; the row numbers given in "
                 "messages count the rows without them (remove the blank lines to match)"
             )
-        return plain
-    return rows
+        return at + 1
+    return blanks.rows(at)
 
 
 def file_row(path: Path, encoding: str, sep: str, record: int) -> int:
     """The row a spreadsheet shows for record `record` (0: the header), as `file_rows`."""
-    return int(file_rows(path, encoding, sep, record + 1)[record])
+    blanks = blank_lines(path, encoding, sep)
+    return record + 1 if blanks is None else int(blanks.rows(np.array([record]))[0])
+
+
+@dataclass
+class BlankLines:
+    """Where the blank lines the parser skips are, among the records it keeps."""
+
+    before: np.ndarray  # per blank line, how many kept records come before it (sorted)
+    records: int | None  # how many records the scan kept (None: the csv module could not read)
+
+    def rows(self, records: np.ndarray) -> np.ndarray:
+        """The 1-based file row of kept records (0-based, the header is 0)."""
+        return records + 1 + np.searchsorted(self.before, records, side="right")
+
+
+def blank_lines(path: Path, encoding: str, sep: str, spaces: bool = True) -> BlankLines | None:
+    """The blank lines (see _BLANK_LINE) before some row, or None when there is none (nearly
+    every file: a quick search tells; only then is the file read record by record)."""
+    if not _has_inner_blank_line(path, encoding, sep, spaces):
+        return None
+    space = " \t" if sep == "," else " "
+    before: list[int] = []
+    kept = 0
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            for cells in csv.reader(fh, delimiter=sep, strict=False):
+                # [] is an empty line; [""] a quoted empty field (a record); ["  "] blanks
+                if not cells or (len(cells) == 1 and cells[0] and not cells[0].strip(space)):
+                    before.append(kept)
+                else:
+                    kept += 1
+    except (csv.Error, UnicodeDecodeError):
+        return BlankLines(np.array(before, dtype=np.int64), None)
+    return BlankLines(np.array(before, dtype=np.int64), kept)
 
 
 def _has_inner_blank_line(path: Path, encoding: str, sep: str, spaces: bool = True) -> bool:
     """Whether a blank line (see _BLANK_LINE) comes before some row; blank lines at the end of
     the file change no row number. Fast: a search of the raw text, no parsing (a blank line
-    inside a quoted field counts here; `_record_rows` then reads the file properly)."""
+    inside a quoted field counts here; `blank_lines` then reads the file properly)."""
     binary = encoding in {"utf-8-sig", "cp1252"}  # line ends and blanks are single bytes
     pattern = re.compile(_BLANK_LINE[sep].encode() if binary else _BLANK_LINE[sep])
     space = _LINE_SPACE.encode() if binary else _LINE_SPACE
@@ -348,22 +383,6 @@ def _has_inner_blank_line(path: Path, encoding: str, sep: str, spaces: bool = Tr
             if any(start in body for start in starts) and pattern.search(body):
                 return True
     return False
-
-
-def _record_rows(path: Path, encoding: str, sep: str) -> np.ndarray | None:
-    """The 1-based row of every record the parser keeps (blank lines dropped, quoted line
-    breaks respected), or None when the csv module cannot read the file."""
-    blanks = " \t" if sep == "," else " "
-    try:
-        with open(path, encoding=encoding, newline="") as fh:
-            kept = [
-                # [] is an empty line; [""] is a quoted empty field (a record)
-                bool(cells) and not (len(cells) == 1 and cells[0] and not cells[0].strip(blanks))
-                for cells in csv.reader(fh, delimiter=sep, strict=False)
-            ]
-    except (csv.Error, UnicodeDecodeError):
-        return None
-    return np.flatnonzero(np.array(kept, dtype=bool)) + 1
 
 
 # ---- the fast reader: pyarrow ------------------------------------------------------------------
