@@ -60,6 +60,55 @@ def both(path: Path):
     return fast
 
 
+@contextlib.contextmanager
+def pandas_chunks():
+    """The chunked reader as it was: pandas' parser for every file."""
+    with mock.patch.object(chunks, "_arrow_chunks", lambda *args: None):
+        yield
+
+
+def chunked(path: Path, chunk_rows: int):
+    """(the chunks' rows as one Table, the ChunkedTable) read in chunks, or the DataError."""
+    kinds = None
+    for _ in range(2):
+        try:
+            source = chunks.read_chunks(path, chunk_rows, kinds)
+            parts = [c for c in source.chunks]
+        except chunks.KindsChanged as changed:
+            kinds = changed.kinds
+            continue
+        except DataError as exc:
+            return str(exc)
+        data = pd.concat([c.data for c in parts])
+        rows = np.array([source.file_row(r) for r in range(1, len(data) + 1)], dtype=np.int64)
+        meta = source.meta
+        table = text.Table(data=data, labels=meta.labels, notes=meta.notes, row_numbers=rows)
+        table.warnings.extend(meta.warnings)
+        return table
+    raise AssertionError("the kinds changed twice")
+
+
+def assert_same_chunks(path: Path, whole, chunk_rows: int) -> None:
+    """Chunks (fast and pandas) hold the whole-file reader's rows (blank-line warnings aside:
+    the chunked reader has no place for that rare one)."""
+    fast = chunked(path, chunk_rows)
+    with pandas_chunks():
+        old = chunked(path, chunk_rows)
+    assert_same(fast, old)
+    if isinstance(whole, str) or isinstance(fast, str):
+        return
+    whole = text.Table(
+        data=whole.data,
+        labels=whole.labels,
+        notes=whole.notes,
+        row_numbers=whole.row_numbers,
+        warnings=[w for w in whole.warnings if "blank lines" not in w],
+    )
+    if any("blank lines" in w for w in text.read(path).warnings):
+        fast.row_numbers = whole.row_numbers  # rows counted without them: told in memory only
+    assert_same(fast, whole)
+
+
 # ---- generated files ----------------------------------------------------------------------
 
 CELLS = st.one_of(
@@ -91,7 +140,7 @@ def csv_files(draw):
     rows: list[list[str]] = []
     if draw(st.integers(0, 3)) == 0:  # Qualtrics: question text and ImportId rows
         rows.append([f"Question {j}?" for j in range(width)])
-        rows.append(['{"ImportId":"QID%d"}' % j for j in range(width)])
+        rows.append(['{"ImportId":"QID' + str(j) + '"}' for j in range(width)])
     for _ in range(draw(st.integers(0, 7))):
         length = draw(st.sampled_from([width] * 6 + [width + 1, width - 1, width + 2]))
         row = draw(st.lists(CELLS, min_size=max(length, 0), max_size=max(length, 0)))
@@ -116,17 +165,18 @@ def csv_files(draw):
 
 
 @settings(
-    max_examples=250,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(csv_files())
-def test_fast_reader_gives_the_pandas_readers_table(file):
+@given(csv_files(), st.integers(1, 4))
+def test_fast_reader_gives_the_pandas_readers_table(file, chunk_rows):
     suffix, data = file
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"data{suffix}"
         path.write_bytes(data)
-        both(path)
+        whole = both(path)
+        assert_same_chunks(path, whole, chunk_rows)
 
 
 # ---- the fast path is taken where it should be ------------------------------------------------
@@ -213,3 +263,14 @@ def test_trailing_delimiter_file_rows(tmp_path):
     table = both(path)
     assert table.row_numbers.tolist() == [2, 4]
     assert any("trailing delimiter" in n for n in table.notes)
+
+
+def test_chunks_take_the_fast_path_and_count_blank_lines(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("id,q1\nR1,1\n\nR2,2\nR3,x\n\n\nR4,4\n")
+    assert chunks._arrow_chunks(path, ",", "utf-8-sig", 2, 2, None) is not None
+    table = chunked(path, 2)
+    assert table.row_numbers.tolist() == [2, 4, 5, 8]
+    assert table.data["q1"].tolist() == ["1", "2", "x", "4"]  # text in every chunk
+    with pandas_chunks():
+        assert chunked(path, 2).row_numbers.tolist() == [2, 4, 5, 8]

@@ -69,6 +69,17 @@ class ChunkedTable:
     # file row of data row r (1-based) is r + file_row_offset (text files); None: no such rows
     file_row_offset: int | None = None
     finish: list = field(default_factory=list)  # checks to run once every chunk was read
+    # text files with blank lines between rows: those lines, which the rows after them count
+    blank_lines: object | None = None
+
+    def file_row(self, row: int) -> int | None:
+        """The row a spreadsheet shows for data row `row` (1-based), or None (no file rows)."""
+        if self.file_row_offset is None:
+            return None
+        if self.blank_lines is None:
+            return row + self.file_row_offset
+        record = row + self.file_row_offset - 1  # the header is record 0
+        return int(self.blank_lines.rows(np.array([record]))[0])
 
 
 def chunk_rows_for(
@@ -189,6 +200,10 @@ def _text_chunks(path: Path, chunk_rows: int, kinds: list[str] | None) -> Chunke
     header = T._header(path, head, sep)
     T._check_duplicates(path, header)
     width = len(header)
+    fast = _arrow_chunks(path, sep, encoding, width, chunk_rows, kinds)
+    if fast is not None:
+        top, extra, used, pieces = fast
+        return _text_table(path, head, sep, encoding, header, notes, (top, extra, used, pieces))
     # the parser reads at least a few rows at a time: the Qualtrics header rows sit in the first
     parsed = T._parse(path, sep, encoding, width + 1, max(chunk_rows, 1024))
     first = next(parsed, None)
@@ -199,9 +214,9 @@ def _text_chunks(path: Path, chunk_rows: int, kinds: list[str] | None) -> Chunke
 
     def pieces() -> Iterator[tuple[pd.DataFrame, int]]:
         """(text cells, rows of the parser's chunk before them) slices of chunk_rows rows."""
-        yield from _slices(path, first, width, 1 + extra, chunk_rows, 0)
+        yield from _slices(path, encoding, first, width, 1 + extra, chunk_rows, 0)
         for k, block in enumerate(parsed, start=1):
-            yield from _slices(path, block, width, 0, chunk_rows, k)
+            yield from _slices(path, encoding, block, width, 0, chunk_rows, k)
 
     stream = pieces()
     seen: list[set[str]] = [set() for _ in range(width)]
@@ -253,20 +268,170 @@ def _text_chunks(path: Path, chunk_rows: int, kinds: list[str] | None) -> Chunke
         notes=notes,
         warnings=warnings,
     )
-    return ChunkedTable(meta, chunks(), None, 1 + extra)
+    blanks = T.blank_lines(path, encoding, sep)
+    return ChunkedTable(meta, chunks(), None, 1 + extra, blank_lines=blanks)
 
 
-def _slices(path: Path, block: pd.DataFrame, width: int, skip: int, chunk_rows: int, k: int):
+def _slices(
+    path: Path, encoding: str, block: pd.DataFrame, width: int, skip: int, chunk_rows: int, k: int
+):
     """The data rows of one parser chunk in slices; rows with a field too many are refused."""
-    filled = (block[width].to_numpy()[(1 if k == 0 else 0) :] != "").astype(bool)
-    if filled.any():
-        line = int(block.index[(1 if k == 0 else 0) + int(np.argmax(filled))]) + 1
-        raise DataError(
-            f"{path}: line {line} has more fields than the header ({width}); check quoting "
-            "and delimiters there"
-        )
+    from . import text as T
+
+    T.check_spare_column(path, encoding, T._sep(path), block, width, k)
     for at in range(skip, len(block), chunk_rows):
         yield block.iloc[at : at + chunk_rows]
+
+
+def _arrow_chunks(
+    path: Path, sep: str, encoding: str, width: int, chunk_rows: int, kinds: list[str] | None
+):
+    """(top rows, Qualtrics header rows, column kinds, pieces) read by pyarrow, as the whole-file
+    fast reader (`text._arrow_cells`), or None where pandas must read the file.
+
+    A first pass reads the whole file for the column kinds: it also makes sure pyarrow reads
+    every row before a chunk is given out (pandas could not take over halfway), and with the
+    kinds known from the start no chunk is read again (no KindsChanged)."""
+    from . import qualtrics
+    from . import text as T
+
+    if encoding != "utf-8-sig" or width < 2:
+        return None
+    import pyarrow as pa
+
+    top: list = []
+    extra = 0
+    seen: list[set[str]] = [set() for _ in range(width)]
+    try:
+        for k, batch in enumerate(_arrow_batches(path, sep, width)):
+            start = 0
+            if k == 0:
+                top = [
+                    batch.column(j).slice(1, 2).to_numpy(zero_copy_only=False) for j in range(width)
+                ]
+                extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
+                start = 1 + extra
+            for j in range(width):
+                seen[j].add(T._kind_of(T._uniques(batch.column(j).slice(start))))
+    except MemoryError:
+        raise
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if not top:  # not even a header row: pandas words that
+        return None
+    found = [T.merge_kinds(s) for s in seen]
+    if kinds is not None and found != list(kinds):
+        raise DataError(f"{path}: the file changed while it was read; read it again")
+    used = list(kinds) if kinds is not None else found
+
+    def pieces() -> Iterator[tuple[int, list]]:
+        """(rows, columns) of chunk_rows rows each (the last may hold fewer)."""
+        held: list = []
+        rows = 0
+        skip = 1 + extra  # the header rows
+        try:
+            for batch in _arrow_batches(path, sep, width):
+                if skip:
+                    cut = min(skip, batch.num_rows)
+                    batch, skip = batch.slice(cut), skip - cut
+                held.append(batch)
+                rows += batch.num_rows
+                while rows >= chunk_rows:
+                    table = pa.Table.from_batches(held)
+                    yield chunk_rows, _arrow_columns(table.slice(0, chunk_rows), used, path)
+                    rest = table.slice(chunk_rows)
+                    held, rows = rest.to_batches(), rest.num_rows
+        except (pa.ArrowException, OSError) as exc:  # the file changed since the first pass
+            raise DataError(f"{path}: the file changed while it was read; read it again") from exc
+        if rows:
+            yield rows, _arrow_columns(pa.Table.from_batches(held), used, path)
+
+    return top, extra, used, pieces()
+
+
+def _arrow_batches(path: Path, sep: str, width: int):
+    """The file's rows (the header is row 0) as pyarrow record batches of text cells."""
+    import pyarrow.csv as arrow_csv
+
+    from . import text as T
+
+    names = [f"f{j}" for j in range(width)]
+    reader = arrow_csv.open_csv(
+        path,
+        read_options=arrow_csv.ReadOptions(column_names=names),
+        parse_options=T._arrow_parse_options(sep),
+        convert_options=T._arrow_convert_options(names),
+    )
+    with reader:
+        for batch in reader:
+            if batch.num_columns != width:
+                raise ValueError("columns")
+            yield batch
+
+
+def _arrow_columns(table, used: list[str], path: Path) -> list:
+    """The columns of one piece; a kind the first pass did not see means the file changed."""
+    from . import text as T
+
+    columns = []
+    for j, kind in enumerate(used):
+        column = T._ArrowColumn(table.column(j))
+        if T.merge_kinds(column.kinds | {kind}) != kind:
+            raise DataError(f"{path}: the file changed while it was read; read it again")
+        columns.append(column)
+    return columns
+
+
+def _text_table(
+    path: Path, head: str, sep: str, encoding: str, header: list, notes: list, read: tuple
+) -> ChunkedTable:
+    """The ChunkedTable of a text file whose column kinds are known: `read` is (top rows,
+    Qualtrics header rows, column kinds, pieces of (rows, columns) in order)."""
+    from . import qualtrics
+    from . import text as T
+
+    top, extra, used, pieces = read
+    if T._ends_with_delimiter(head, sep):
+        notes.append(
+            f"{path.name}: the data rows end with an extra {'tab' if sep == chr(9) else 'comma'} "
+            "(trailing delimiter); that empty last field was dropped"
+        )
+    warnings: list[str] = []
+    names, keep = T._column_names(path, header, [k == "empty" for k in used], notes, warnings)
+    labels: dict[str, str] = {}
+    if extra:
+        labels = qualtrics.question_labels({n: top[j][0] for n, j in zip(names, keep, strict=True)})
+        notes.append(
+            f"{path.name}: Qualtrics export: skipped its question-text and ImportId header rows "
+            "(question text kept as column labels)"
+        )
+
+    def frame(columns: list, start: int, rows: int) -> pd.DataFrame:
+        index = pd.RangeIndex(start, start + rows)
+        return pd.DataFrame(
+            {n: columns[j].series(index, used[j]) for n, j in zip(names, keep, strict=True)},
+            index=index,
+            copy=False,
+        )
+
+    def chunks() -> Iterator[Chunk]:
+        start = 0
+        for rows, columns in pieces:
+            yield Chunk(frame(columns, start, rows), start)
+            start += rows
+        if not start:  # a file of only the header: one chunk without rows, as pandas' reader
+            yield Chunk(frame([T._TextColumn() for _ in header], 0, 0), 0)
+
+    meta = Table(
+        data=frame([T._TextColumn() for _ in header], 0, 0),
+        source=str(path),
+        labels=labels,
+        notes=notes,
+        warnings=warnings,
+    )
+    # pyarrow refuses a line of spaces (a row of one field): only empty lines can be blank
+    blanks = T.blank_lines(path, encoding, sep, spaces=False)
+    return ChunkedTable(meta, chunks(), None, 1 + extra, blank_lines=blanks)
 
 
 def _columns_of(piece: pd.DataFrame, width: int, seen: list[set[str]]) -> list:
