@@ -308,7 +308,11 @@ def file_rows(
 
     `spaces`: whether a line of spaces may be among them (False: only empty lines)."""
     at = np.arange(records)
-    blanks = blank_lines(path, encoding, sep, spaces)
+    blanks = (
+        None
+        if _one_line_each(path, encoding, records)
+        else blank_lines(path, encoding, sep, spaces)
+    )
     if blanks is None:
         return at + 1
     if blanks.records != records:  # the csv module read the file differently from the parser
@@ -325,6 +329,20 @@ def file_row(path: Path, encoding: str, sep: str, record: int) -> int:
     """The row a spreadsheet shows for record `record` (0: the header), as `file_rows`."""
     blanks = blank_lines(path, encoding, sep)
     return record + 1 if blanks is None else int(blanks.rows(np.array([record]))[0])
+
+
+def _one_line_each(path: Path, encoding: str, records: int) -> bool:
+    """Whether the file has one line break per record (none after the last, or one): then no
+    line is blank and no cell holds a line break. Quicker than looking for blank lines."""
+    if encoding not in {"utf-8-sig", "cp1252"}:
+        return False
+    breaks = 0
+    last = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            breaks += block.count(b"\n")
+            last = block[-1:]
+    return breaks == (records if last == b"\n" else records - 1)
 
 
 @dataclass
@@ -448,7 +466,7 @@ def _arrow_convert_options(names: list[str]):
 
     return arrow_csv.ConvertOptions(
         column_types={name: pa.string() for name in names},
-        check_utf8=True,
+        check_utf8=False,  # detect_encoding decoded the whole file as UTF-8 already
         # every cell is text: no missing values guessed, an empty cell is ""
         null_values=[],
         strings_can_be_null=False,
@@ -547,6 +565,12 @@ class _ArrowColumn(_TextColumn):
 
     def series(self, index: pd.Index, kind: str | None = None) -> pd.Series:
         kind = self.kind if kind is None else kind
+        if kind == "int" and self.parts:  # one part: each value taken once, no array to fill
+            (codes, uniques), self.parts, self.cells = self.parts[0], [], None
+            filled = uniques != ""
+            table = np.zeros(len(uniques), dtype="int64")
+            table[filled] = uniques[filled].astype("int64")
+            return pd.Series(pd.arrays.IntegerArray(table[codes], ~filled[codes]), index=index)
         if kind != "text":
             return super().series(index, kind)
         import pyarrow as pa
