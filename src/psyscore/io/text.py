@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -435,7 +436,12 @@ def _arrow_cells(path: Path, sep: str, encoding: str, width: int) -> Cells | Non
         return None
     top = [arrow.column(j).slice(1, 2).to_numpy(zero_copy_only=False) for j in range(width)]
     extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
-    columns = [_ArrowColumn(arrow.column(j).slice(1 + extra)) for j in range(width)]
+    data = [arrow.column(j).slice(1 + extra) for j in range(width)]
+    del arrow
+    # pyarrow's kernels let go of the GIL: the columns are encoded side by side, on pyarrow's
+    # own number of cores
+    with ThreadPoolExecutor(max_workers=max(1, min(pa.cpu_count(), width))) as pool:
+        columns = list(pool.map(_ArrowColumn, data))
     # a line of spaces is a row of one field: pyarrow refused it above
     return top, extra, columns, False
 
