@@ -436,7 +436,9 @@ def _arrow_cells(path: Path, sep: str, encoding: str, width: int) -> Cells | Non
         return None
     top = [arrow.column(j).slice(1, 2).to_numpy(zero_copy_only=False) for j in range(width)]
     extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
-    data = [arrow.column(j).slice(1 + extra) for j in range(width)]
+    # one array per column, starting at its first data row: pyarrow 16's if_else reads a sliced
+    # chunked array wrong (wrong text, no error), and encoding one array is twice as fast
+    data = [arrow.column(j).slice(1 + extra).combine_chunks() for j in range(width)]
     del arrow
     # pyarrow's kernels let go of the GIL: the columns are encoded side by side, on pyarrow's
     # own number of cores
@@ -551,7 +553,6 @@ class _ArrowColumn(_TextColumn):
     found by pyarrow (a text column becomes pandas "string" without a Python object per cell)."""
 
     def __init__(self, cells) -> None:
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         super().__init__()
@@ -562,9 +563,7 @@ class _ArrowColumn(_TextColumn):
         if _kind_of(_uniques(cells.slice(0, _FIRST_ROWS))) == "text":
             self.kinds.add("text")
             return
-        # one array: encoding it is twice as fast as encoding pyarrow's chunks of it
-        whole = cells.combine_chunks() if cells.num_chunks else pa.array([], pa.string())
-        encoded = pc.dictionary_encode(whole)  # distinct texts in first-seen order, as factorize
+        encoded = pc.dictionary_encode(cells)  # distinct texts in first-seen order, as factorize
         uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         self.parts.append((encoded.indices.to_numpy(zero_copy_only=False), uniques))
         self.kinds.add(_kind_of(uniques))
