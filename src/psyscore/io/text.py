@@ -436,14 +436,21 @@ def _arrow_cells(path: Path, sep: str, encoding: str, width: int) -> Cells | Non
         return None
     top = [arrow.column(j).slice(1, 2).to_numpy(zero_copy_only=False) for j in range(width)]
     extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
-    # one array per column, starting at its first data row: pyarrow 16's if_else reads a sliced
-    # chunked array wrong (wrong text, no error), and encoding one array is twice as fast
-    data = [arrow.column(j).slice(1 + extra).combine_chunks() for j in range(width)]
+    parsed = [arrow.column(j) for j in range(width)]
     del arrow
+
+    def column(j: int) -> _ArrowColumn:
+        # one array from the first data row: pyarrow 16's if_else reads a sliced chunked array
+        # wrong (wrong text, no error), and encoding one array is twice as fast; the parser's
+        # chunks go as soon as it is made, so the table is not held twice
+        cells = parsed[j].slice(1 + extra).combine_chunks()
+        parsed[j] = None
+        return _ArrowColumn(cells)
+
     # pyarrow's kernels let go of the GIL: the columns are encoded side by side, on pyarrow's
     # own number of cores
     with ThreadPoolExecutor(max_workers=max(1, min(pa.cpu_count(), width))) as pool:
-        columns = list(pool.map(_ArrowColumn, data))
+        columns = list(pool.map(column, range(width)))
     # a line of spaces is a row of one field: pyarrow refused it above
     return top, extra, columns, False
 
@@ -567,6 +574,8 @@ class _ArrowColumn(_TextColumn):
         uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         self.parts.append((encoded.indices.to_numpy(zero_copy_only=False), uniques))
         self.kinds.add(_kind_of(uniques))
+        if self.kind != "text":
+            self.cells = None  # the codes say it all: the texts need not be held to the end
 
     def series(self, index: pd.Index, kind: str | None = None) -> pd.Series:
         kind = self.kind if kind is None else kind
@@ -576,7 +585,7 @@ class _ArrowColumn(_TextColumn):
             table = np.zeros(len(uniques), dtype="int64")
             table[filled] = uniques[filled].astype("int64")
             return pd.Series(pd.arrays.IntegerArray(table[codes], ~filled[codes]), index=index)
-        if kind != "text":
+        if kind != "text" or self.cells is None:
             return super().series(index, kind)
         import pyarrow as pa
         import pyarrow.compute as pc
