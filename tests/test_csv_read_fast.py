@@ -221,6 +221,7 @@ def test_other_encodings_go_to_pandas(tmp_path):
         ("a,b\n\n1,2\n3,4\n\n\n", [3, 4]),  # blank lines at the end change nothing
         ('a,b\n"x\n\ny",2\n3,4\n', [2, 3]),  # a blank line inside a quoted cell is no row
         ('a,b\n"x\n\ny",2\n\n3,4\n', [2, 4]),
+        ("a,b\n1,2\r0,0\n\n3,4\n", [2, 3, 5]),  # a lone CR ends a row: line breaks miscount
     ],
 )
 def test_row_numbers_count_blank_lines(tmp_path, content, rows, fast):

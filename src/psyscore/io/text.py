@@ -334,16 +334,20 @@ def file_row(path: Path, encoding: str, sep: str, record: int) -> int:
 
 def _one_line_each(path: Path, encoding: str, records: int) -> bool:
     """Whether the file has one line break per record (none after the last, or one): then no
-    line is blank and no cell holds a line break. Quicker than looking for blank lines."""
+    line is blank and no cell holds a line break. Quicker than looking for blank lines.
+
+    A lone carriage return (a line end for pandas too) would make the count unsure: no."""
     if encoding not in {"utf-8-sig", "cp1252"}:
         return False
-    breaks = 0
+    breaks = returns = pairs = 0
     last = b""
     with open(path, "rb") as fh:
         while block := fh.read(_BLOCK):
             breaks += block.count(b"\n")
+            returns += block.count(b"\r")
+            pairs += block.count(b"\r\n")  # one cut between blocks only makes the answer no
             last = block[-1:]
-    return breaks == (records if last == b"\n" else records - 1)
+    return returns == pairs and breaks == (records if last == b"\n" else records - 1)
 
 
 @dataclass
