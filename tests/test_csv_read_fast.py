@@ -264,3 +264,26 @@ def test_chunks_count_blank_lines(tmp_path):
     table = chunked(path, 2)
     assert table.row_numbers.tolist() == [2, 4, 5, 8]
     assert table.data["q1"].tolist() == ["1", "2", "x", "4"]  # text in every chunk
+
+
+@pytest.mark.parametrize("chunk_rows", [None, "2"])
+def test_problems_name_the_file_row_after_blank_lines(tmp_path, chunk_rows):
+    """The problem record points at the row a spreadsheet shows, in memory and in chunks."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from psyscore.cli import app
+
+    from .conftest import DATA
+
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "ResponseId,toy_1,toy_2,toy_3,toy_4\nr1,1,2,3,4\n\nr2,2,2,2,2\n\n\nr3,1,33,1,1\nr4,1,1,1,1\n"
+    )
+    args = ["score", str(path), "-i", str(DATA / "toy.yaml"), "-o", str(tmp_path / "o.csv")]
+    args += ["--json"] + (["--chunk-rows", chunk_rows] if chunk_rows else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    problem = next(p for p in json.loads(result.stdout)["problems"] if p["kind"] == "out_of_range")
+    assert (problem["row"], problem["file_row"]) == (3, 7)
