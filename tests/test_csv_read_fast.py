@@ -108,7 +108,7 @@ CELLS = st.one_of(
         ["", "", "1", "2", "10", "-3", "0", "007", "-0", "1.50", "2.5", "0.1", "-7.25", "1e3"]
     ),
     st.sampled_from(["NA", "null", "None", "nan", " 3", "3 ", "é", "日本", "a,b", 'say "hi"']),
-    st.sampled_from(["line\nbreak", "cr\r\nlf", "\n\n", "  ", "x\ty", '"', "{}", "QID1"]),
+    st.sampled_from(["line\nbreak", "cr\r\nlf", "\n\n", "  ", "x\ty", '"', "{}", "\x00x", "\x0b"]),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=6),
 )
 NAMES = ["id", "q1", "q2", "Score", "é", "a b", "x,y", "", "column_2"]
