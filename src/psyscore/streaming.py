@@ -565,7 +565,7 @@ def _score_pass(
     if norm.failed:  # as the in-memory path, after the coding check
         norm.refuse()
     problems = ids.problems() + merge_problems(counted, plan.instruments, plan.found)
-    problems = _with_file_rows(problems, data.name, source.file_row_offset)
+    problems = _with_file_rows(problems, data.name, source)
     warnings = list(meta.warnings) + norm.sex_note() + (warnings or [])
     bases = [score_column(i, name) for i in instruments for name in i.scores]
     warnings.extend(n.text() for n in norm.ordered(merge_norm_notes(norm_notes, bases)))
@@ -592,15 +592,15 @@ def _score_pass(
     )
 
 
-def _with_file_rows(problems: list[Problem], file: str, offset: int | None) -> list[Problem]:
+def _with_file_rows(problems: list[Problem], file: str, source) -> list[Problem]:
     """Name the file, and for text files the row a spreadsheet shows (header rows counted)."""
     out = []
     for p in problems:
         changes: dict = {}
         if not p.file:
             changes["file"] = file
-        if offset is not None and p.row is not None and p.file_row is None:
-            changes["file_row"] = p.row + offset
+        if source.file_row_offset is not None and p.row is not None and p.file_row is None:
+            changes["file_row"] = source.file_row(p.row)  # blank lines above it counted
         out.append(dataclasses.replace(p, **changes) if changes else p)
     return out
 
@@ -862,7 +862,7 @@ def _reliability_pass(
                 result.groups.append((label, group))
             results.append(result)
         problems = merge_problems(counted[i], plan.instruments, plan.found)
-        out.append((results, _with_file_rows(problems, data.name, source.file_row_offset)))
+        out.append((results, _with_file_rows(problems, data.name, source)))
     return out, excluded, overlap_moments
 
 

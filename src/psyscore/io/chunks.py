@@ -69,6 +69,17 @@ class ChunkedTable:
     # file row of data row r (1-based) is r + file_row_offset (text files); None: no such rows
     file_row_offset: int | None = None
     finish: list = field(default_factory=list)  # checks to run once every chunk was read
+    # text files with blank lines between rows: those lines, which the rows after them count
+    blank_lines: object | None = None
+
+    def file_row(self, row: int) -> int | None:
+        """The row a spreadsheet shows for data row `row` (1-based), or None (no file rows)."""
+        if self.file_row_offset is None:
+            return None
+        if self.blank_lines is None:
+            return row + self.file_row_offset
+        record = row + self.file_row_offset - 1  # the header is record 0
+        return int(self.blank_lines.rows(np.array([record]))[0])
 
 
 def chunk_rows_for(
@@ -189,6 +200,9 @@ def _text_chunks(path: Path, chunk_rows: int, kinds: list[str] | None) -> Chunke
     header = T._header(path, head, sep)
     T._check_duplicates(path, header)
     width = len(header)
+    # pandas' parser, not pyarrow's (text._arrow_cells): a pyarrow pass over the file left the
+    # chunked scoring of a 200 MB file short of address space under an 800 MB cap
+    # (tests/test_streaming.py::test_memory_stays_bounded_by_the_chunk), where pandas' fits
     # the parser reads at least a few rows at a time: the Qualtrics header rows sit in the first
     parsed = T._parse(path, sep, encoding, width + 1, max(chunk_rows, 1024))
     first = next(parsed, None)
@@ -199,9 +213,9 @@ def _text_chunks(path: Path, chunk_rows: int, kinds: list[str] | None) -> Chunke
 
     def pieces() -> Iterator[tuple[pd.DataFrame, int]]:
         """(text cells, rows of the parser's chunk before them) slices of chunk_rows rows."""
-        yield from _slices(path, first, width, 1 + extra, chunk_rows, 0)
+        yield from _slices(path, encoding, first, width, 1 + extra, chunk_rows, 0)
         for k, block in enumerate(parsed, start=1):
-            yield from _slices(path, block, width, 0, chunk_rows, k)
+            yield from _slices(path, encoding, block, width, 0, chunk_rows, k)
 
     stream = pieces()
     seen: list[set[str]] = [set() for _ in range(width)]
@@ -253,18 +267,17 @@ def _text_chunks(path: Path, chunk_rows: int, kinds: list[str] | None) -> Chunke
         notes=notes,
         warnings=warnings,
     )
-    return ChunkedTable(meta, chunks(), None, 1 + extra)
+    blanks = T.blank_lines(path, encoding, sep)
+    return ChunkedTable(meta, chunks(), None, 1 + extra, blank_lines=blanks)
 
 
-def _slices(path: Path, block: pd.DataFrame, width: int, skip: int, chunk_rows: int, k: int):
+def _slices(
+    path: Path, encoding: str, block: pd.DataFrame, width: int, skip: int, chunk_rows: int, k: int
+):
     """The data rows of one parser chunk in slices; rows with a field too many are refused."""
-    filled = (block[width].to_numpy()[(1 if k == 0 else 0) :] != "").astype(bool)
-    if filled.any():
-        line = int(block.index[(1 if k == 0 else 0) + int(np.argmax(filled))]) + 1
-        raise DataError(
-            f"{path}: line {line} has more fields than the header ({width}); check quoting "
-            "and delimiters there"
-        )
+    from . import text as T
+
+    T.check_spare_column(path, encoding, T._sep(path), block, width, k)
     for at in range(skip, len(block), chunk_rows):
         yield block.iloc[at : at + chunk_rows]
 

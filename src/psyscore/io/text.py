@@ -13,6 +13,8 @@ import csv
 import io
 import re
 from collections.abc import Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -135,27 +137,8 @@ def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> 
     header = _header(path, head, sep)
     _check_duplicates(path, header)
     width = len(header)
-    columns = [_TextColumn() for _ in range(width)]
-    top: list[np.ndarray] = []
-    extra = 0
-    # one spare column: a row with one field too many (a trailing delimiter) lands there
-    # instead of making pandas take the first column as the index and shift every other one
-    for k, chunk in enumerate(_parse(path, sep, encoding, width + 1)):
-        start = 0
-        if k == 0:  # row 0 is the header; a Qualtrics export has two more header rows
-            top = [chunk[j].to_numpy()[1:3] for j in range(width)]
-            extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
-            start = 1 + extra
-        filled = (chunk[width].to_numpy()[(1 if k == 0 else 0) :] != "").astype(bool)
-        if filled.any():
-            line = int(chunk.index[(1 if k == 0 else 0) + int(np.argmax(filled))]) + 1
-            raise DataError(
-                f"{path}: line {line} has more fields than the header ({width}); check quoting "
-                "and delimiters there"
-            )
-        for j in range(width):
-            columns[j].add(chunk[j].to_numpy()[start:])
-        del chunk
+    cells = _arrow_cells(path, sep, encoding, width) or _pandas_cells(path, sep, encoding, width)
+    top, extra, columns, blanks = cells
     if _ends_with_delimiter(head, sep):
         notes.append(
             f"{path.name}: the data rows end with an extra {'tab' if sep == chr(9) else 'comma'} "
@@ -178,11 +161,53 @@ def _table(path: Path, head: str, sep: str, encoding: str, notes: list[str]) -> 
         index=index,
         copy=False,  # the columns are new: a second copy of the table is only memory and time
     )
-    # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows)
-    rows = np.arange(len(data)) + 2 + extra
+    # a spreadsheet shows the header as row 1, so data row i is row i + 2 (+ skipped rows, and
+    # + the blank lines above it, which the parsers skip but a spreadsheet shows as rows)
+    records = 1 + extra + len(data)
+    rows = file_rows(path, encoding, sep, records, warnings, blanks)[1 + extra :]
     table = Table(data=data, source=str(path), labels=labels, notes=notes, row_numbers=rows)
     table.warnings.extend(warnings)
     return table
+
+
+# the two rows under the header, how many of them are Qualtrics header rows, the data columns,
+# and whether lines of spaces may be among the blank lines the parser skipped (see file_rows)
+Cells = tuple[list[np.ndarray], int, list["_TextColumn"], bool]
+
+
+def _pandas_cells(path: Path, sep: str, encoding: str, width: int) -> Cells:
+    """The cells as pandas' parser reads them: any encoding, rows short of fields (padded), a
+    trailing delimiter (the spare column)."""
+    columns = [_TextColumn() for _ in range(width)]
+    top: list[np.ndarray] = []
+    extra = 0
+    # one spare column: a row with one field too many (a trailing delimiter) lands there
+    # instead of making pandas take the first column as the index and shift every other one
+    for k, chunk in enumerate(_parse(path, sep, encoding, width + 1)):
+        start = 0
+        if k == 0:  # row 0 is the header; a Qualtrics export has two more header rows
+            top = [chunk[j].to_numpy()[1:3] for j in range(width)]
+            extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
+            start = 1 + extra
+        check_spare_column(path, encoding, sep, chunk, width, k)
+        for j in range(width):
+            columns[j].add(chunk[j].to_numpy()[start:])
+        del chunk
+    return top, extra, columns, True
+
+
+def check_spare_column(
+    path: Path, encoding: str, sep: str, block: pd.DataFrame, width: int, k: int
+) -> None:
+    """DataError naming the first row of parser chunk `k` with a field in the spare column."""
+    filled = (block[width].to_numpy()[(1 if k == 0 else 0) :] != "").astype(bool)
+    if filled.any():
+        record = int(block.index[(1 if k == 0 else 0) + int(np.argmax(filled))])
+        line = file_row(path, encoding, sep, record)
+        raise DataError(
+            f"{path}: line {line} has more fields than the header ({width}); check quoting "
+            "and delimiters there"
+        )
 
 
 def _ends_with_delimiter(text: str, sep: str) -> bool:
@@ -239,6 +264,8 @@ def _parse(
             chunksize=chunk_rows,
         )
     except pd.errors.ParserError as exc:
+        if "out of memory" in str(exc):  # the tokenizer's: the file is not at fault
+            raise MemoryError(str(exc)) from None
         # pandas' message names the line and the field counts, never the cell contents
         found = re.search(r"line (\d+), saw (\d+)", str(exc))
         if found:
@@ -256,6 +283,214 @@ def _parse(
         raise DataError(
             f"{path}: text encoding changes within the file; save it as UTF-8"
         ) from None
+
+
+# ---- file rows: the blank lines the parsers skip ----------------------------------------------
+
+# a line end, then a line of only blanks (spaces and tabs; spaces only in TSV, where a tab is a
+# field) and its own line end: pandas skips such lines, a spreadsheet shows them as rows
+_BLANK_LINE = {
+    ",": r"(?:\r\n|\n|\r(?!\n))[ \t]*[\r\n]",
+    "\t": r"(?:\r\n|\n|\r(?!\n)) *[\r\n]",
+}
+_LINE_SPACE = " \t\r\n"
+
+
+def file_rows(
+    path: Path,
+    encoding: str,
+    sep: str,
+    records: int,
+    warnings: list[str] | None = None,
+    spaces: bool = True,
+) -> np.ndarray:
+    """The 1-based row a spreadsheet shows for each of the first `records` records the parser
+    gave (the header is record 0): record k is row k + 1 unless blank lines come before it.
+
+    `spaces`: whether a line of spaces may be among them (False: only empty lines)."""
+    at = np.arange(records)
+    blanks = (
+        None
+        if _one_line_each(path, encoding, records)
+        else blank_lines(path, encoding, sep, spaces)
+    )
+    if blanks is None:
+        return at + 1
+    if blanks.records != records:  # the csv module read the file differently from the parser
+        if warnings is not None:
+            warnings.append(
+                f"{path.name}: has blank lines between its rows; the row numbers given in "
+                "messages count the rows without them (remove the blank lines to match)"
+            )
+        return at + 1
+    return blanks.rows(at)
+
+
+def file_row(path: Path, encoding: str, sep: str, record: int) -> int:
+    """The row a spreadsheet shows for record `record` (0: the header), as `file_rows`."""
+    blanks = blank_lines(path, encoding, sep)
+    return record + 1 if blanks is None else int(blanks.rows(np.array([record]))[0])
+
+
+def _one_line_each(path: Path, encoding: str, records: int) -> bool:
+    """Whether the file has one line break per record (none after the last, or one): then no
+    line is blank and no cell holds a line break. Quicker than looking for blank lines.
+
+    A lone carriage return (a line end for pandas too) would make the count unsure: no."""
+    if encoding not in {"utf-8-sig", "cp1252"}:
+        return False
+    breaks = returns = pairs = 0
+    last = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            breaks += block.count(b"\n")
+            returns += block.count(b"\r")
+            pairs += block.count(b"\r\n")  # one cut between blocks only makes the answer no
+            last = block[-1:]
+    return returns == pairs and breaks == (records if last == b"\n" else records - 1)
+
+
+@dataclass
+class BlankLines:
+    """Where the blank lines the parser skips are, among the records it keeps."""
+
+    before: np.ndarray  # per blank line, how many kept records come before it (sorted)
+    records: int | None  # how many records the scan kept (None: the csv module could not read)
+
+    def rows(self, records: np.ndarray) -> np.ndarray:
+        """The 1-based file row of kept records (0-based, the header is 0)."""
+        return records + 1 + np.searchsorted(self.before, records, side="right")
+
+
+def blank_lines(path: Path, encoding: str, sep: str, spaces: bool = True) -> BlankLines | None:
+    """The blank lines (see _BLANK_LINE) before some row, or None when there is none (nearly
+    every file: a quick search tells; only then is the file read record by record)."""
+    if not _has_inner_blank_line(path, encoding, sep, spaces):
+        return None
+    space = " \t" if sep == "," else " "
+    before: list[int] = []
+    kept = 0
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            for cells in csv.reader(fh, delimiter=sep, strict=False):
+                # [] is an empty line; [""] a quoted empty field (a record); ["  "] blanks
+                if not cells or (len(cells) == 1 and cells[0] and not cells[0].strip(space)):
+                    before.append(kept)
+                else:
+                    kept += 1
+    except (csv.Error, UnicodeDecodeError):
+        return BlankLines(np.array(before, dtype=np.int64), None)
+    return BlankLines(np.array(before, dtype=np.int64), kept)
+
+
+def _has_inner_blank_line(path: Path, encoding: str, sep: str, spaces: bool = True) -> bool:
+    """Whether a blank line (see _BLANK_LINE) comes before some row; blank lines at the end of
+    the file change no row number. Fast: a search of the raw text, no parsing (a blank line
+    inside a quoted field counts here; `blank_lines` then reads the file properly)."""
+    binary = encoding in {"utf-8-sig", "cp1252"}  # line ends and blanks are single bytes
+    pattern = re.compile(_BLANK_LINE[sep].encode() if binary else _BLANK_LINE[sep])
+    space = _LINE_SPACE.encode() if binary else _LINE_SPACE
+    # where a blank line must start: two line ends in a row, or a line starting with a blank
+    # (rare in data; only then is the slower pattern searched)
+    starts = [a + b for a in "\r\n" for b in ("\r\n \t" if spaces else "\r\n") if a + b != "\r\n"]
+    if binary:
+        starts = [start.encode() for start in starts]
+    carry = b"" if binary else ""
+    with open(path, "rb") if binary else open(path, encoding=encoding, newline="") as fh:
+        while block := fh.read(_BLOCK):
+            buffer = carry + block
+            body = buffer.rstrip(space)
+            # the trailing line ends and blanks go with the next block: a blank line there is
+            # inside the file only if something follows it
+            carry = buffer[len(body) :]
+            if any(start in body for start in starts) and pattern.search(body):
+                return True
+    return False
+
+
+# ---- the fast reader: pyarrow ------------------------------------------------------------------
+
+
+def _arrow_cells(path: Path, sep: str, encoding: str, width: int) -> Cells | None:
+    """`_pandas_cells` by pyarrow's parser, or None wherever it could differ from pandas: a
+    text encoding other than UTF-8, one column (pandas skips a line of blanks there), any row
+    with another number of fields than the header (short rows, a trailing delimiter, too many
+    fields: pandas pads, catches or refuses those as the reader always did), or anything else
+    pyarrow refuses."""
+    if encoding != "utf-8-sig" or width < 2:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as arrow_csv
+    except ImportError:  # pragma: no cover - a main dependency
+        return None
+    names = [f"f{j}" for j in range(width)]
+    try:
+        arrow = arrow_csv.read_csv(
+            path,
+            read_options=arrow_csv.ReadOptions(column_names=names),  # the header is row 0
+            parse_options=_arrow_parse_options(sep),
+            convert_options=_arrow_convert_options(names),
+        )
+    except MemoryError:  # pyarrow's too: out of memory is no reason to try pandas
+        raise
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if arrow.num_columns != width or arrow.num_rows == 0:
+        return None
+    top = [arrow.column(j).slice(1, 2).to_numpy(zero_copy_only=False) for j in range(width)]
+    extra = qualtrics.extra_header_rows(pd.DataFrame(dict(enumerate(top))))
+    parsed = [arrow.column(j) for j in range(width)]
+    del arrow
+
+    def column(j: int) -> _ArrowColumn:
+        # one array from the first data row: pyarrow 16's if_else reads a sliced chunked array
+        # wrong (wrong text, no error), and encoding one array is twice as fast; the parser's
+        # chunks go as soon as it is made, so the table is not held twice
+        cells = parsed[j].slice(1 + extra).combine_chunks()
+        parsed[j] = None
+        return _ArrowColumn(cells)
+
+    # pyarrow's kernels let go of the GIL: the columns are encoded side by side, on pyarrow's
+    # own number of cores
+    with ThreadPoolExecutor(max_workers=max(1, min(pa.cpu_count(), width))) as pool:
+        columns = list(pool.map(column, range(width)))
+    # a line of spaces is a row of one field: pyarrow refused it above
+    return top, extra, columns, False
+
+
+def _arrow_parse_options(sep: str):
+    import pyarrow.csv as arrow_csv
+
+    return arrow_csv.ParseOptions(
+        delimiter=sep,
+        quote_char='"',
+        double_quote=True,
+        escape_char=False,
+        newlines_in_values=True,  # a quoted line break is in the cell, never a new row
+        ignore_empty_lines=True,  # as pandas; `file_rows` counts them
+        invalid_row_handler=_refuse_row,
+    )
+
+
+def _refuse_row(row) -> str:
+    """Any row with another number of fields than the header ends the fast read (pandas then
+    reads the file as before, with its own handling and messages); the row is never logged."""
+    return "error"
+
+
+def _arrow_convert_options(names: list[str]):
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    return arrow_csv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        check_utf8=False,  # detect_encoding decoded the whole file as UTF-8 already
+        # every cell is text: no missing values guessed, an empty cell is ""
+        null_values=[],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
 
 
 class _TextColumn:
@@ -322,6 +557,55 @@ class _TextColumn:
         if kind in {"float", "empty"}:
             return pd.Series(pd.array(values, dtype="Float64"), index=index)
         return pd.Series(values, index=index, dtype="string")
+
+
+class _ArrowColumn(_TextColumn):
+    """A `_TextColumn` of a pyarrow string column: the same distinct texts, kind and series,
+    found by pyarrow (a text column becomes pandas "string" without a Python object per cell)."""
+
+    def __init__(self, cells) -> None:
+        import pyarrow.compute as pc
+
+        super().__init__()
+        self.rows = len(cells)
+        self.cells = cells
+        # the distinct texts of the first rows already make most text columns text (ids, names,
+        # free text: a value no number writes, or ints and floats mixed), without encoding all
+        if _kind_of(_uniques(cells.slice(0, _FIRST_ROWS))) == "text":
+            self.kinds.add("text")
+            return
+        encoded = pc.dictionary_encode(cells)  # distinct texts in first-seen order, as factorize
+        uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        self.parts.append((encoded.indices.to_numpy(zero_copy_only=False), uniques))
+        self.kinds.add(_kind_of(uniques))
+        if self.kind != "text":
+            self.cells = None  # the codes say it all: the texts need not be held to the end
+
+    def series(self, index: pd.Index, kind: str | None = None) -> pd.Series:
+        kind = self.kind if kind is None else kind
+        if kind == "int" and self.parts:  # one part: each value taken once, no array to fill
+            (codes, uniques), self.parts, self.cells = self.parts[0], [], None
+            filled = uniques != ""
+            table = np.zeros(len(uniques), dtype="int64")
+            table[filled] = uniques[filled].astype("int64")
+            return pd.Series(pd.arrays.IntegerArray(table[codes], ~filled[codes]), index=index)
+        if kind != "text" or self.cells is None:
+            return super().series(index, kind)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cells, self.cells, self.parts = self.cells, None, []
+        text = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells)
+        return pd.Series(pd.array(text, dtype="string"), index=index)
+
+
+_FIRST_ROWS = 4096  # rows whose distinct texts are judged before a column is encoded whole
+
+
+def _uniques(cells) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.unique(cells).to_numpy(zero_copy_only=False), dtype=object)
 
 
 def merge_kinds(kinds) -> str:
