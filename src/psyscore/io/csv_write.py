@@ -1,0 +1,369 @@
+"""CSV/TSV text of a DataFrame, column by column with pyarrow: the very bytes `DataFrame.to_csv`
+writes (``index=False``, UTF-8, minimal quoting), several times faster (issue #14).
+
+pandas turns every cell into a Python object and hands rows to the csv module one by one. Here
+each column of a block of rows becomes an Arrow string array the way pandas would format it,
+cells that need quotes get them, the columns are joined into lines and the lines' bytes are
+written in one go. What pandas writes is the reference: a column whose text cannot be made
+exactly (dates, categories, objects that are not text, ...) sends the whole frame to `to_csv`.
+
+How pandas formats each dtype (``pandas.core.indexes.base.get_values_for_csv``):
+
+- float64: ``values.astype(str)``, numpy's shortest repr (``57.0``, ``1e-05``, ``-0.0``,
+  ``inf``); NaN is written empty.
+- Float64: the same text of each value; a missing value is empty, a NaN that is not missing
+  is ``nan``.
+- int*, uint*, Int*, UInt*: the integer's digits; bool, boolean: ``True``/``False``.
+- text (object of str, the str and string dtypes): as is; missing (None, NaN, NA) empty.
+
+The csv module quotes a field holding the delimiter, the quote character or a character of the
+line terminator (which ones exactly depends on the Python version, so they are found by asking
+it, see `_quoting_rules`), doubles the quotes inside, and writes a line whose only field is empty
+as ``""``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# cells formatted at a time (rows x columns): bounds the memory of the Arrow text of a block
+CELLS_PER_BLOCK = 1 << 21
+TEXT = pa.large_string()
+# every character the text of a number or a bool can hold
+_NUMBER_CHARS = frozenset("0123456789+-.einfaTrueFals")
+
+
+class _CannotRender(Exception):
+    """A column whose text this module cannot make exactly as pandas does."""
+
+
+def write_csv(
+    data: pd.DataFrame, path: Path, *, sep: str, header: bool = True, append: bool = False
+) -> bool:
+    """Write `data` as `data.to_csv(path, index=False, header=header, mode='a' if append else
+    'w', sep=sep, encoding='utf-8', quoting=csv.QUOTE_MINIMAL)` would, byte for byte.
+
+    Returns
+    -------
+    bool
+        True when written column-wise; False when the frame went to `to_csv` (a dtype or label
+        this module does not render).
+    """
+    terminator = os.linesep  # pandas' default line terminator
+    rules = _quoting_rules(sep, terminator)
+    formats = _column_formats(data) if rules is not None else None
+    if formats is None or not _labels_are_text(data.columns):
+        _to_csv(data, path, sep=sep, header=header, append=append)
+        return False
+    with open(path, "ab" if append else "wb") as fh:
+        start = os.fstat(fh.fileno()).st_size if append else 0
+        try:
+            if header:
+                fh.write(_csv_line(list(data.columns), sep, terminator).encode("utf-8"))
+            for begin in range(0, len(data), max(1, CELLS_PER_BLOCK // len(formats))):
+                stop = min(begin + max(1, CELLS_PER_BLOCK // len(formats)), len(data))
+                cells = [fmt(begin, stop) for fmt in formats]
+                _write_lines(fh, _lines(cells, data, rules, sep, terminator))
+        except OSError:
+            raise  # the disk, not the data: to_csv would fail the same way
+        except Exception:
+            # a block this module cannot render after all (an object column holding a number
+            # further down, text that is no valid Unicode): cut off what this call wrote and
+            # let to_csv write the frame (and raise what it raises)
+            fh.truncate(start)
+            fallback = True
+        else:
+            fallback = False
+    if fallback:
+        _to_csv(data, path, sep=sep, header=header, append=append)
+        return False
+    return True
+
+
+def _to_csv(data: pd.DataFrame, path: Path, *, sep: str, header: bool, append: bool) -> None:
+    data.to_csv(
+        path,
+        index=False,
+        header=header,
+        mode="a" if append else "w",
+        sep=sep,
+        encoding="utf-8",
+        quoting=csv.QUOTE_MINIMAL,
+    )
+
+
+# --- the csv module's rules --------------------------------------------------------------------
+
+
+def _csv_line(fields: list, sep: str, terminator: str) -> str:
+    """One line as pandas' csv writer writes it."""
+    out = io.StringIO()
+    writer = csv.writer(
+        out,
+        lineterminator=terminator,
+        delimiter=sep,
+        quoting=csv.QUOTE_MINIMAL,
+        doublequote=True,
+        escapechar=None,
+        quotechar='"',
+    )
+    writer.writerow(fields)
+    return out.getvalue()
+
+
+@functools.cache
+def _quoting_rules(sep: str, terminator: str) -> str | None:
+    """The characters that make the csv module quote a field, found by asking it (Python 3.11
+    quotes \\n but not a lone \\r with the terminator \\n; later versions may quote both).
+
+    None when it does anything else this module does not copy (then `to_csv` writes).
+    """
+    candidates = [chr(c) for c in range(128)] + ["\x85", "\u2028", "\u2029", "\ufeff"]
+    specials = []
+    for char in candidates:
+        field = f"a{char}b"
+        line = _csv_line([field, "x"], sep, terminator)
+        if line == f"{field}{sep}x{terminator}":
+            continue
+        if line != '"' + field.replace('"', '""') + f'"{sep}x{terminator}':
+            return None
+        specials.append(char)
+        alone = '"' + char.replace('"', '""') + f'"{sep}x{terminator}'
+        if _csv_line([char, "x"], sep, terminator) != alone:
+            return None
+    expected = {
+        ("",): f'""{terminator}',  # a line of one empty field
+        ("", ""): f"{sep}{terminator}",
+        (" a ", "b"): f" a {sep}b{terminator}",
+    }
+    if any(_csv_line(list(fields), sep, terminator) != line for fields, line in expected.items()):
+        return None
+    if sep not in specials or '"' not in specials:
+        return None
+    return "".join(specials)
+
+
+# --- columns -----------------------------------------------------------------------------------
+
+Format = Callable[[int, int], pa.Array]
+
+
+def _labels_are_text(columns: pd.Index) -> bool:
+    """Column labels pandas writes as they are: text, one level."""
+    return not isinstance(columns, pd.MultiIndex) and all(type(c) is str for c in columns)
+
+
+def _column_formats(data: pd.DataFrame) -> list[Format] | None:
+    """For each column, how to make its cells' text for rows [begin, stop); None when a column
+    has a dtype this module does not render (or there are no columns)."""
+    if data.shape[1] == 0:
+        return None
+    formats = []
+    for j in range(data.shape[1]):
+        fmt = _column_format(data.iloc[:, j].array)
+        if fmt is None:
+            return None
+        formats.append(fmt)
+    return formats
+
+
+def _column_format(values) -> Format | None:
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype):  # before numpy's: StringArray is a NumpyExtensionArray
+        return lambda b, e: _string_cells(values[b:e])
+    if isinstance(values, pd.arrays.NumpyExtensionArray):
+        array = values.to_numpy()
+        dtype = array.dtype
+        if dtype.kind in "iu":
+            return lambda b, e: pc.cast(pa.array(array[b:e]), TEXT)
+        if dtype.kind == "b":
+            return lambda b, e: _bool_cells(array[b:e], None)
+        if dtype == np.float64:
+            return lambda b, e: _float64_cells(array[b:e], missing=np.isnan(array[b:e]))
+        if dtype.kind == "f":  # float32, float16: numpy's own text, as pandas writes it
+            return lambda b, e: _numpy_float_cells(array[b:e])
+        if dtype.kind == "O" and _object_column_may_be_text(array):
+            return lambda b, e: _object_cells(array[b:e])
+        return None
+    if isinstance(values, pd.arrays.IntegerArray):
+        return lambda b, e: _masked_integer_cells(values[b:e])
+    if isinstance(values, pd.arrays.BooleanArray):
+        return lambda b, e: _bool_cells(
+            values[b:e].to_numpy(dtype=bool, na_value=False), values[b:e].isna()
+        )
+    if isinstance(values, pd.arrays.FloatingArray) and dtype == pd.Float64Dtype():
+        return lambda b, e: _float64_cells(
+            values[b:e].to_numpy(dtype="float64", na_value=np.nan), missing=values[b:e].isna()
+        )
+    return None
+
+
+def _object_column_may_be_text(array: np.ndarray) -> bool:
+    """One quick look (each block is checked exactly when it is formatted)."""
+    return pd.api.types.infer_dtype(array, skipna=True) in {"string", "empty"}
+
+
+def _object_cells(block: np.ndarray) -> pa.Array:
+    """str cells as they are; what pandas counts as missing (None, NaN, NA, NaT) empty."""
+    missing = pd.isna(block)
+    if pd.api.types.infer_dtype(block[~missing], skipna=False) not in {"string", "empty"}:
+        raise _CannotRender("an object column holds something that is not text")
+    cells = block.copy()
+    cells[missing] = None
+    return pa.array(cells, type=TEXT, from_pandas=False)
+
+
+def _string_cells(values) -> pa.Array:
+    """The str and string dtypes (Python or Arrow storage): missing cells null."""
+    cells = pa.array(values)  # zero-copy for Arrow storage
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    return pc.cast(cells, TEXT)
+
+
+def _masked_integer_cells(values) -> pa.Array:
+    missing = values.isna()
+    digits = values.to_numpy(dtype=values.dtype.numpy_dtype, na_value=0)
+    return pc.cast(pa.array(digits, mask=missing), TEXT)
+
+
+def _bool_cells(flags: np.ndarray, missing: np.ndarray | None) -> pa.Array:
+    cells = pc.if_else(pa.array(flags), pa.scalar("True", TEXT), pa.scalar("False", TEXT))
+    return cells if missing is None else _set_missing(cells, missing)
+
+
+def _numpy_float_cells(values: np.ndarray) -> pa.Array:
+    missing = np.isnan(values)
+    return pa.array(values.astype(str), type=TEXT, mask=missing)
+
+
+def _set_missing(cells: pa.Array, missing: np.ndarray) -> pa.Array:
+    if not missing.any():
+        return cells
+    return pc.if_else(pa.array(missing), pa.scalar(None, TEXT), cells)
+
+
+# Arrow writes a float64 with the shortest digits that read back as it (as Python and numpy do)
+# but in its own layout: fixed notation only for magnitudes in [1e-6, 1e10), no `.0` on whole
+# numbers, one-digit exponents (`1e-7`). Python uses fixed notation in [1e-4, 1e16) and
+# exponents of two digits at least (`1e-07`). So Arrow's text is used where the two layouts
+# agree, whole numbers are written from their integer, and numpy writes the rest.
+_FIXED = (1e-4, 1e10)  # Python and Arrow both write fixed notation here
+_SCIENTIFIC = (1e-6, 1e16)  # below the first and from the second, both write exponents
+
+
+def _float64_cells(values: np.ndarray, missing: np.ndarray | None) -> pa.Array:
+    """numpy's ``str`` of each float64 (what pandas writes); `missing` cells null.
+
+    A NaN that is not `missing` is written ``nan``, as pandas writes it in a Float64 column.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    keep = np.ones(len(values), dtype=bool) if missing is None else ~np.asarray(missing)
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        # |v| < 1e16: Python writes every digit of the integer and `.0` (inf, NaN: False)
+        whole = keep & (magnitude < 1e16) & (values == np.trunc(values))
+        fixed = keep & ~whole & (magnitude >= _FIXED[0]) & (magnitude < _FIXED[1])
+        scientific = (
+            keep
+            & ~whole
+            & np.isfinite(values)
+            & ((magnitude < _SCIENTIFIC[0]) | (magnitude >= _SCIENTIFIC[1]))
+        )
+    integers = np.where(whole, values, 0).astype(np.int64)
+    cells = pc.binary_join_element_wise(
+        pc.cast(pa.array(integers), TEXT), pa.scalar(".0", TEXT), pa.scalar("", TEXT)
+    )
+    negative_zero = whole & (values == 0) & np.signbit(values)
+    if negative_zero.any():
+        cells = _replace(
+            cells, negative_zero, pa.repeat(pa.scalar("-0.0", TEXT), negative_zero.sum())
+        )
+    by_arrow = fixed | scientific
+    if by_arrow.any():
+        texts, good = _arrow_float_text(values[by_arrow], scientific[by_arrow])
+        used = by_arrow.copy()
+        used[by_arrow] = good
+        cells = _replace(cells, used, texts.filter(pa.array(good)))
+        by_numpy = keep & ~whole & ~used
+    else:
+        by_numpy = keep & ~whole
+    if by_numpy.any():  # inf, NaN written, magnitudes where the layouts differ
+        cells = _replace(cells, by_numpy, pa.array(values[by_numpy].astype(str), type=TEXT))
+    return cells if missing is None else _set_missing(cells, np.asarray(missing))
+
+
+def _arrow_float_text(values: np.ndarray, scientific: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Arrow's text of finite non-whole `values` in Python's layout, and which of them are
+    certainly right: the layout expected (exponent or not) and the text reads back as the
+    very same double. The others are left to numpy."""
+    texts = pc.cast(pa.array(values), TEXT)
+    if scientific.any():
+        # `1e-7` -> `1e-07`: Python writes two exponent digits at least
+        padded = pc.replace_substring_regex(texts, pattern=r"e([-+])(\d)$", replacement=r"e\10\2")
+        texts = pc.if_else(pa.array(scientific), padded, texts)
+    has_exponent = pc.match_substring(texts, "e").to_numpy(zero_copy_only=False)
+    reads_back = pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False)
+    good = (has_exponent == scientific) & (reads_back == values)
+    return texts, good
+
+
+def _replace(cells: pa.Array, where: np.ndarray, replacements: pa.Array) -> pa.Array:
+    return pc.replace_with_mask(cells, pa.array(where), replacements)
+
+
+# --- lines -------------------------------------------------------------------------------------
+
+
+def _lines(
+    cells: list[pa.Array], data: pd.DataFrame, specials: str, sep: str, terminator: str
+) -> pa.Array:
+    """The block's lines: cells quoted where the csv module quotes them, joined by `sep`."""
+    quote_numbers = bool(_NUMBER_CHARS & set(specials))  # never for `,` or tab
+    pattern = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in specials) + "]"
+    for j, column in enumerate(cells):
+        if quote_numbers or not _is_numeric(data.dtypes.iloc[j]):
+            cells[j] = _quoted(column, pattern)
+    if len(cells) == 1:
+        # a line holding one empty field is written `""` (an empty line would be no row)
+        only = pc.fill_null(cells[0], pa.scalar("", TEXT))
+        joined = pc.if_else(pc.equal(only, ""), pa.scalar('""', TEXT), only)
+    else:
+        joined = pc.binary_join_element_wise(
+            *cells, pa.scalar(sep, TEXT), null_handling="replace", null_replacement=""
+        )
+    return pc.binary_join_element_wise(joined, pa.scalar("", TEXT), pa.scalar(terminator, TEXT))
+
+
+def _is_numeric(dtype) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _quoted(column: pa.Array, pattern: str) -> pa.Array:
+    needs = pc.match_substring_regex(column, pattern)
+    if not pc.any(needs).as_py():
+        return column
+    doubled = pc.replace_substring(column, '"', '""')
+    quote = pa.scalar('"', TEXT)
+    quoted = pc.binary_join_element_wise(quote, doubled, quote, pa.scalar("", TEXT))
+    return pc.if_else(needs, quoted, column)
+
+
+def _write_lines(fh, lines: pa.Array) -> None:
+    """The lines' UTF-8 bytes, straight from the Arrow buffer."""
+    if len(lines) == 0:
+        return
+    lines = lines.cast(TEXT)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    fh.write(memoryview(lines.buffers()[2])[first:last])
