@@ -253,6 +253,29 @@ def test_numbers_as_numpy_writes_them(tmp_path):
     assert written[8] == ",1.0,3,200000000000000000,False,"
 
 
+def test_columns_of_few_values(tmp_path):
+    """Integer, bool and whole-number float columns spanning few values are written through a
+    dictionary of their texts (and neighbouring ones through one of their combinations)."""
+    top, bottom = 2**63 - 1, -(2**63)
+    frame = pd.DataFrame(
+        {
+            "int8": np.array([-128, 127, 0, -1], dtype="int8"),
+            "uint8": np.array([0, 255, 7, 8], dtype="uint8"),
+            "uint64": np.array([2**64 - 1, 2**64 - 256, 2**63, 2**64 - 2], dtype="uint64"),
+            "top": pd.array([top, None, top - 255, top - 1], dtype="Int64"),
+            "bottom": pd.array([bottom, bottom + 255, None, bottom + 1], dtype="Int64"),
+            "whole": [1.0, 2.0, np.nan, 255.0],
+            "zeros": [0.0, -0.0, 1.0, 2.0],
+            "big": [2.0**53, 2.0**53 + 2, 2.0**53 + 4, np.nan],
+            "F": pd.array([3.0, None, 4.0, 5.0], dtype="Float64"),
+            **{f"flag{k}": pd.array([True, False, None, True], dtype="boolean") for k in range(12)},
+            "n": np.array([1, 2, 3, 4]),
+        }
+    )
+    assert_same(tmp_path, frame)
+    assert_same(tmp_path, frame, "\t")
+
+
 def test_psyscore_score_output_shape(tmp_path):
     """id text, Int64 items with missing answers, a float score, an int count, a text status."""
     frame = bench_frame(5_000, items=6, seed=3)

@@ -27,8 +27,10 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -185,25 +187,27 @@ def _column_format(values) -> Format | None:
         array = values.to_numpy()
         dtype = array.dtype
         if dtype.kind in "iu":
-            return lambda b, e: pc.cast(pa.array(array[b:e]), TEXT)
+            return lambda b, e: _integer_cells(array[b:e], None)
         if dtype.kind == "b":
             return lambda b, e: _bool_cells(array[b:e], None)
         if dtype == np.float64:
-            return lambda b, e: _float64_cells(array[b:e], missing=np.isnan(array[b:e]))
+            return lambda b, e: _float64_block(array[b:e], np.isnan(array[b:e]))
         if dtype.kind == "f":  # float32, float16: numpy's own text, as pandas writes it
             return lambda b, e: _numpy_float_cells(array[b:e])
         if dtype.kind == "O" and _object_column_may_be_text(array):
             return lambda b, e: _object_cells(array[b:e])
         return None
     if isinstance(values, pd.arrays.IntegerArray):
-        return lambda b, e: _masked_integer_cells(values[b:e])
+        return lambda b, e: _integer_cells(
+            values[b:e].to_numpy(dtype=dtype.numpy_dtype, na_value=0), values[b:e].isna()
+        )
     if isinstance(values, pd.arrays.BooleanArray):
         return lambda b, e: _bool_cells(
             values[b:e].to_numpy(dtype=bool, na_value=False), values[b:e].isna()
         )
     if isinstance(values, pd.arrays.FloatingArray) and dtype == pd.Float64Dtype():
-        return lambda b, e: _float64_cells(
-            values[b:e].to_numpy(dtype="float64", na_value=np.nan), missing=values[b:e].isna()
+        return lambda b, e: _float64_block(
+            values[b:e].to_numpy(dtype="float64", na_value=np.nan), values[b:e].isna()
         )
     return None
 
@@ -231,15 +235,71 @@ def _string_cells(values) -> pa.Array:
     return pc.cast(cells, TEXT)
 
 
-def _masked_integer_cells(values) -> pa.Array:
-    missing = values.isna()
-    digits = values.to_numpy(dtype=values.dtype.numpy_dtype, na_value=0)
-    return pc.cast(pa.array(digits, mask=missing), TEXT)
+@dataclass
+class _Coded:
+    """A column of few distinct texts: cell i is ``texts[codes[i]]`` (``texts[0]`` is the
+    empty text of a missing cell). Neighbouring coded columns are joined through one small
+    dictionary of their combined texts (`_combined`), so the lines are joined from far fewer
+    cells: survey answers are mostly codes 1 to 5."""
+
+    codes: np.ndarray
+    texts: pa.Array
+
+    def cells(self) -> pa.Array:
+        return self.texts.take(pa.array(self.codes))
 
 
-def _bool_cells(flags: np.ndarray, missing: np.ndarray | None) -> pa.Array:
-    cells = pc.if_else(pa.array(flags), pa.scalar("True", TEXT), pa.scalar("False", TEXT))
-    return cells if missing is None else _set_missing(cells, missing)
+Cells = pa.Array | _Coded
+FEW_VALUES = 256  # integer columns spanning at most this many values are coded
+
+
+def _integer_cells(values: np.ndarray, missing: np.ndarray | None) -> Cells:
+    """An integer's digits (Arrow writes them as Python does); missing cells empty."""
+    known = values if missing is None else values[~missing]
+    if len(known):
+        low, high = known.min(), known.max()
+        if int(high) - int(low) < FEW_VALUES:
+            # modular arithmetic in the column's own dtype; the difference read unsigned is
+            # exact (int8 -128..127 spans 255), and so is low + i, a value of the column
+            unsigned = np.dtype(f"u{values.dtype.itemsize}")
+            codes = (values - low).view(unsigned).astype(np.int64) + 1
+            span = np.arange(int(high) - int(low) + 1).astype(values.dtype) + low
+            if missing is not None:
+                codes[missing] = 0
+            texts = pa.concat_arrays([pa.array([""], TEXT), pc.cast(pa.array(span), TEXT)])
+            return _Coded(codes, texts)
+    return pc.cast(pa.array(values, mask=missing), TEXT)
+
+
+_BOOL_TEXTS = pa.array(["", "False", "True"], TEXT)
+
+
+def _bool_cells(flags: np.ndarray, missing: np.ndarray | None) -> Cells:
+    codes = flags.astype(np.int64) + 1
+    if missing is not None:
+        codes[missing] = 0
+    return _Coded(codes, _BOOL_TEXTS)
+
+
+def _float64_block(values: np.ndarray, missing: np.ndarray) -> Cells:
+    """`_float64_cells`, coded when every value is a whole number of a small span (sums of
+    answers, codes stored as doubles); `missing` cells empty."""
+    missing = np.asarray(missing)
+    known = values[~missing]
+    if len(known) and np.isfinite(known).all():
+        low, high = known.min(), known.max()
+        if (
+            high - low < FEW_VALUES
+            and (known == np.trunc(known)).all()
+            and not (np.signbit(known) & (known == 0)).any()  # -0.0 is written `-0.0`
+        ):
+            span = low + np.arange(int(high - low) + 1, dtype=np.float64)
+            # low + i is exact where it is a value of the column (the difference is exact)
+            codes = np.where(missing, 0, values - low).astype(np.int64) + 1
+            codes[missing] = 0
+            texts = pa.concat_arrays([pa.array([""], TEXT), _float64_cells(span, None)])
+            return _Coded(codes, texts)
+    return _float64_cells(values, missing)
 
 
 def _numpy_float_cells(values: np.ndarray) -> pa.Array:
@@ -333,8 +393,9 @@ def _lines(
     pattern = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in specials) + "]"
     for j, column in enumerate(cells):
         if quote_numbers or not _is_numeric(data.dtypes.iloc[j]):
-            cells[j] = _quoted(column, pattern)
-    if len(cells) == 1:
+            cells[j] = _quoted(column.cells() if isinstance(column, _Coded) else column, pattern)
+    cells = _combined(cells, sep)
+    if data.shape[1] == 1:
         # a line holding one empty field is written `""` (an empty line would be no row)
         only = pc.fill_null(cells[0], pa.scalar("", TEXT))
         joined = pc.if_else(pc.equal(only, ""), pa.scalar('""', TEXT), only)
@@ -343,6 +404,41 @@ def _lines(
             *cells, pa.scalar(sep, TEXT), null_handling="replace", null_replacement=""
         )
     return pc.binary_join_element_wise(joined, pa.scalar("", TEXT), pa.scalar(terminator, TEXT))
+
+
+MAX_COMBINED = 1 << 14  # texts in the dictionary of coded columns joined together
+
+
+def _combined(cells: list[Cells], sep: str) -> list[pa.Array]:
+    """The cells as text, each run of neighbouring coded columns joined into one column of
+    ``a<sep>b<sep>c`` through the dictionary of their combinations."""
+    out: list[pa.Array] = []
+    run: list[_Coded] = []
+    for column in [*cells, None]:
+        if isinstance(column, _Coded) and (
+            not run or math.prod(len(c.texts) for c in run) * len(column.texts) <= MAX_COMBINED
+        ):
+            run.append(column)
+            continue
+        if len(run) == 1:
+            out.append(run[0].cells())
+        elif run:
+            out.append(_joined_run(run, sep))
+        run = [column] if isinstance(column, _Coded) else []
+        if isinstance(column, pa.Array):
+            out.append(column)
+    return out
+
+
+def _joined_run(run: list[_Coded], sep: str) -> pa.Array:
+    sizes = [len(c.texts) for c in run]
+    code = np.zeros(len(run[0].codes), dtype=np.int64)
+    for column, size in zip(run, sizes, strict=True):
+        code = code * size + column.codes
+    every = np.indices(sizes).reshape(len(run), -1)  # row-major: the order of `code`
+    texts = [column.texts.take(pa.array(every[k])) for k, column in enumerate(run)]
+    dictionary = pc.binary_join_element_wise(*texts, pa.scalar(sep, TEXT))
+    return dictionary.take(pa.array(code))
 
 
 def _is_numeric(dtype) -> bool:
