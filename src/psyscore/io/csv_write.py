@@ -307,12 +307,6 @@ def _numpy_float_cells(values: np.ndarray) -> pa.Array:
     return pa.array(values.astype(str), type=TEXT, mask=missing)
 
 
-def _set_missing(cells: pa.Array, missing: np.ndarray) -> pa.Array:
-    if not missing.any():
-        return cells
-    return pc.if_else(pa.array(missing), pa.scalar(None, TEXT), cells)
-
-
 # Arrow writes a float64 with the shortest digits that read back as it (as Python and numpy do)
 # but in its own layout: fixed notation only for magnitudes in [1e-6, 1e10), no `.0` on whole
 # numbers, one-digit exponents (`1e-7`). Python uses fixed notation in [1e-4, 1e16) and
@@ -340,27 +334,30 @@ def _float64_cells(values: np.ndarray, missing: np.ndarray | None) -> pa.Array:
             & np.isfinite(values)
             & ((magnitude < _SCIENTIFIC[0]) | (magnitude >= _SCIENTIFIC[1]))
         )
-    integers = np.where(whole, values, 0).astype(np.int64)
-    cells = pc.binary_join_element_wise(
-        pc.cast(pa.array(integers), TEXT), pa.scalar(".0", TEXT), pa.scalar("", TEXT)
-    )
-    negative_zero = whole & (values == 0) & np.signbit(values)
-    if negative_zero.any():
-        cells = _replace(
-            cells, negative_zero, pa.repeat(pa.scalar("-0.0", TEXT), negative_zero.sum())
-        )
+    pieces: list[tuple[np.ndarray, pa.Array]] = []  # (cells, their text)
+    if whole.any():
+        integers = pc.cast(pa.array(values[whole].astype(np.int64)), TEXT)
+        texts = pc.binary_join_element_wise(integers, pa.scalar(".0", TEXT), pa.scalar("", TEXT))
+        negative_zero = (values[whole] == 0) & np.signbit(values[whole])
+        if negative_zero.any():  # the integer 0 has no sign
+            texts = _replace(texts, negative_zero, pa.array(["-0.0"] * negative_zero.sum(), TEXT))
+        pieces.append((whole, texts))
+    by_numpy = keep & ~whole
     by_arrow = fixed | scientific
     if by_arrow.any():
         texts, good = _arrow_float_text(values[by_arrow], scientific[by_arrow])
         used = by_arrow.copy()
         used[by_arrow] = good
-        cells = _replace(cells, used, texts.filter(pa.array(good)))
-        by_numpy = keep & ~whole & ~used
-    else:
-        by_numpy = keep & ~whole
+        pieces.append((used, texts if good.all() else texts.filter(pa.array(good))))
+        by_numpy &= ~used
     if by_numpy.any():  # inf, NaN written, magnitudes where the layouts differ
-        cells = _replace(cells, by_numpy, pa.array(values[by_numpy].astype(str), type=TEXT))
-    return cells if missing is None else _set_missing(cells, np.asarray(missing))
+        pieces.append((by_numpy, pa.array(values[by_numpy].astype(str), type=TEXT)))
+    if len(pieces) == 1 and pieces[0][0].all():
+        return pieces[0][1]  # one kind of number, none missing
+    cells = pa.nulls(len(values), TEXT)  # the missing cells stay null
+    for where, texts in pieces:
+        cells = _replace(cells, where, texts)
+    return cells
 
 
 def _arrow_float_text(values: np.ndarray, scientific: np.ndarray) -> tuple[pa.Array, np.ndarray]:
@@ -386,24 +383,29 @@ def _replace(cells: pa.Array, where: np.ndarray, replacements: pa.Array) -> pa.A
 
 
 def _lines(
-    cells: list[pa.Array], data: pd.DataFrame, specials: str, sep: str, terminator: str
+    cells: list[Cells], data: pd.DataFrame, specials: str, sep: str, terminator: str
 ) -> pa.Array:
     """The block's lines: cells quoted where the csv module quotes them, joined by `sep`."""
     quote_numbers = bool(_NUMBER_CHARS & set(specials))  # never for `,` or tab
-    pattern = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in specials) + "]"
     for j, column in enumerate(cells):
         if quote_numbers or not _is_numeric(data.dtypes.iloc[j]):
-            cells[j] = _quoted(column.cells() if isinstance(column, _Coded) else column, pattern)
-    cells = _combined(cells, sep)
+            cells[j] = _quoted(column.cells() if isinstance(column, _Coded) else column, specials)
     if data.shape[1] == 1:
         # a line holding one empty field is written `""` (an empty line would be no row)
-        only = pc.fill_null(cells[0], pa.scalar("", TEXT))
-        joined = pc.if_else(pc.equal(only, ""), pa.scalar('""', TEXT), only)
-    else:
-        joined = pc.binary_join_element_wise(
-            *cells, pa.scalar(sep, TEXT), null_handling="replace", null_replacement=""
-        )
-    return pc.binary_join_element_wise(joined, pa.scalar("", TEXT), pa.scalar(terminator, TEXT))
+        only = cells[0].cells() if isinstance(cells[0], _Coded) else cells[0]
+        only = pc.fill_null(only, pa.scalar("", TEXT))
+        only = pc.if_else(pc.equal(only, ""), pa.scalar('""', TEXT), only)
+        return _ended(only, terminator)
+    cells = _combined(cells, sep)
+    # the terminator goes on the last column only: no second pass over the whole lines
+    cells[-1] = _ended(pc.fill_null(cells[-1], pa.scalar("", TEXT)), terminator)
+    return pc.binary_join_element_wise(
+        *cells, pa.scalar(sep, TEXT), null_handling="replace", null_replacement=""
+    )
+
+
+def _ended(column: pa.Array, terminator: str) -> pa.Array:
+    return pc.binary_join_element_wise(column, pa.scalar("", TEXT), pa.scalar(terminator, TEXT))
 
 
 MAX_COMBINED = 1 << 14  # texts in the dictionary of coded columns joined together
@@ -445,14 +447,46 @@ def _is_numeric(dtype) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
 
 
-def _quoted(column: pa.Array, pattern: str) -> pa.Array:
-    needs = pc.match_substring_regex(column, pattern)
-    if not pc.any(needs).as_py():
+def _quoted(column: pa.Array, specials: str) -> pa.Array:
+    """Cells holding a special character in quotes, their quotes doubled."""
+    needs = _needs_quotes(column, specials)
+    if needs is None:
         return column
-    doubled = pc.replace_substring(column, '"', '""')
+    chosen = pa.array(needs)
+    doubled = pc.replace_substring(column.filter(chosen), '"', '""')
     quote = pa.scalar('"', TEXT)
     quoted = pc.binary_join_element_wise(quote, doubled, quote, pa.scalar("", TEXT))
-    return pc.if_else(needs, quoted, column)
+    return pc.replace_with_mask(column, chosen, quoted)
+
+
+def _needs_quotes(column: pa.Array, specials: str) -> np.ndarray | None:
+    """Which cells hold a special character (None: no cell does).
+
+    The specials are ASCII, and in UTF-8 an ASCII byte is always that character (every byte
+    of a longer character is 0x80 or above), so the bytes of all cells are searched at once.
+    """
+    if not specials.isascii():
+        needs = pc.match_substring_regex(
+            column, "[" + "".join(f"\\x{{{ord(c):x}}}" for c in specials) + "]"
+        )
+        needs = pc.fill_null(needs, False).to_numpy(zero_copy_only=False)
+        return needs if needs.any() else None
+    column = column.cast(TEXT)
+    if len(column) == 0 or column.buffers()[2] is None:
+        return None
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)
+    offsets = offsets[column.offset : column.offset + len(column) + 1]
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    special = np.zeros(len(data), dtype=bool)
+    for char in specials.encode("ascii"):
+        special |= data == char
+    if not special.any():
+        return None
+    # specials in each cell: the running count at its end minus that at its start (a null
+    # cell has no bytes, so none)
+    running = np.concatenate([[0], np.cumsum(special, dtype=np.int64)])
+    starts = offsets - offsets[0]
+    return running[starts[1:]] > running[starts[:-1]]
 
 
 def _write_lines(fh, lines: pa.Array) -> None:
