@@ -212,6 +212,21 @@ def test_quoting_rules_found_from_the_csv_module():
     assert "\t" in csv_write._quoting_rules("\t", "\n")
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    cells=st.lists(masked(any_text), max_size=20),
+    specials=st.sampled_from([',"\n', '\t"\n\r', ',"\u2028']),
+)
+def test_cells_needing_quotes(cells, specials):
+    """Searched in the UTF-8 bytes for ASCII specials; by a regular expression otherwise."""
+    import pyarrow as pa
+
+    column = pa.array(cells, pa.large_string())[1:] if cells else pa.array([], pa.large_string())
+    needs = csv_write._needs_quotes(column, specials)
+    expected = [c is not None and any(ch in c for ch in specials) for c in cells[1:]]
+    assert (needs is None and not any(expected)) or list(needs) == expected
+
+
 @pytest.mark.parametrize("dtype", ["str", "object", "Int64", "Float64", "boolean", "float64"])
 def test_one_column_frame_writes_an_empty_cell_as_two_quotes(tmp_path, dtype):
     """csv writes a line holding only an empty field as `""` (else it would be a blank line)."""
