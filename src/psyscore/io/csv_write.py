@@ -287,7 +287,7 @@ def _float64_block(values: np.ndarray, missing: np.ndarray) -> Cells:
     missing = np.asarray(missing)
     known = values[~missing]
     if len(known) and np.isfinite(known).all():
-        low, high = known.min(), known.max()
+        low, high = float(known.min()), float(known.max())  # Python floats: no overflow warning
         if (
             high - low < FEW_VALUES
             and (known == np.trunc(known)).all()
@@ -304,7 +304,12 @@ def _float64_block(values: np.ndarray, missing: np.ndarray) -> Cells:
 
 def _numpy_float_cells(values: np.ndarray) -> pa.Array:
     missing = np.isnan(values)
-    return pa.array(values.astype(str), type=TEXT, mask=missing)
+    return pc.if_else(pa.array(missing), pa.scalar(None, TEXT), _numpy_text(values))
+
+
+def _numpy_text(values: np.ndarray) -> pa.Array:
+    """numpy's ``str`` of each value (pyarrow 16 makes no large_string of numpy text)."""
+    return pa.array(values.astype(str), type=pa.string()).cast(TEXT)
 
 
 # Arrow writes a float64 with the shortest digits that read back as it (as Python and numpy do)
@@ -351,7 +356,7 @@ def _float64_cells(values: np.ndarray, missing: np.ndarray | None) -> pa.Array:
         pieces.append((used, texts if good.all() else texts.filter(pa.array(good))))
         by_numpy &= ~used
     if by_numpy.any():  # inf, NaN written, magnitudes where the layouts differ
-        pieces.append((by_numpy, pa.array(values[by_numpy].astype(str), type=TEXT)))
+        pieces.append((by_numpy, _numpy_text(values[by_numpy])))
     if len(pieces) == 1 and pieces[0][0].all():
         return pieces[0][1]  # one kind of number, none missing
     cells = pa.nulls(len(values), TEXT)  # the missing cells stay null
