@@ -342,6 +342,12 @@ def test_what_it_cannot_render_goes_to_to_csv(tmp_path, frame):
     assert_same(tmp_path, frame, expect_fast=False)
 
 
+def test_a_name_to_csv_compresses_by_goes_to_to_csv(tmp_path):
+    frame = bench_frame(20, items=2)
+    assert not csv_write.write_csv(frame, tmp_path / "x.csv.gz", sep=",")
+    assert (tmp_path / "x.csv.gz").read_bytes()[:2] == b"\x1f\x8b"  # gzip, as to_csv writes
+
+
 def test_a_later_block_it_cannot_render_starts_over_with_to_csv(tmp_path, monkeypatch):
     """An object column whose last rows hold a number: the rows already written are cut off
     again (appending keeps what was in the file before) and to_csv writes the frame."""

@@ -64,7 +64,7 @@ def write_csv(
     terminator = os.linesep  # pandas' default line terminator
     rules = _quoting_rules(sep, terminator)
     formats = _column_formats(data) if rules is not None else None
-    if formats is None or not _labels_are_text(data.columns):
+    if formats is None or not _labels_are_text(data.columns) or _compressed(path):
         _to_csv(data, path, sep=sep, header=header, append=append)
         return False
     with open(path, "ab" if append else "wb") as fh:
@@ -72,8 +72,9 @@ def write_csv(
         try:
             if header:
                 fh.write(_csv_line(list(data.columns), sep, terminator).encode("utf-8"))
-            for begin in range(0, len(data), max(1, CELLS_PER_BLOCK // len(formats))):
-                stop = min(begin + max(1, CELLS_PER_BLOCK // len(formats)), len(data))
+            rows = max(1, CELLS_PER_BLOCK // len(formats))
+            for begin in range(0, len(data), rows):
+                stop = min(begin + rows, len(data))
                 cells = [fmt(begin, stop) for fmt in formats]
                 _write_lines(fh, _lines(cells, data, rules, sep, terminator))
         except OSError:
@@ -90,6 +91,14 @@ def write_csv(
         _to_csv(data, path, sep=sep, header=header, append=append)
         return False
     return True
+
+
+def _compressed(path) -> bool:
+    """A name to_csv would compress by (or no file name at all): left to to_csv."""
+    if not isinstance(path, (str, os.PathLike)):
+        return True
+    name = os.fspath(path).lower()
+    return name.endswith((".gz", ".bz2", ".zip", ".xz", ".zst", ".tar", ".tgz", ".tbz", ".txz"))
 
 
 def _to_csv(data: pd.DataFrame, path: Path, *, sep: str, header: bool, append: bool) -> None:
