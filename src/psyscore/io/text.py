@@ -690,13 +690,8 @@ def write(table: Table, tmp: Path, suffix: str) -> None:
 def write_frame(
     data: pd.DataFrame, tmp: Path, suffix: str, *, header: bool = True, append: bool = False
 ) -> None:
-    """The CSV/TSV text of `data` (its rows appended to `tmp` with `append`)."""
-    data.to_csv(
-        tmp,
-        index=False,
-        header=header,
-        mode="a" if append else "w",
-        sep="\t" if suffix == ".tsv" else ",",
-        encoding="utf-8",
-        quoting=csv.QUOTE_MINIMAL,
-    )
+    """The CSV/TSV text of `data` (its rows appended to `tmp` with `append`): the bytes
+    `DataFrame.to_csv` writes, made column-wise with pyarrow (see `csv_write`)."""
+    from .csv_write import write_csv
+
+    write_csv(data, tmp, sep="\t" if suffix == ".tsv" else ",", header=header, append=append)
