@@ -71,7 +71,7 @@ def write_csv(
         start = os.fstat(fh.fileno()).st_size if append else 0
         try:
             if header:
-                fh.write(_csv_line(list(data.columns), sep, terminator).encode("utf-8"))
+                fh.write(_header_line(list(data.columns), rules, sep, terminator))
             rows = max(1, CELLS_PER_BLOCK // len(formats))
             for begin in range(0, len(data), rows):
                 stop = min(begin + rows, len(data))
@@ -109,8 +109,32 @@ def _to_csv(data: pd.DataFrame, path: Path, *, sep: str, header: bool, append: b
         mode="a" if append else "w",
         sep=sep,
         encoding="utf-8",
-        quoting=csv.QUOTE_MINIMAL,
+        # to_csv cannot be told to quote a lone \r (see `_quoting_rules`): where the text holds
+        # one, every text cell is quoted, so that cell comes back as it went in
+        quoting=csv.QUOTE_NONNUMERIC if _holds_carriage_return(data) else csv.QUOTE_MINIMAL,
     )
+
+
+def _holds_carriage_return(data: pd.DataFrame) -> bool:
+    if any(isinstance(c, str) and "\r" in c for c in data.columns):
+        return True
+    for j in range(data.shape[1]):
+        column = data.iloc[:, j]
+        text = column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+        if text and column.map(lambda v: isinstance(v, str) and "\r" in v).any():
+            return True
+    return False
+
+
+def _header_line(labels: list[str], rules: str, sep: str, terminator: str) -> bytes:
+    """The header as the csv module writes it, a label with a lone \r quoted too."""
+    if not any("\r" in label for label in labels):
+        return _csv_line(labels, sep, terminator).encode("utf-8")
+    cells = [
+        '"' + label.replace('"', '""') + '"' if any(c in label for c in rules) else label
+        for label in labels
+    ]
+    return (sep.join(cells) + terminator).encode("utf-8")
 
 
 # --- the csv module's rules --------------------------------------------------------------------
@@ -161,6 +185,11 @@ def _quoting_rules(sep: str, terminator: str) -> str | None:
         return None
     if sep not in specials or '"' not in specials:
         return None
+    if "\r" not in specials:
+        # Python 3.11's csv module leaves a lone \r unquoted with the terminator \n, and every
+        # CSV reader (pandas, pyarrow, Excel, psyscore) then ends the row there: the text would
+        # not come back as it went in. psyscore quotes it (the one place it differs from to_csv).
+        specials.append("\r")
     return "".join(specials)
 
 
