@@ -102,3 +102,23 @@ def test_the_command_refuses_an_impossible_option_before_reading(monkeypatch):
     )
     assert result.exit_code == 2, result.output
     assert "--correlations must be one of pearson, polychoric" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"nfactors": 0}, "nfactors"), ({"n_boot": -1}, "bootstrap"), ({"omega": "no"}, "omega")],
+)
+def test_the_notebook_functions_refuse_the_same_options(survey, options, message):
+    """psyscore.reliability / reliability_report go through reliability_of, not Survey: they
+    check the options too (nfactors=0 was an IndexError there)."""
+    inst = psyscore.load("gad-7")
+    report_options = {k: v for k, v in options.items() if k != "n_boot"}
+    with pytest.raises(UsageError, match=message):
+        if "n_boot" in options:
+            psyscore.psychometrics.instruments.reliability_of(survey.data, inst, **options)
+        else:
+            psyscore.reliability(survey.data, inst, **report_options)
+
+
+def test_the_options_are_part_of_the_api():
+    assert psyscore.ReliabilityOptions is ReliabilityOptions

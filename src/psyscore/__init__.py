@@ -30,6 +30,7 @@ _LAZY = {
     "Survey": "survey",
     "ScoredSurvey": "survey",
     "ReliabilityReport": "survey",
+    "ReliabilityOptions": "psychometrics.options",
     "BatchResult": "batch",
     "score_table": "batch",
     "load": "library",
@@ -41,6 +42,7 @@ _LAZY = {
 
 __all__ = [
     "BatchResult",
+    "ReliabilityOptions",
     "ReliabilityReport",
     "ScoredSurvey",
     "Survey",

@@ -237,8 +237,22 @@ def reliability_of(
         one as a survey tool's default recode values): alpha of shifted codes with a quarter of
         the answers out of range would look plausible and be wrong.
     UsageError
-        When no column of `table` matches an item of the instrument.
+        When no column of `table` matches an item of the instrument, or an option is
+        impossible (:class:`~psyscore.psychometrics.options.ReliabilityOptions`).
     """
+    from .options import ReliabilityOptions
+
+    ReliabilityOptions(  # refuse an impossible option before any work (nfactors=0, omega="no")
+        policy=policy,
+        omega=omega,
+        n_boot=n_boot,
+        seed=seed,
+        split_half=split_half,
+        nfactors=nfactors,
+        by=by,
+        impute=impute,
+        correlations=correlations,
+    )
     resolved = resolve_items(
         table,
         [instrument],
