@@ -341,7 +341,7 @@ def test_zero_rows_writes_the_header(tmp_path):
     "frame",
     [
         pd.DataFrame({"when": pd.to_datetime(["2024-01-02", None]), "n": [1, 2]}),
-        pd.DataFrame({"cat": pd.Categorical(["a", None]), "n": [1, 2]}),
+        pd.DataFrame({"cat": pd.Categorical([1, None]), "n": [1, 2]}),  # number categories
         pd.DataFrame({"mixed": np.array(["a", 1], dtype=object), "n": [1, 2]}),
         pd.DataFrame({"raw": np.array([b"a", "b"], dtype=object), "n": [1, 2]}),
         pd.DataFrame({"f32": pd.array([0.1, None], dtype="Float32"), "n": [1, 2]}),
@@ -352,7 +352,7 @@ def test_zero_rows_writes_the_header(tmp_path):
     ],
     ids=[
         "datetime",
-        "categorical",
+        "categorical-numbers",
         "mixed-object",
         "bytes",
         "Float32",
@@ -438,3 +438,30 @@ def test_a_lone_carriage_return_in_text_comes_back_as_it_went_in(tmp_path, with_
     back = read_table(path).data
     assert back["id"].tolist() == ["a\rb", "c", "d\r"]
     assert back["x"].tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("sep", SEPARATORS)
+def test_categories_of_text_are_written_column_wise(tmp_path, sep):
+    """The score status columns are categorical: they were sent to to_csv (the whole output)."""
+    texts = ["scored", "prorated", "a,b", 'say "x"', "tab\there", "\u00e9", ""]
+    codes = np.random.default_rng(3).integers(-1, len(texts), 500)
+    cat = pd.Categorical.from_codes(codes, categories=texts)
+    frame = pd.DataFrame({"n": np.arange(500), "status": cat, "last": cat})
+    assert_same(tmp_path, frame, sep)
+    assert_same(tmp_path, frame[["status"]], sep)  # one column: an empty cell is `""`
+    str_cats = pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype="str"))
+    assert_same(tmp_path, pd.DataFrame({"s": str_cats, "n": np.arange(500)}), sep)
+
+
+def test_the_score_output_is_written_column_wise(tmp_path):
+    """What `psyscore score` writes (text id, Int64 items, float score, count, status)."""
+    import psyscore
+    from psyscore.io.text import _codes_as_integers
+
+    rows = ["id,gad7_1,gad7_2,gad7_3,gad7_4,gad7_5,gad7_6,gad7_7"]
+    rng = np.random.default_rng(5)
+    for r in range(200):
+        rows.append(f"R{r}," + ",".join(str(v) if v < 4 else "" for v in rng.integers(0, 5, 7)))
+    (tmp_path / "in.csv").write_text("\n".join(rows) + "\n")
+    table = psyscore.read(tmp_path / "in.csv").score("gad-7").output_table()
+    assert_same(tmp_path, _codes_as_integers(table))

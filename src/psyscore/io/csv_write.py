@@ -5,7 +5,7 @@ pandas turns every cell into a Python object and hands rows to the csv module on
 each column of a block of rows becomes an Arrow string array the way pandas would format it,
 cells that need quotes get them, the columns are joined into lines and the lines' bytes are
 written in one go. What pandas writes is the reference: a column whose text cannot be made
-exactly (dates, categories, objects that are not text, ...) sends the whole frame to `to_csv`.
+exactly (dates, categories that are not text, objects that are not text, ...) sends the whole frame to `to_csv`.
 
 How pandas formats each dtype (``pandas.core.indexes.base.get_values_for_csv``):
 
@@ -235,6 +235,8 @@ def _column_format(values) -> Format | None:
         if dtype.kind == "O" and _object_column_may_be_text(array):
             return lambda b, e: _object_cells(array[b:e])
         return None
+    if isinstance(values, pd.Categorical):
+        return _categorical_format(values)
     if isinstance(values, pd.arrays.IntegerArray):
         return lambda b, e: _integer_cells(
             values[b:e].to_numpy(dtype=dtype.numpy_dtype, na_value=0), values[b:e].isna()
@@ -248,6 +250,22 @@ def _column_format(values) -> Format | None:
             values[b:e].to_numpy(dtype="float64", na_value=np.nan), values[b:e].isna()
         )
     return None
+
+
+def _categorical_format(values: pd.Categorical) -> Format | None:
+    """Categories of text (the score status columns): pandas writes each cell's category as
+    it is, a missing one empty. Categories of anything else go to to_csv."""
+    categories = values.categories
+    if pd.api.types.infer_dtype(categories, skipna=False) not in {"string", "empty"}:
+        return None
+    texts = pa.array(list(categories), type=TEXT)
+    codes = values.codes
+
+    def cells(begin: int, stop: int) -> pa.Array:
+        block = codes[begin:stop].astype(np.int64)
+        return texts.take(pa.array(block, mask=block < 0))  # code -1: missing, null
+
+    return cells
 
 
 def _object_column_may_be_text(array: np.ndarray) -> bool:
