@@ -7,11 +7,18 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
-import typer
+# Arrow's own allocator (mimalloc/jemalloc) reserves far more address space than it uses, so a
+# command under an address-space cap (`ulimit -v`, as on many clusters) ran out of it in the
+# CSV reader and writer with a chunk's worth of data; the system allocator does not. Set before
+# pyarrow is imported (pandas imports it), and only for the command, never for a notebook.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
-from .. import __version__
+import typer  # noqa: E402
+
+from .. import __version__  # noqa: E402
 
 # Further commands live in their own modules, each exposing `register(app)`. Importing them only
 # registers options: a module's heavy dependencies (pingouin, matplotlib) load when it runs.
