@@ -445,11 +445,21 @@ def _sav_safe(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[float, s
 
 
 def check_fits(table: Table) -> None:
-    """Refuse, before anything is written, what a .sav cannot hold: text over 32,767 bytes."""
+    """Refuse, before anything is written, what a .sav cannot hold: text over 32,767 bytes, and
+    text holding a NUL character (readstat, like SPSS, ends the text there: "a\\x00b" would
+    come back as "a")."""
     for name, col in table.data.items():
         if _kind(col) != "string" or isinstance(col.dtype, pd.CategoricalDtype):
             continue
         text = col.dropna().astype(str)
+        nul = text[text.str.contains("\x00", regex=False)]
+        if not nul.empty:
+            row = table.data.index.get_loc(nul.index[0]) + 1
+            raise DataError(
+                f"column {name!r}, row {row}: the text holds a NUL character (\\x00), which a "
+                f".sav cannot store (the text would end there; {len(nul)} cell(s)); remove it, "
+                "or write .csv or .parquet"
+            )
         # a character is at most 4 bytes: only cells over 8,191 characters need encoding
         long = text[text.str.len() > MAX_STRING_BYTES // 4]
         if long.empty:
