@@ -465,3 +465,19 @@ def test_the_score_output_is_written_column_wise(tmp_path):
     (tmp_path / "in.csv").write_text("\n".join(rows) + "\n")
     table = psyscore.read(tmp_path / "in.csv").score("gad-7").output_table()
     assert_same(tmp_path, _codes_as_integers(table))
+
+
+def test_writing_reports_its_rows_block_by_block(tmp_path, monkeypatch):
+    """The progress bar of `psyscore score` (in memory) counts the rows as they are written."""
+    from psyscore.io import Table, write_table
+
+    monkeypatch.setattr(csv_write, "CELLS_PER_BLOCK", 30)
+    frame = bench_frame(95, items=2)
+    block = 30 // frame.shape[1]
+    done: list[int] = []
+    write_table(Table(data=frame), tmp_path / "out.csv", progress=done.append)
+    assert done == [block] * (95 // block) + ([95 % block] if 95 % block else [])
+    assert (tmp_path / "out.csv").read_bytes() == pandas_bytes(tmp_path, [frame], ",")
+    done.clear()
+    write_table(Table(data=frame), tmp_path / "out.sav", progress=done.append)
+    assert done == [] or sum(done) == 95  # other formats may report once, or not at all

@@ -54,3 +54,29 @@ def test_row_estimate_of_a_csv(tmp_path):
     path.write_text("a,b\n" + "1,2\n" * 1000)
     assert 900 <= estimate_rows(path) <= 1100
     assert estimate_rows(tmp_path / "x.sav") is None
+
+
+def test_score_in_memory_shows_the_rows_written_on_a_terminal(tmp_path, monkeypatch):
+    """In memory too, the CSV output is written with the bar (rows, rows/s), never with --json."""
+    from typer.testing import CliRunner
+
+    import psyscore.cli.score as score_cli
+    from psyscore.cli import app
+    from psyscore.io import csv_write
+
+    from .conftest import DATA
+
+    data = tmp_path / "d.csv"
+    data.write_text("id,toy_1,toy_2,toy_3,toy_4\n" + "".join(f"r{i},1,2,3,4\n" for i in range(50)))
+    monkeypatch.setattr(csv_write, "CELLS_PER_BLOCK", 60)  # several blocks
+    for as_json in (False, True):
+        terminal = _console(True)
+        monkeypatch.setattr(score_cli, "err", terminal)
+        args = ["score", str(data), "-i", str(DATA / "toy.yaml"), "-o", str(tmp_path / "o.csv")]
+        result = CliRunner().invoke(app, [*args, "--force", *(["--json"] if as_json else [])])
+        assert result.exit_code == 0, result.output
+        drawn = terminal.file.getvalue()
+        if as_json:
+            assert drawn == ""
+        else:
+            assert "writing o.csv" in drawn and "rows/s" in drawn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -26,6 +27,7 @@ from .options import (
     out,
     print_json,
 )
+from .progress import row_progress
 
 EPILOG = """Examples:
 
@@ -124,8 +126,10 @@ def score(
         # writing one leaves none of them (and no temporary) behind
         with staged_writes():
             for target in plan.data:
-                with _progress(f"writing {target.name}", quiet=as_json):
-                    result.warnings.extend(write_table(scored, target, problems=result.problems))
+                with _write_progress(target, len(scored.data), quiet=as_json) as advance:
+                    result.warnings.extend(
+                        write_table(scored, target, problems=result.problems, progress=advance)
+                    )
             if problems_file is not None:
                 write_problems_csv(result.problems, problems_file)
             if syntax is not None:
@@ -141,11 +145,23 @@ def score(
 
 def _progress(what: str, *, quiet: bool):
     """A spinner on stderr while a large file is read or written (terminals only, never --json)."""
-    import contextlib
 
     if quiet or not err.is_terminal:
         return contextlib.nullcontext()
     return err.status(f"{what}...", spinner="dots")
+
+
+@contextlib.contextmanager
+def _write_progress(target: Path, rows: int, *, quiet: bool):
+    """A bar (rows, rows/s, time left) where the writer reports its rows (CSV/TSV), else the
+    spinner; terminals only, never with --json. Yields the callback for `write_table`."""
+    if target.suffix.lower() not in {".csv", ".tsv"}:
+        with _progress(f"writing {target.name}", quiet=quiet):
+            yield None
+        return
+    with row_progress(f"writing {target.name}", err, quiet=quiet) as bar:
+        bar.start(rows)
+        yield bar.advance
 
 
 # kept under their old names for callers of the former helpers

@@ -297,8 +297,16 @@ def check_fits(table: Table, path: str | Path) -> None:
             raise DataError(f"{path}: {exc}") from None
 
 
-def write_table(table: Table, path: str | Path, *, problems: list | None = None) -> list[str]:
+def write_table(
+    table: Table,
+    path: str | Path,
+    *,
+    problems: list | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
     """Write `table`; `problems` (Problem records) become a "problems" sheet in an .xlsx.
+    `progress` is called with the rows written so far, block by block, where the format's
+    writer reports them (CSV/TSV; the others write in one call and do not).
 
     Returns warnings about what the file could not keep (e.g. an SPSS case weight).
     """
@@ -312,6 +320,10 @@ def write_table(table: Table, path: str | Path, *, problems: list | None = None)
             from . import excel
 
             excel.write(table, tmp, suffix, problems=problems)
+        elif kind == "text":
+            from . import text
+
+            text.write(table, tmp, suffix, progress=progress)
         else:
             warnings.extend(_module(kind).write(table, tmp, suffix) or [])
 

@@ -50,10 +50,19 @@ class _CannotRender(Exception):
 
 
 def write_csv(
-    data: pd.DataFrame, path: Path, *, sep: str, header: bool = True, append: bool = False
+    data: pd.DataFrame,
+    path: Path,
+    *,
+    sep: str,
+    header: bool = True,
+    append: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> bool:
     """Write `data` as `data.to_csv(path, index=False, header=header, mode='a' if append else
     'w', sep=sep, encoding='utf-8', quoting=csv.QUOTE_MINIMAL)` would, byte for byte.
+
+    `progress` is called with the number of rows of each block written (column-wise only;
+    `to_csv` reports the whole frame once, at the end).
 
     Returns
     -------
@@ -66,6 +75,8 @@ def write_csv(
     formats = _column_formats(data) if rules is not None else None
     if formats is None or not _labels_are_text(data.columns) or _compressed(path):
         _to_csv(data, path, sep=sep, header=header, append=append)
+        if progress is not None:
+            progress(len(data))
         return False
     with open(path, "ab" if append else "wb") as fh:
         start = os.fstat(fh.fileno()).st_size if append else 0
@@ -77,6 +88,8 @@ def write_csv(
                 stop = min(begin + rows, len(data))
                 cells = [fmt(begin, stop) for fmt in formats]
                 _write_lines(fh, _lines(cells, data, rules, sep, terminator))
+                if progress is not None:
+                    progress(stop - begin)
         except OSError:
             raise  # the disk, not the data: to_csv would fail the same way
         except Exception:
@@ -89,6 +102,8 @@ def write_csv(
             fallback = False
     if fallback:
         _to_csv(data, path, sep=sep, header=header, append=append)
+        if progress is not None:
+            progress(len(data))
         return False
     return True
 

@@ -683,15 +683,23 @@ def _codes_as_integers(
     return (data, set(whole)) if report else data
 
 
-def write(table: Table, tmp: Path, suffix: str) -> None:
-    write_frame(_codes_as_integers(table), tmp, suffix)
+def write(table: Table, tmp: Path, suffix: str, *, progress=None) -> None:
+    write_frame(_codes_as_integers(table), tmp, suffix, progress=progress)
 
 
 def write_frame(
-    data: pd.DataFrame, tmp: Path, suffix: str, *, header: bool = True, append: bool = False
+    data: pd.DataFrame,
+    tmp: Path,
+    suffix: str,
+    *,
+    header: bool = True,
+    append: bool = False,
+    progress=None,
 ) -> None:
     """The CSV/TSV text of `data` (its rows appended to `tmp` with `append`): the bytes
-    `DataFrame.to_csv` writes, made column-wise with pyarrow (see `csv_write`)."""
+    `DataFrame.to_csv` writes, made column-wise with pyarrow (see `csv_write`). `progress`:
+    called with the rows of each block written."""
     from .csv_write import write_csv
 
-    write_csv(data, tmp, sep="\t" if suffix == ".tsv" else ",", header=header, append=append)
+    sep = "\t" if suffix == ".tsv" else ","
+    write_csv(data, tmp, sep=sep, header=header, append=append, progress=progress)
