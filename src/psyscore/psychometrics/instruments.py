@@ -242,7 +242,7 @@ def reliability_of(
     """
     from .options import ReliabilityOptions
 
-    ReliabilityOptions(  # refuse an impossible option before any work (nfactors=0, omega="no")
+    options = ReliabilityOptions(  # an impossible option refused before any work (nfactors=0)
         policy=policy,
         omega=omega,
         n_boot=n_boot,
@@ -263,20 +263,7 @@ def reliability_of(
         invalid_as_missing=True,  # reliability leaves an invalid answer out, as missing
     )
     items, problems = resolved.items[instrument.id], resolved.problems[instrument.id]
-    results = analyse_resolved(
-        table,
-        items,
-        keep=keep,
-        policy=policy,
-        omega=omega,
-        n_boot=n_boot,
-        seed=seed,
-        split_half=split_half,
-        nfactors=nfactors,
-        by=by,
-        impute=impute,
-        correlations=correlations,
-    )
+    results = analyse_resolved(table, items, keep=keep, **options.analysis_options())
     return results, problems
 
 
