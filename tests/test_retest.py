@@ -810,3 +810,20 @@ def test_cli_two_xlsx_waves_give_the_file_row(tmp_path):
     assert res.exit_code == 1, res.output
     (problem,) = json.loads(res.stdout)["problems"]
     assert (problem["file"], problem["row"], problem["file_row"]) == ("w2.xlsx", 5, 8)
+
+
+def test_cli_prints_what_the_reader_had_to_tell(tmp_path):
+    """As `score` does: a column with data but no header was named column_N, and retest said
+    nothing of it."""
+    lines = LONG.read_text().splitlines()
+    lines[0] += ","  # one more header cell, empty, over a column of notes
+    lines[1:] = [f"{line},note {k}" for k, line in enumerate(lines[1:])]
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n")
+    res = invoke(path, *RETEST_LONG)
+    assert res.exit_code == 0, res.output
+    assert any(
+        "has data but no header; named it column_" in w for w in json.loads(res.stdout)["warnings"]
+    )
+    text = invoke(path, *RETEST_LONG[:-1])
+    assert "has data but no header" in text.stderr + text.stdout

@@ -159,7 +159,9 @@ def retest(
                 keep=survey.respondents,
                 **kw,
             )
-        result.warnings = _exclusion_notes(surveys) + result.warnings
+        # what the reader had to tell (renamed columns...), as score prints it, then the rest
+        reader = [w for s in surveys for w in s.warnings]
+        result.warnings = reader + _exclusion_notes(surveys) + result.warnings
     payload = retest_payload(result, data, sd_from)
     if as_json:
         print_json(payload)
