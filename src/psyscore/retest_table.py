@@ -91,6 +91,20 @@ class Wave:
     # rows that are respondents (None: all): Qualtrics previews and spam are left out of the pairs
     keep: np.ndarray | None = None
 
+    @classmethod
+    def from_survey(cls, survey, label: str) -> Wave:
+        """A wave of a `psyscore.Survey` (file name, user-missing codes, value labels, the rows a
+        spreadsheet shows, Qualtrics previews and spam to leave out)."""
+        return cls(
+            survey.data,
+            survey.name,
+            label,
+            file_missing=survey.file_missing,
+            value_labels=survey.value_labels,
+            file_rows=survey.table.row_numbers,
+            keep=survey.respondents,
+        )
+
     def row_numbers(self) -> np.ndarray:
         if self.rows is not None:
             return np.asarray(self.rows, dtype=int)
@@ -605,3 +619,15 @@ def _statistics(
     elif not (math.isfinite(res.ci95[0]) and math.isfinite(res.ci95[1])):
         row["note"] = "every respondent changed by the same amount: the CI is undefined"
     return row, res
+
+
+def file_notes(surveys) -> list[str]:
+    """What the files of a retest had to tell, before its own warnings: each reader's warnings
+    (renamed columns...), then the note of score and reliability on the previews and spam left
+    out (with the file's name when there are two files)."""
+    notes = [w for survey in surveys for w in survey.warnings]
+    for survey in surveys:
+        note = survey.exclusion_note("left out")
+        if note:
+            notes.append(f"{survey.name}: {note}" if len(surveys) > 1 else note)
+    return notes

@@ -82,7 +82,7 @@ def retest(
     from ..library import resolve_instruments
     from ..mapping import load_mapping
     from ..psychometrics.retest import icc_type_name
-    from ..retest_table import retest_long, retest_two
+    from ..retest_table import Wave, file_notes, retest_long, retest_two
     from ..survey import Survey
 
     with errors_to_exit():
@@ -141,7 +141,7 @@ def retest(
         ]
         if len(data) == 2:
             result = retest_two(
-                *(_wave(s, label) for s, label in zip(surveys, ("1", "2"), strict=True)),
+                *(Wave.from_survey(s, n) for s, n in zip(surveys, ("1", "2"), strict=True)),
                 instruments,
                 **kw,
             )
@@ -159,40 +159,13 @@ def retest(
                 keep=survey.respondents,
                 **kw,
             )
-        # what the reader had to tell (renamed columns...), as score prints it, then the rest
-        reader = [w for s in surveys for w in s.warnings]
-        result.warnings = reader + _exclusion_notes(surveys) + result.warnings
+        result.warnings = file_notes(surveys) + result.warnings
     payload = retest_payload(result, data, sd_from)
     if as_json:
         print_json(payload)
     else:
         print_retest(out, err, payload, result.problems)
     raise typer.Exit(1 if result.problems else 0)
-
-
-def _wave(survey, label: str):
-    from ..retest_table import Wave
-
-    return Wave(
-        survey.data,
-        survey.name,
-        label,
-        file_missing=survey.file_missing,
-        value_labels=survey.value_labels,
-        file_rows=survey.table.row_numbers,
-        keep=survey.respondents,
-    )
-
-
-def _exclusion_notes(surveys) -> list[str]:
-    """The note of score and reliability on each file's previews and spam left out (with the
-    file's name when there are two files)."""
-    notes = []
-    for survey in surveys:
-        note = survey.exclusion_note("left out")
-        if note:
-            notes.append(f"{survey.name}: {note}" if len(surveys) > 1 else note)
-    return notes
 
 
 def register(app: typer.Typer) -> None:
