@@ -452,20 +452,7 @@ class Store:
 
     def create_visit(self, client_id: str, *, date: str, instruments: list[str], user: str) -> int:
         """Start a visit (status ``in_progress``, no answers); creates the client if needed."""
-        check_id(client_id)
-        check_date(date)
-        instruments = _check_instruments(instruments)
-        _check_user(user)
-        with self._write() as conn:
-            return self._insert_visit(
-                conn,
-                client_id,
-                date=date,
-                instruments=instruments,
-                answers={},
-                result=None,
-                user=user,
-            )
+        return self._create(client_id, date, instruments, {}, None, user, scored=False)
 
     def create_scored_visit(
         self,
@@ -478,11 +465,17 @@ class Store:
         user: str,
     ) -> int:
         """Store a complete, scored visit in one transaction (the JSON API)."""
+        return self._create(client_id, date, instruments, answers, result, user, scored=True)
+
+    def _create(self, client_id, date, instruments, answers, result, user, *, scored) -> int:
+        """Check every field, then insert the visit (not `scored`: a visit just started, with no
+        answers and no result)."""
         check_id(client_id)
         check_date(date)
         instruments = _check_instruments(instruments)
-        answers = _check_answers(answers)
-        result = _check_result(result)
+        if scored:
+            answers = _check_answers(answers)
+            result = _check_result(result)
         _check_user(user)
         with self._write() as conn:
             return self._insert_visit(
